@@ -1,0 +1,95 @@
+from django.contrib import admin
+
+from leads.models import Account, Asset, Event, Identity, Lead, ProductLine, ProductScore, StageChange, Tag
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("name", "domain", "score", "member_count", "engaged_members", "is_sales_ready", "owner")
+    list_filter = ("is_sales_ready",)
+    search_fields = ("name", "domain", "group_id")
+    readonly_fields = ("score", "member_count", "engaged_members", "is_sales_ready", "score_updated_at")
+    autocomplete_fields = ("owner",)
+
+
+@admin.register(ProductLine)
+class ProductLineAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+@admin.register(Asset)
+class AssetAdmin(admin.ModelAdmin):
+    list_display = ("key", "kind", "name", "sales_ready", "product_line", "target_stage")
+    list_filter = ("kind", "sales_ready", "product_line", "target_stage")
+    list_editable = ("sales_ready",)
+    search_fields = ("key", "name", "url_pattern")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+class ProductScoreInline(admin.TabularInline):
+    model = ProductScore
+    extra = 0
+    can_delete = False
+    readonly_fields = ("product_line", "score", "scored_at", "last_engaged_at")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "name", "account", "owner", "score", "stage", "is_cold", "is_qualified", "last_engaged_at")
+    list_filter = ("stage", "is_cold", "is_qualified", "owner", "tags")
+    search_fields = ("email", "name", "user_id", "account__name", "account__domain")
+    list_select_related = ("account", "owner")
+    autocomplete_fields = ("account", "owner", "tags")
+    # Scores are derived from events; only people and relations are edited by hand.
+    readonly_fields = ("score", "scored_at", "last_engaged_at", "stage", "stage_changed_at", "engine_state",
+                       "scored_with", "is_cold", "cold_since", "is_qualified", "qualified_at", "nps_score",
+                       "nps_answered_at", "created_at", "updated_at")
+    inlines = [ProductScoreInline]
+    show_full_result_count = False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "type", "name", "lead", "asset_key", "campaign", "source")
+    list_filter = ("type", "source")
+    search_fields = ("idempotency_key", "lead__email", "anonymous_id", "name", "asset_key", "campaign")
+    list_select_related = ("lead",)
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin):
+    list_display = ("anonymous_id", "lead", "created_at")
+    search_fields = ("anonymous_id", "lead__email")
+    raw_id_fields = ("lead",)
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(admin.ModelAdmin):
+    list_display = ("at", "lead", "from_stage", "to_stage", "reason", "campaign")
+    list_filter = ("reason", "to_stage", "from_stage")
+    search_fields = ("lead__email", "campaign")
+    raw_id_fields = ("lead", "event")
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,93 @@
+"""`manage.py start`: the whole product on one machine — embedded Redis, web, RQ worker
+and cron scheduler — with demo data on first run. Ctrl-C stops every process it started."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from leads.demo import DEMO_PASSWORD, demo_users, load_demo_data
+from leads.models import Lead
+from models_review.services import ensure_default_model
+from scoring_site import embedded_redis
+
+
+class Command(BaseCommand):
+    help = "Run web, worker and scheduler with demo data (the README's first command)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data into an empty database.")
+
+    def handle(self, *args, bind, no_demo, **options):
+        self.children: list[subprocess.Popen] = []
+        self.redis = None
+        signal.signal(signal.SIGTERM, self._on_signal)
+        try:
+            self._prepare(no_demo)
+            self._spawn_all(bind)
+            self._announce(bind)
+            self._watch()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self._stop_all()
+
+    def _prepare(self, no_demo):
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        if settings.USING_EMBEDDED_REDIS:
+            self.redis = embedded_redis.start()
+        ensure_default_model()
+        demo_users()
+        if not no_demo and not Lead.objects.exists():
+            self.stdout.write("Loading demo data (first run only)…")
+            started = time.monotonic()
+            totals = load_demo_data(progress=lambda message: self.stdout.write(f"  {message}"))
+            self.stdout.write(f"  {totals['leads']} leads and {totals['events']} events in {time.monotonic() - started:.0f} s")
+
+    def _spawn_all(self, bind):
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        commands = {
+            "web": [sys.executable, "-m", "gunicorn", "scoring_site.wsgi", "--bind", bind, "--workers", "2",
+                    "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+            "worker": manage + ["rqworker", "default", "recalc", "low"],
+            "scheduler": manage + ["rqcron", "scoring_site.cron"],
+        }
+        for name, command in commands.items():
+            # Own process group, so a stop reaches every grandchild (gunicorn's workers too).
+            self.children.append(subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True))
+
+    def _announce(self, bind):
+        self.stdout.write(self.style.SUCCESS(f"\nLeadscore is running at http://{bind}/  (Ctrl-C stops everything)"))
+        self.stdout.write("Sign in as (password for all: %s):" % DEMO_PASSWORD)
+        for username, role in demo_users():
+            self.stdout.write(f"  {username:<10} {role}")
+
+    def _watch(self):
+        while True:
+            for child in self.children:
+                if child.poll() is not None:
+                    self.stderr.write(f"A process stopped unexpectedly ({' '.join(child.args[:4])}…); stopping.")
+                    return
+            time.sleep(1)
+
+    def _on_signal(self, signum, frame):
+        raise KeyboardInterrupt
+
+    def _stop_all(self):
+        for child in self.children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in self.children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        embedded_redis.stop(self.redis)
+        self.stdout.write("Stopped.")

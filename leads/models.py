@@ -1,0 +1,293 @@
+"""Records of SPEC §1. Events are immutable and the source of truth; the score columns
+on Lead and ProductScore are a cache of `scoring.replay(events, active version)`."""
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from leads import scoring
+
+
+class Stage(models.IntegerChoices):
+    STAGE_1 = scoring.STAGE_1, "Stage 1"
+    STAGE_2 = scoring.STAGE_2, "Stage 2"
+    STAGE_3 = scoring.STAGE_3, "Stage 3"
+    SALES_READY = scoring.SALES_READY, "Sales-ready (MQL)"
+    OPPORTUNITY = scoring.OPPORTUNITY, "Opportunity"
+    CUSTOMER = scoring.CUSTOMER, "Customer"
+    DISQUALIFIED = scoring.DISQUALIFIED, "Disqualified"
+
+
+class EventType(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    VIDEO_PLAY = "video_play", "Video play"
+    DOWNLOAD = "download", "Download"
+    FORM_SUBMIT = "form_submit", "Form submit"
+    EMAIL_OPEN = "email_open", "Email open"
+    EMAIL_CLICK = "email_click", "Email click"
+    APP_LOGIN = "app_login", "App login"
+    WEBINAR_ATTEND = "webinar_attend", "Webinar attended"
+    CUSTOM = "custom", "Custom"
+    NPS_RESPONSE = "nps_response", "NPS response"
+    MANUAL = "manual", "Manual adjustment"
+
+
+class Account(models.Model):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=253, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_accounts")
+    group_id = models.CharField(max_length=200, blank=True, default="", db_index=True,
+                                help_text="Segment groupId, when the account came from the tracking API.")
+    score = models.FloatField(default=0)
+    member_count = models.PositiveIntegerField(default=0)
+    engaged_members = models.PositiveIntegerField(default=0)
+    is_sales_ready = models.BooleanField(default=False)
+    score_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["-score"], name="account_score_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.domain})"
+
+
+class ProductLine(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class AssetQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        # The in-memory asset catalogue notices changes by updated_at; bulk updates must bump it too.
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        PAGE = "page", "Web page"
+        VIDEO = "video", "Video"
+        DOCUMENT = "document", "Document / whitepaper"
+        EMAIL = "email", "Email"
+        FORM = "form", "Form"
+        WEBINAR = "webinar", "Webinar"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=500, help_text="URL for pages, id or name for other assets.")
+    url_pattern = models.CharField(max_length=500, blank=True, default="",
+                                   help_text="Glob such as */pricing* to cover many pages with one asset.")
+    name = models.CharField(max_length=200, blank=True, default="")
+    sales_ready = models.BooleanField(default=False, help_text="Content that shows buying intent.")
+    product_line = models.ForeignKey(ProductLine, null=True, blank=True, on_delete=models.SET_NULL)
+    target_stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True, blank=True,
+                                                    help_text="Content tailored to this stage.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AssetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["kind", "key"]
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="asset_kind_key_unique")]
+
+    def __str__(self):
+        return self.name or self.key
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Lead(models.Model):
+    email = models.EmailField(max_length=254, null=True, blank=True)
+    user_id = models.CharField(max_length=200, null=True, blank=True, help_text="Segment userId.")
+    name = models.CharField(max_length=200, blank=True, default="")
+    title = models.CharField(max_length=200, blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_leads")
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
+
+    score = models.FloatField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    last_engaged_at = models.DateTimeField(null=True, blank=True)
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, default=Stage.STAGE_1)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    # Memory of the incremental path between events (video maxima, caps, tallies).
+    engine_state = models.JSONField(default=dict, blank=True)
+    scored_with = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+
+    is_cold = models.BooleanField(default=False)
+    cold_since = models.DateTimeField(null=True, blank=True)
+    is_qualified = models.BooleanField(default=False)
+    qualified_at = models.DateTimeField(null=True, blank=True)
+    nps_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    nps_answered_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"),
+            models.UniqueConstraint(fields=["user_id"], condition=Q(user_id__isnull=False), name="lead_user_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
+            models.Index(fields=["-score"], name="lead_score_idx"),
+            models.Index(fields=["owner", "-score"], name="lead_owner_score_idx"),
+            models.Index(fields=["account", "-score"], name="lead_account_score_idx"),
+            models.Index(fields=["last_engaged_at"], name="lead_last_engaged_idx"),
+        ]
+
+    def __str__(self):
+        return self.email or self.user_id or f"Lead {self.pk}"
+
+    @property
+    def display_name(self):
+        return self.name or self.email or self.user_id or f"Lead #{self.pk}"
+
+    @property
+    def stage_label(self):
+        return Stage(self.stage).label
+
+    @property
+    def nps_group(self):
+        if self.nps_score is None:
+            return None
+        return "promoter" if self.nps_score >= 9 else "passive" if self.nps_score >= 7 else "detractor"
+
+
+class Identity(models.Model):
+    """A Segment anonymousId (or aliased id) and the lead it turned out to be."""
+
+    anonymous_id = models.CharField(max_length=200, unique=True)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+
+    def __str__(self):
+        return self.anonymous_id
+
+
+class ImmutableEventError(Exception):
+    pass
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if set(kwargs) != {"lead"} and set(kwargs) != {"lead_id"}:
+            raise ImmutableEventError("Events are immutable; only an anonymous event may be attached to its lead.")
+        return super().update(**kwargs)
+
+
+class Event(models.Model):
+    """One immutable activity. A database trigger refuses every UPDATE except attaching
+    an anonymous event to the lead it turned out to belong to."""
+
+    idempotency_key = models.CharField(max_length=200, unique=True, default=uuid.uuid4)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    anonymous_id = models.CharField(max_length=200, blank=True, default="")
+    type = models.CharField(max_length=20, choices=EventType.choices)
+    name = models.CharField(max_length=200, blank=True, default="", help_text="Custom event name as sent.")
+    # Resolved against the asset catalogue when scored, so flagging a page later counts on replay.
+    asset_key = models.CharField(max_length=500, blank=True, default="")
+    url = models.TextField(blank=True, default="")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    campaign = models.CharField(max_length=200, blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=100, blank=True, default="")
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "occurred_at", "id"], name="event_lead_time_idx"),
+            models.Index(fields=["occurred_at"], name="event_time_idx"),
+            models.Index(fields=["anonymous_id"], condition=Q(lead__isnull=True), name="event_unattached_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ImmutableEventError("Events are immutable once stored.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableEventError("Events are immutable once stored.")
+
+    @property
+    def percent(self):
+        value = self.properties.get("percent")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def manual_points(self):
+        value = self.properties.get("points")
+        return float(value) if isinstance(value, (int, float)) else None
+
+
+class ProductScore(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_scores")
+    product_line = models.ForeignKey(ProductLine, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField(default=0)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    last_engaged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["lead", "product_line"], name="product_score_unique")]
+        indexes = [models.Index(fields=["product_line", "-score"], name="product_score_idx")]
+
+
+class StageChange(models.Model):
+    class Reason(models.TextChoices):
+        EVENT = "event", "Event"
+        DECAY = "decay", "Decay"
+        RECALCULATION = "recalculation", "Recalculation"
+        MANUAL = "manual", "Manual"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.PositiveSmallIntegerField(choices=Stage.choices)
+    to_stage = models.PositiveSmallIntegerField(choices=Stage.choices)
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    campaign = models.CharField(max_length=200, blank=True, default="")
+    version = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    note = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="stage_change_lead_idx"),
+            models.Index(fields=["at", "to_stage"], name="stage_change_at_idx"),
+        ]
+
+    def clean(self):
+        if self.from_stage == self.to_stage:
+            raise ValidationError({"to_stage": "A stage change must change the stage."})

@@ -1,0 +1,401 @@
+"""Writes on leads and events. Each public service is one transaction.
+
+The score arithmetic lives in `leads.scoring`; these functions only load its inputs
+from the database and store its outputs."""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Iterable, Sequence
+
+from django.apps import apps
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from leads import scoring
+from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog, asset_key_for
+from leads.models import Account, Asset, Event, Identity, Lead, ProductLine, ProductScore, StageChange
+
+ENGAGED_WINDOW = timedelta(days=30)
+
+
+@dataclass
+class NewEvent:
+    """A validated event on its way in (from the API, CSV, demo data or a marketer)."""
+
+    type: str
+    occurred_at: datetime
+    lead_id: int | None = None
+    anonymous_id: str = ""
+    idempotency_key: str = ""
+    name: str = ""
+    url: str = ""
+    asset_key: str = ""
+    campaign: str = ""
+    properties: dict = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class IngestResult:
+    stored: list[Event] = field(default_factory=list)
+    duplicates: int = 0
+    replayed_leads: int = 0
+
+
+# --- the active model -----------------------------------------------------------------------
+
+_spec_cache: dict[int, scoring.ModelSpec] = {}
+
+
+def active_version():
+    ModelVersion = apps.get_model("models_review", "ModelVersion")
+    version = ModelVersion.objects.filter(is_active=True).select_related("scoring_model").first()
+    if version is None:
+        raise LookupError("No scoring model version is active. Run `manage.py model_import` or `manage.py start`.")
+    return version
+
+
+def spec_for(version) -> scoring.ModelSpec:
+    # Published versions never change, so their spec can live for the whole process.
+    if not version.is_published:
+        return version.spec()
+    if version.pk not in _spec_cache:
+        _spec_cache[version.pk] = version.spec()
+    return _spec_cache[version.pk]
+
+
+# --- leads and accounts ---------------------------------------------------------------------
+
+
+def lead_upsert(*, email: str | None = None, user_id: str | None = None, name: str | None = None,
+                title: str | None = None, account: Account | None = None) -> Lead:
+    """Find a lead by userId, then email; create it if neither is known. Given fields overwrite."""
+    if not email and not user_id:
+        raise ValueError("A lead needs an email or a user id.")
+    email = email.strip().lower() if email else None
+    lead = None
+    if user_id:
+        lead = Lead.objects.filter(user_id=user_id).first()
+    if lead is None and email:
+        lead = Lead.objects.filter(email=email).first()
+    if lead is None:
+        lead = Lead(email=email, user_id=user_id or None)
+    changes = {"email": email, "user_id": user_id, "name": name, "title": title, "account": account}
+    for attribute, value in changes.items():
+        if value not in (None, ""):
+            setattr(lead, attribute, value)
+    lead.save()
+    return lead
+
+
+def account_upsert(*, domain: str, name: str = "", group_id: str = "") -> Account:
+    domain = domain.strip().lower()
+    account, created = Account.objects.get_or_create(domain=domain, defaults={"name": name or domain, "group_id": group_id})
+    if not created and ((name and account.name != name) or (group_id and account.group_id != group_id)):
+        account.name = name or account.name
+        account.group_id = group_id or account.group_id
+        account.save(update_fields=["name", "group_id"])
+    return account
+
+
+def accounts_rollup(*, account_ids: Iterable[int] | None = None, as_of: datetime | None = None) -> int:
+    """Account score = sum of members' sales-readiness scores (§4), set-based."""
+    as_of = as_of or timezone.now()
+    threshold = spec_for(active_version()).account_sales_ready_score
+    accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=set(account_ids))
+    totals = {
+        row["account"]: row
+        for row in Lead.objects.filter(account__in=accounts).values("account").annotate(
+            total=Sum("score"), members=Count("id"),
+            engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW)),
+        )
+    }
+    changed = []
+    for account in accounts.only("id", "score", "member_count", "engaged_members", "is_sales_ready"):
+        row = totals.get(account.pk, {"total": 0, "members": 0, "engaged": 0})
+        account.score = float(row["total"] or 0)
+        account.member_count, account.engaged_members = row["members"], row["engaged"]
+        account.is_sales_ready = account.score >= threshold
+        account.score_updated_at = as_of
+        changed.append(account)
+    Account.objects.bulk_update(
+        changed, ["score", "member_count", "engaged_members", "is_sales_ready", "score_updated_at"], batch_size=500,
+    )
+    return len(changed)
+
+
+# --- loading and storing engine state ---------------------------------------------------
+
+
+def engine_inputs(events: Iterable[Event], catalog: AssetCatalog) -> list[scoring.EventInput]:
+    return [engine_input(event, catalog) for event in events]
+
+
+def engine_input(event: Event, catalog: AssetCatalog) -> scoring.EventInput:
+    info = catalog.lookup(ASSET_KIND_BY_EVENT_TYPE.get(event.type), event.asset_key, event.url)
+    return scoring.EventInput(
+        occurred_at=event.occurred_at, type=event.type, name=event.name, url=event.url,
+        asset_key=event.asset_key or None, asset_sales_ready=info.sales_ready,
+        product_line=info.product_line, target_stage=info.target_stage,
+        percent=event.percent, manual_points=event.manual_points, ref=event.pk,
+    )
+
+
+def load_state(lead: Lead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
+    memory = lead.engine_state or {}
+    return scoring.LeadState(
+        sales=scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at),
+        products={
+            ps.product_line.name: scoring.ScoreState(ps.score, ps.scored_at, ps.last_engaged_at)
+            for ps in product_scores
+        },
+        stage=lead.stage,
+        video_max_percent=dict(memory.get("video_max_percent", {})),
+        cap_day=date.fromisoformat(memory["cap_day"]) if memory.get("cap_day") else None,
+        cap_counts={int(k): v for k, v in memory.get("cap_counts", {}).items()},
+        tallies={int(k): v for k, v in memory.get("tallies", {}).items()},
+    )
+
+
+def settle(state: scoring.LeadState, now: datetime, spec: scoring.ModelSpec) -> None:
+    """Advance every score to `now`, then date the state at the last instant anything
+    changed (latest event or decay tick). Scores are flat between ticks, so this is the
+    same state, and fewer late events need a replay."""
+    scoring.advance_lead(state, now, spec)
+    instants = [state.sales.scored_at]
+    instants.append(scoring.last_tick_at_or_before(state.sales, now, spec.decay))
+    for product in state.products.values():
+        instants.append(scoring.last_tick_at_or_before(product, now, spec.decay))
+    effective = max((i for i in instants if i is not None and i <= now), default=None)
+    if effective is None:
+        return
+    _redate(state, effective)
+
+
+def _redate(state: scoring.LeadState, instant: datetime) -> None:
+    state.sales.scored_at = max(instant, state.sales.scored_at) if state.sales.scored_at else instant
+    for product in state.products.values():
+        product.scored_at = instant
+
+
+def store_state(lead: Lead, state: scoring.LeadState, version, *, changes: Sequence[StageChange] = (),
+                product_lines: dict[str, ProductLine] | None = None) -> None:
+    engaged_again = state.sales.last_engaged_at != lead.last_engaged_at
+    lead.score = state.sales.score
+    lead.scored_at = max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None)
+    lead.last_engaged_at = state.sales.last_engaged_at
+    lead.engine_state = {
+        "video_max_percent": state.video_max_percent,
+        "cap_day": state.cap_day.isoformat() if state.cap_day else None,
+        "cap_counts": {str(k): v for k, v in state.cap_counts.items()},
+        "tallies": {str(k): v for k, v in state.tallies.items()},
+    }
+    lead.scored_with = version
+    fields = ["score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "updated_at"]
+    if lead.stage != state.stage:
+        lead.stage = state.stage
+        lead.stage_changed_at = changes[-1].at if changes else lead.scored_at
+        fields += ["stage", "stage_changed_at"]
+    if engaged_again and lead.is_cold:
+        lead.is_cold, lead.cold_since = False, None  # new engagement ends a cold spell (§6)
+        fields += ["is_cold", "cold_since"]
+    lead.save(update_fields=fields)
+    StageChange.objects.bulk_create(changes)
+    _store_product_scores(lead, state, product_lines or {})
+
+
+def _store_product_scores(lead: Lead, state: scoring.LeadState, product_lines: dict[str, ProductLine]) -> None:
+    if not state.products:
+        ProductScore.objects.filter(lead=lead).delete()
+        return
+    missing = [name for name in state.products if name not in product_lines]
+    if missing:
+        product_lines.update({pl.name: pl for pl in ProductLine.objects.filter(name__in=missing)})
+    rows = [
+        ProductScore(lead=lead, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
+                     last_engaged_at=s.last_engaged_at)
+        for name, s in state.products.items() if name in product_lines
+    ]
+    ProductScore.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["lead", "product_line"],
+        update_fields=["score", "scored_at", "last_engaged_at"],
+    )
+    ProductScore.objects.filter(lead=lead).exclude(product_line__name__in=list(state.products)).delete()
+
+
+def _stage_rows(lead: Lead, outcome: scoring.Outcome, version, campaigns: dict[int, str]) -> list[StageChange]:
+    return [
+        StageChange(lead=lead, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
+                    event_id=c.ref, campaign=campaigns.get(c.ref, ""), version=version)
+        for c in outcome.stage_changes
+    ]
+
+
+# --- replay ---------------------------------------------------------------------------------
+
+
+def lead_events(lead: Lead):
+    return Event.objects.filter(lead=lead).order_by("occurred_at", "id")
+
+
+def lead_replay(*, lead: Lead, version=None, reason: str = StageChange.Reason.RECALCULATION,
+                trigger: Event | None = None, now: datetime | None = None, catalog: AssetCatalog | None = None) -> None:
+    """Recompute one lead from all its events (§3). Logs one stage change if the stage moved."""
+    version = version or active_version()
+    spec, catalog, now = spec_for(version), catalog or AssetCatalog.load(), now or timezone.now()
+    events = list(lead_events(lead))
+    state, _ = scoring.replay(engine_inputs(events, catalog), spec)
+    settle(state, max(now, state.sales.scored_at or now), spec)
+    changes = []
+    if state.stage != lead.stage and lead.stage not in scoring.SALES_OWNED_STAGES:
+        changes.append(StageChange(
+            lead=lead, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
+            event=trigger, campaign=trigger.campaign if trigger else "", version=version,
+        ))
+    elif lead.stage in scoring.SALES_OWNED_STAGES:
+        state.stage = lead.stage
+    store_state(lead, state, version, changes=changes)
+
+
+# --- ingestion ------------------------------------------------------------------------------
+
+
+def event_ingest(*, event: NewEvent) -> Event | None:
+    """Store and score one event. Returns None when its idempotency key was seen before."""
+    result = events_ingest(events=[event])
+    return result.stored[0] if result.stored else None
+
+
+def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) -> IngestResult:
+    """Store a batch in one transaction and score every touched lead once (§3).
+
+    Concurrent batches may race on an idempotency key; the loser retries once and then
+    finds the winner's row, so a message is stored exactly once."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _ingest(events, now or timezone.now())
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
+    result = IngestResult()
+    keyed = _with_keys(events)
+    seen = set(Event.objects.filter(idempotency_key__in=list(keyed)).values_list("idempotency_key", flat=True))
+    fresh = [event for key, event in keyed.items() if key not in seen]
+    result.duplicates = len(events) - len(fresh)
+    if not fresh:
+        return result
+    _attach_known_anonymous(fresh)
+    rows = Event.objects.bulk_create([_event_row(e) for e in fresh], batch_size=500)
+    result.stored = rows
+    catalog = AssetCatalog.register_and_load(rows)
+    by_lead: dict[int, list[Event]] = defaultdict(list)
+    for row in rows:
+        if row.lead_id:
+            by_lead[row.lead_id].append(row)
+    if by_lead:
+        result.replayed_leads = _score_leads(by_lead, catalog, now)
+    return result
+
+
+def _with_keys(events: Sequence[NewEvent]) -> dict[str, NewEvent]:
+    keyed: dict[str, NewEvent] = {}
+    for event in events:
+        key = event.idempotency_key or uuid.uuid4().hex
+        keyed.setdefault(key, event)  # a key repeated inside one batch is stored once too
+        event.idempotency_key = key
+    return keyed
+
+
+def _attach_known_anonymous(events: list[NewEvent]) -> None:
+    pending = {e.anonymous_id for e in events if e.lead_id is None and e.anonymous_id}
+    if not pending:
+        return
+    known = dict(Identity.objects.filter(anonymous_id__in=pending, lead__isnull=False).values_list("anonymous_id", "lead_id"))
+    for event in events:
+        if event.lead_id is None and event.anonymous_id in known:
+            event.lead_id = known[event.anonymous_id]
+
+
+def _event_row(event: NewEvent) -> Event:
+    return Event(
+        idempotency_key=event.idempotency_key, lead_id=event.lead_id, anonymous_id=event.anonymous_id,
+        type=event.type, name=event.name, url=event.url,
+        asset_key=event.asset_key or asset_key_for(event.type, event.url, event.properties),
+        occurred_at=event.occurred_at, campaign=event.campaign, properties=event.properties, source=event.source,
+    )
+
+
+def _score_leads(by_lead: dict[int, list[Event]], catalog: AssetCatalog, now: datetime) -> int:
+    version = active_version()
+    spec = spec_for(version)
+    leads = Lead.objects.select_for_update().in_bulk(list(by_lead))
+    product_scores = defaultdict(list)
+    for ps in ProductScore.objects.filter(lead__in=list(leads)).select_related("product_line"):
+        product_scores[ps.lead_id].append(ps)
+    product_lines = {pl.name: pl for pl in ProductLine.objects.all()}
+    replayed = 0
+    for lead_id in sorted(leads):
+        lead, new_events = leads[lead_id], sorted(by_lead[lead_id], key=lambda e: (e.occurred_at, e.pk))
+        if _needs_replay(lead, new_events, version):
+            lead_replay(lead=lead, version=version, reason=StageChange.Reason.EVENT, trigger=new_events[0],
+                        now=now, catalog=catalog)
+            replayed += 1
+            continue
+        state, outcome = load_state(lead, product_scores[lead_id]), scoring.Outcome()
+        for event in new_events:
+            scoring.apply_event(state, engine_input(event, catalog), spec, outcome)
+        campaigns = {e.pk: e.campaign for e in new_events}
+        store_state(lead, state, version, changes=_stage_rows(lead, outcome, version, campaigns),
+                    product_lines=product_lines)
+    accounts = {lead.account_id for lead in leads.values() if lead.account_id}
+    if accounts:
+        accounts_rollup(account_ids=accounts, as_of=now)
+    return replayed
+
+
+def _needs_replay(lead: Lead, new_events: list[Event], version) -> bool:
+    if lead.scored_with_id != version.pk and lead.scored_with_id is not None:
+        return True
+    return lead.scored_at is not None and new_events[0].occurred_at < lead.scored_at
+
+
+def identity_link(*, anonymous_id: str, lead: Lead) -> int:
+    """Join an anonymous visitor's history to the lead it turned out to be (§10)."""
+    with transaction.atomic():
+        Identity.objects.update_or_create(anonymous_id=anonymous_id, defaults={"lead": lead})
+        attached = Event.objects.filter(anonymous_id=anonymous_id, lead__isnull=True).update(lead=lead)
+        if attached:
+            lead_replay(lead=Lead.objects.select_for_update().get(pk=lead.pk), reason=StageChange.Reason.EVENT)
+        return attached
+
+
+def lead_adjust(*, lead: Lead, points: float, reason: str, by=None) -> Event | None:
+    """A marketer's manual adjustment is an event too (§10), so replays keep it."""
+    if not reason.strip():
+        raise ValueError("reason: say why the score is adjusted.")
+    return event_ingest(event=NewEvent(
+        type="manual", occurred_at=timezone.now(), lead_id=lead.pk, source="manual",
+        properties={"points": float(points), "reason": reason.strip(), "by": getattr(by, "username", "")},
+    ))
+
+
+def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
+    """Reps and CRMs move leads into the sales-owned stages (§5)."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if lead.stage == stage:
+            return
+        now = timezone.now()
+        StageChange.objects.create(lead=lead, from_stage=lead.stage, to_stage=stage, at=now,
+                                   reason=StageChange.Reason.MANUAL, note=note[:300] or getattr(by, "username", ""))
+        lead.stage, lead.stage_changed_at = stage, now
+        lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])

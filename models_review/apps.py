@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ModelsReviewConfig(AppConfig):
+    name = "models_review"
+    verbose_name = "Scoring models and reviews"

@@ -1,0 +1,134 @@
+"""Scoring model versions (SPEC §2). A version is immutable once published; exactly
+one is active. `ModelVersion.spec()` is the plain-data view the score engine takes."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from leads import scoring
+from leads.models import EventType
+
+
+class PublishedVersionError(Exception):
+    pass
+
+
+class ScoringModel(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    def __str__(self):
+        return self.name
+
+
+class ModelVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class DecayMode(models.TextChoices):
+        PERCENT = "percent", "Percent per tick"
+        POINTS = "points", "Points per tick"
+
+    class StageMode(models.TextChoices):
+        SCORE = "score", "From the score (thirds of T)"
+        CONTENT = "content", "Advances on content tailored to the next stage"
+
+    scoring_model = models.ForeignKey(ScoringModel, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    is_active = models.BooleanField(default=False)
+    note = models.TextField(help_text="Why this version differs from the last.")
+    sales_ready_score = models.FloatField(default=100)
+    inactivity_days = models.FloatField(default=30)
+    period_days = models.FloatField(default=7)
+    decay_mode = models.CharField(max_length=10, choices=DecayMode.choices, default=DecayMode.PERCENT)
+    decay_amount = models.FloatField(default=10)
+    floor_fraction = models.FloatField(default=0.5)
+    cold_after_days = models.FloatField(default=30)
+    stage_mode = models.CharField(max_length=10, choices=StageMode.choices, default=StageMode.SCORE)
+    account_threshold = models.FloatField(null=True, blank=True, help_text="Empty means 2 × the sales-ready score.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scoring_model", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scoring_model", "number"], name="version_number_unique"),
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.scoring_model.name} v{self.number} ({self.get_status_display().lower()})"
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
+
+    def save(self, *args, **kwargs):
+        if self.pk and type(self).objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+            # Only the "active" pointer may move between published versions.
+            if set(kwargs.get("update_fields") or ()) != {"is_active"}:
+                raise PublishedVersionError(f"Version {self.number} is published and cannot be changed.")
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_published:
+            raise PublishedVersionError(f"Version {self.number} is published and cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+    def spec(self) -> scoring.ModelSpec:
+        return scoring.ModelSpec(
+            rules=tuple(rule.as_engine_rule() for rule in self.rules.all()),
+            sales_ready_score=self.sales_ready_score,
+            decay=scoring.DecaySettings(
+                inactivity_days=self.inactivity_days, period_days=self.period_days,
+                mode=self.decay_mode, amount=self.decay_amount, floor_fraction=self.floor_fraction,
+            ),
+            stage_mode=self.stage_mode,
+            cold_after_days=self.cold_after_days,
+            account_threshold=self.account_threshold,
+        )
+
+
+class Rule(models.Model):
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="rules")
+    position = models.PositiveIntegerField(default=0)
+    event_type = models.CharField(max_length=20, choices=EventType.choices)
+    points = models.FloatField()
+    url_pattern = models.CharField(max_length=500, blank=True, default="")
+    event_name = models.CharField(max_length=200, blank=True, default="")
+    asset = models.CharField(max_length=500, blank=True, default="", help_text="Asset key (URL or id).")
+    asset_flag = models.CharField(max_length=20, blank=True, default="",
+                                  choices=[("", "—"), ("sales_ready", "Sales-ready content")])
+    product_line = models.CharField(max_length=100, blank=True, default="")
+    max_per_day = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["version", "position", "id"]
+
+    def __str__(self):
+        target = self.url_pattern or self.event_name or self.asset or self.asset_flag or self.product_line
+        return f"{self.event_type}{' ' + target if target else ''} → {self.points:g}"
+
+    def _guard(self):
+        if ModelVersion.objects.filter(pk=self.version_id, status=ModelVersion.Status.PUBLISHED).exists():
+            raise PublishedVersionError("Rules of a published version cannot be changed.")
+
+    def save(self, *args, **kwargs):
+        self._guard()
+        return super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._guard()
+        return super().delete(*args, **kwargs)
+
+    def as_engine_rule(self) -> scoring.Rule:
+        return scoring.Rule(
+            event_type=self.event_type, points=self.points,
+            url_pattern=self.url_pattern or None, event_name=self.event_name or None, asset=self.asset or None,
+            asset_flag=self.asset_flag or None, product_line=self.product_line or None,
+            max_per_day=self.max_per_day,
+        )

@@ -1,0 +1,1 @@
+# NPS surveys (SPEC §8) arrive with their own issue.

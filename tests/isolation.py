@@ -1,0 +1,6 @@
+"""Loaded with `-p` before Django settings: gives the test run its own var/ folder,
+so tests never touch (or share an embedded Redis with) a running local install."""
+import os
+import tempfile
+
+os.environ.setdefault("LEADSCORE_VAR_DIR", tempfile.mkdtemp(prefix="leadscore-test-"))
