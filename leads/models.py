@@ -291,3 +291,40 @@ class StageChange(models.Model):
     def clean(self):
         if self.from_stage == self.to_stage:
             raise ValidationError({"to_stage": "A stage change must change the stage."})
+
+
+class StageSnapshot(models.Model):
+    """Leads per stage at the end of a day (§5): live lists cannot look back."""
+
+    day = models.DateField()
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices)
+    count = models.PositiveIntegerField()
+    taken_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["day", "stage"]
+        constraints = [models.UniqueConstraint(fields=["day", "stage"], name="stage_snapshot_unique")]
+
+
+class Segment(models.Model):
+    """A saved dynamic filter (§6). `filters` holds the allow-listed lead-list parameters."""
+
+    class Order(models.TextChoices):
+        LOWEST_FIRST = "score", "Lowest score first (re-engagement)"
+        HIGHEST_FIRST = "-score", "Highest score first (personal outreach)"
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.CharField(max_length=300, blank=True, default="")
+    filters = models.JSONField(default=dict, blank=True)
+    order = models.CharField(max_length=10, choices=Order.choices, default=Order.HIGHEST_FIRST)
+    built_in = models.CharField(max_length=40, blank=True, default="",
+                                help_text="Key of a segment the product maintains (e.g. cold-nurture).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -132,3 +132,36 @@ class Rule(models.Model):
             asset_flag=self.asset_flag or None, product_line=self.product_line or None,
             max_per_day=self.max_per_day,
         )
+
+
+class RecalculationRun(models.Model):
+    """Replaying every lead under a newly published version (§7), in id-range chunks.
+    `last_lead_id` is the resume point after a crash; `done`/`total` drive the progress bar."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="recalculations")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    last_lead_id = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Recalculation for {self.version} ({self.get_status_display().lower()})"
+
+    @property
+    def percent(self):
+        return 100.0 if self.status == self.Status.DONE else (100.0 * self.done / self.total if self.total else 0.0)
