@@ -1,0 +1,206 @@
+"""The lead filter shared by the lead list, segments, surveys and exports (§6).
+
+Parameters are allow-listed and parsed into typed values before any query is built:
+an unknown field, a bad number or `score;DROP` is a FilterError naming the field,
+never a query error."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from leads.models import Lead, ProductScore, Stage
+
+SORTS = {
+    "-score": ("-score", "id"),
+    "score": ("score", "id"),
+    "-last_engaged_at": ("-last_engaged_at", "id"),
+    "last_engaged_at": ("last_engaged_at", "id"),
+    "name": ("name", "id"),
+    "-created_at": ("-created_at", "-id"),
+}
+NPS_GROUPS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+FILTER_FIELDS = (
+    "q", "score_min", "score_max", "stage", "product_line", "product_score_min", "cold", "qualified", "tag",
+    "account", "owner", "active_since", "active_until", "nps_group",
+)
+PAGING_FIELDS = ("sort", "page", "segment", "format")
+
+
+class FilterError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LeadFilter:
+    q: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
+    stages: tuple[int, ...] = ()
+    product_line: str = ""
+    product_score_min: float | None = None
+    cold: bool | None = None
+    qualified: bool | None = None
+    tags: tuple[str, ...] = ()
+    account: int | None = None
+    owner: int | None = None
+    active_since: date | None = None
+    active_until: date | None = None
+    nps_group: str = ""
+    sort: str = "-score"
+
+    def as_params(self) -> dict:
+        """The filter back as query parameters (what a Segment stores)."""
+        params = {
+            "q": self.q, "score_min": self.score_min, "score_max": self.score_max,
+            "stage": list(self.stages), "product_line": self.product_line,
+            "product_score_min": self.product_score_min,
+            "cold": None if self.cold is None else ("1" if self.cold else "0"),
+            "qualified": None if self.qualified is None else ("1" if self.qualified else "0"),
+            "tag": list(self.tags), "account": self.account, "owner": self.owner,
+            "active_since": self.active_since.isoformat() if self.active_since else None,
+            "active_until": self.active_until.isoformat() if self.active_until else None,
+            "nps_group": self.nps_group, "sort": self.sort,
+        }
+        return {key: value for key, value in params.items() if value not in (None, "", [])}
+
+
+def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> LeadFilter:
+    """Parse a QueryDict or a plain dict (values may be lists). Raises FilterError."""
+    getlist = params.getlist if hasattr(params, "getlist") else (lambda key: _as_list(params.get(key)))
+    get = lambda key: (getlist(key) or [""])[-1]  # noqa: E731
+    for key in params.keys():
+        if key not in FILTER_FIELDS and key not in allow_extra:
+            raise FilterError(key, "is not a lead filter (allowed: " + ", ".join(FILTER_FIELDS + ("sort",)) + ")")
+    sort = get("sort") or "-score"
+    if sort not in SORTS:
+        raise FilterError("sort", f"must be one of {', '.join(SORTS)}")
+    return LeadFilter(
+        q=get("q").strip()[:200],
+        score_min=_number("score_min", get("score_min")),
+        score_max=_number("score_max", get("score_max")),
+        stages=tuple(_stage(value) for value in getlist("stage") if str(value).strip()),
+        product_line=get("product_line").strip()[:100],
+        product_score_min=_number("product_score_min", get("product_score_min")),
+        cold=_flag("cold", get("cold")),
+        qualified=_flag("qualified", get("qualified")),
+        tags=tuple(str(tag).strip()[:60] for tag in getlist("tag") if str(tag).strip()),
+        account=_integer("account", get("account")),
+        owner=_integer("owner", get("owner")),
+        active_since=_date("active_since", get("active_since")),
+        active_until=_date("active_until", get("active_until")),
+        nps_group=_choice("nps_group", get("nps_group"), NPS_GROUPS),
+        sort=sort,
+    )
+
+
+def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
+    f = lead_filter
+    if f.q:
+        leads = leads.filter(Q(email__icontains=f.q) | Q(name__icontains=f.q) | Q(account__name__icontains=f.q))
+    if f.score_min is not None:
+        leads = leads.filter(score__gte=f.score_min)
+    if f.score_max is not None:
+        leads = leads.filter(score__lte=f.score_max)
+    if f.stages:
+        leads = leads.filter(stage__in=f.stages)
+    if f.product_line:
+        interest = ProductScore.objects.filter(lead=OuterRef("pk"), product_line__name=f.product_line)
+        if f.product_score_min is not None:
+            interest = interest.filter(score__gte=f.product_score_min)
+        leads = leads.filter(Exists(interest))
+    if f.cold is not None:
+        leads = leads.filter(is_cold=f.cold)
+    if f.qualified is not None:
+        leads = leads.filter(is_qualified=f.qualified)
+    for tag in f.tags:
+        leads = leads.filter(tags__name=tag)
+    if f.account is not None:
+        leads = leads.filter(account_id=f.account)
+    if f.owner is not None:
+        leads = leads.filter(owner_id=f.owner)
+    if f.active_since:
+        leads = leads.filter(last_engaged_at__gte=_start_of(f.active_since))
+    if f.active_until:
+        leads = leads.filter(last_engaged_at__lt=_start_of(f.active_until + timedelta(days=1)))
+    if f.nps_group:
+        low, high = NPS_GROUPS[f.nps_group]
+        leads = leads.filter(nps_score__gte=low, nps_score__lte=high)
+    return leads.order_by(*SORTS[f.sort])
+
+
+def filtered_leads(lead_filter: LeadFilter, leads: QuerySet | None = None) -> QuerySet:
+    return apply_filters(Lead.objects.all() if leads is None else leads, lead_filter)
+
+
+def segment_members(segment, leads: QuerySet | None = None) -> QuerySet:
+    """Members of a saved segment, in the segment's order."""
+    lead_filter = parse_filters({**segment.filters, "sort": segment.order}, allow_extra=("sort",))
+    return filtered_leads(lead_filter, leads)
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return [str(item) for item in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+def _number(field, raw):
+    if raw in ("", None):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise FilterError(field, f"must be a number, not {str(raw)[:40]!r}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise FilterError(field, "must be a finite number")
+    return value
+
+
+def _integer(field, raw):
+    if raw in ("", None):
+        return None
+    if not str(raw).isdigit():
+        raise FilterError(field, f"must be a whole number, not {str(raw)[:40]!r}")
+    return int(raw)
+
+
+def _stage(raw):
+    try:
+        return Stage(int(raw)).value
+    except (TypeError, ValueError):
+        raise FilterError("stage", f"must be one of {', '.join(str(s.value) for s in Stage)}, not {str(raw)[:40]!r}")
+
+
+def _flag(field, raw):
+    if raw in ("", None):
+        return None
+    if raw not in ("1", "0", "true", "false"):
+        raise FilterError(field, "must be 1 or 0")
+    return raw in ("1", "true")
+
+
+def _date(field, raw):
+    if raw in ("", None):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise FilterError(field, f"must be a date like 2026-03-31, not {str(raw)[:40]!r}")
+
+
+def _choice(field, raw, choices):
+    if raw in ("", None):
+        return ""
+    if raw not in choices:
+        raise FilterError(field, f"must be one of {', '.join(choices)}")
+    return raw
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
