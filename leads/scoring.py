@@ -11,6 +11,7 @@ import fnmatch
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Iterable, Iterator
 
 EVENT_TYPES = (
@@ -168,18 +169,25 @@ class Outcome:
 # --- decay -----------------------------------------------------------------------------
 
 
+def _utc(instant: datetime) -> datetime:
+    # Aware datetimes sharing one zone subtract in wall-clock time, so across a DST change
+    # "30 days later" would be an hour off. Decay is about elapsed time: compute in UTC.
+    return instant.astimezone(dt_timezone.utc)
+
+
 def ticks_until(last_engaged_at: datetime | None, instant: datetime | None, decay: DecaySettings) -> int:
     """How many decay ticks fall at or before `instant` (ticks at L + W + k·P, k ≥ 0)."""
     if last_engaged_at is None or instant is None:
         return 0
-    first_tick = last_engaged_at + decay.window
+    instant = _utc(instant)
+    first_tick = _utc(last_engaged_at) + decay.window
     if instant < first_tick:
         return 0
     return (instant - first_tick) // decay.period + 1
 
 
 def tick_instant(last_engaged_at: datetime, k: int, decay: DecaySettings) -> datetime:
-    return last_engaged_at + decay.window + k * decay.period
+    return _utc(last_engaged_at) + decay.window + k * decay.period
 
 
 def decayed_score(score: float, ticks: int, decay: DecaySettings, floor: float) -> float:
@@ -289,7 +297,7 @@ def event_points(state: LeadState, event: EventInput, model: ModelSpec) -> tuple
     if index is None:
         return 0.0, None
     rule = model.rules[index]
-    day = event.occurred_at.date()
+    day = _utc(event.occurred_at).date()  # caps count per UTC day, whatever the server's zone
     if rule.max_per_day is not None:
         if state.cap_day != day:
             state.cap_day, state.cap_counts = day, {}
