@@ -5,10 +5,11 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from leads import views as lead_views
+from scoring_site.signin import SignInView
 
 urlpatterns = [
     path("", lead_views.home, name="home"),
-    path("signin/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("signin/", SignInView.as_view(), name="login"),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("leads/", include("leads.urls")),
     path("model/", include("models_review.urls")),

@@ -22,13 +22,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="127.0.0.1:8000")
         parser.add_argument("--no-demo", action="store_true", help="Do not load demo data into an empty database.")
+        parser.add_argument("--demo-leads", type=int, default=2000, help="How many demo leads to generate.")
 
-    def handle(self, *args, bind, no_demo, **options):
+    def handle(self, *args, bind, no_demo, demo_leads, **options):
         self.children: list[subprocess.Popen] = []
         self.redis = None
         signal.signal(signal.SIGTERM, self._on_signal)
         try:
-            self._prepare(no_demo)
+            self._prepare(no_demo, demo_leads)
             self._spawn_all(bind)
             self._announce(bind)
             self._watch()
@@ -37,8 +38,9 @@ class Command(BaseCommand):
         finally:
             self._stop_all()
 
-    def _prepare(self, no_demo):
+    def _prepare(self, no_demo, demo_leads):
         call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if settings.USING_EMBEDDED_REDIS:
             self.redis = embedded_redis.start()
@@ -47,7 +49,8 @@ class Command(BaseCommand):
         if not no_demo and not Lead.objects.exists():
             self.stdout.write("Loading demo data (first run only)…")
             started = time.monotonic()
-            totals = load_demo_data(progress=lambda message: self.stdout.write(f"  {message}"))
+            totals = load_demo_data(leads=demo_leads, accounts=max(10, demo_leads // 16),
+                                    progress=lambda message: self.stdout.write(f"  {message}"))
             self.stdout.write(f"  {totals['leads']} leads and {totals['events']} events in {time.monotonic() - started:.0f} s")
 
     def _spawn_all(self, bind):
