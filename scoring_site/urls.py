@@ -20,3 +20,5 @@ urlpatterns = [
     path("health/", lead_views.health, name="health"),
     re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATIC_ROOT}),
 ]
+
+handler500 = "scoring_site.errors.server_error"
