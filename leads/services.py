@@ -48,7 +48,7 @@ class IngestResult:
 
 # --- the active model -----------------------------------------------------------------------
 
-_spec_cache: dict[int, scoring.ModelSpec] = {}
+_spec_cache: dict[tuple, scoring.ModelSpec] = {}
 
 
 def active_version():
@@ -63,9 +63,11 @@ def spec_for(version) -> scoring.ModelSpec:
     # Published versions never change, so their spec can live for the whole process.
     if not version.is_published:
         return version.spec()
-    if version.pk not in _spec_cache:
-        _spec_cache[version.pk] = version.spec()
-    return _spec_cache[version.pk]
+    # The publish instant guards against a reused primary key (a restored or flushed database).
+    key = (version.pk, version.published_at)
+    if key not in _spec_cache:
+        _spec_cache[key] = version.spec()
+    return _spec_cache[key]
 
 
 # --- leads and accounts ---------------------------------------------------------------------

@@ -87,6 +87,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "SECURE_COOKIES": "true", "SECURE_SSL_REDIRECT": "true", "SECURE_HSTS_SECONDS": "31536000",
         "LEADSCORE_VAR_DIR": str(tmp_path),
     }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest, never in deployment
     manage = Path(settings.BASE_DIR) / "manage.py"
     result = subprocess.run([sys.executable, str(manage), "check", "--deploy", "--fail-level", "WARNING"],
                             env=env, capture_output=True, text=True, timeout=120)
