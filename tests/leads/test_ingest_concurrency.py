@@ -61,3 +61,28 @@ def test_concurrent_batches_for_overlapping_leads_all_land(spec_model):
     assert run_together(8, send) == []
     assert Event.objects.count() == 40
     assert sorted(Lead.objects.values_list("score", flat=True)) == [200.0] * 5
+
+
+def test_a_long_writer_makes_ingest_wait_not_fail(spec_model):
+    """On SQLite a worker's write transaction holds the only write lock; IMMEDIATE transactions
+    and the busy timeout make the web's ingest wait instead of raising "database is locked"."""
+    import time
+
+    from django.db import transaction
+
+    lead = LeadFactory()
+    holding = threading.Event()
+
+    def worker_holding_the_lock(index):
+        if index == 0:
+            with transaction.atomic():
+                Lead.objects.filter(pk=lead.pk).update(title="being decayed")
+                holding.set()
+                time.sleep(2)
+        else:
+            holding.wait(10)
+            services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk))
+
+    assert run_together(2, worker_holding_the_lock) == []
+    lead.refresh_from_db()
+    assert (lead.title, lead.score) == ("being decayed", 25)
