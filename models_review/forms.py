@@ -12,6 +12,8 @@ RULE_EVENT_CHOICES = [(value, label) for value, label in EventType.choices if va
 DECAY_FORM_FIELDS = {"inactivity_days": "inactivity_days", "period_days": "period_days", "mode": "decay_mode",
                      "amount": "decay_amount", "floor_fraction": "floor_fraction"}
 
+FILE_PATH_OF_FIELD = {field: f"decay.{key}" for key, field in DECAY_FORM_FIELDS.items()}
+
 
 def _as_number(text: str):
     """Form text → number for the model-file checks; anything else is passed through so the
@@ -112,7 +114,7 @@ class VersionSettingsForm(ModelFileForm):
         cleaned = super().clean()
         for name in self.REQUIRED:
             if not (self.data.get(self.add_prefix(name)) or "").strip() and name not in self.errors:
-                self.add_error(name, f"{'decay.' if name in ('inactivity_days', 'period_days', 'decay_amount', 'floor_fraction') else ''}{name}: is required")
+                self.add_error(name, f"{FILE_PATH_OF_FIELD.get(name, name)}: is required")
         return cleaned
 
     def field_for(self, path: str) -> str | None:

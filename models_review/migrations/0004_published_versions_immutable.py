@@ -37,11 +37,11 @@ POSTGRES_FORWARD = [
     """CREATE OR REPLACE FUNCTION models_review_version_immutable() RETURNS trigger AS $$
     BEGIN
       IF TG_OP = 'DELETE' THEN
-        IF OLD.status = 'published' THEN RAISE EXCEPTION 'published model versions are immutable'; END IF;
+        IF OLD.status = 'published' THEN RAISE EXCEPTION 'published model versions are immutable' USING ERRCODE = 'integrity_constraint_violation'; END IF;
         RETURN OLD;
       END IF;
       IF OLD.status = 'published' AND (to_jsonb(NEW) - 'is_active') IS DISTINCT FROM (to_jsonb(OLD) - 'is_active') THEN
-        RAISE EXCEPTION 'published model versions are immutable';
+        RAISE EXCEPTION 'published model versions are immutable' USING ERRCODE = 'integrity_constraint_violation';
       END IF;
       RETURN NEW;
     END $$ LANGUAGE plpgsql;""",
@@ -54,7 +54,8 @@ POSTGRES_FORWARD = [
       IF EXISTS (SELECT 1 FROM models_review_modelversion WHERE id = row_version AND status = 'published')
          OR (TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM models_review_modelversion
                                           WHERE id = OLD.version_id AND status = 'published')) THEN
-        RAISE EXCEPTION '% rows of published model versions are immutable', TG_TABLE_NAME;
+        RAISE EXCEPTION '% rows of published model versions are immutable', TG_TABLE_NAME
+          USING ERRCODE = 'integrity_constraint_violation';
       END IF;
       IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
       RETURN NEW;
