@@ -270,7 +270,10 @@ def feedback(request):
 
 @marketer_required
 def reviews(request):
-    version = _review_version(request)
+    try:
+        version = _review_version(request)
+    except LookupError:
+        return render(request, "models_review/reviews.html", {"version": None})
     form = ReviewForm(request.POST or None)
     checklist = selectors.review_checklist(version=version)
     if request.method == "POST" and form.is_valid():

@@ -20,8 +20,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_marketer_publishes_and_watches_the_progress_bar_reach_100(page, marketer, spec_model, rq_queue):  # noqa: F811
     import django_rq
+    from django.urls import NoReverseMatch, reverse
     from django.utils import timezone
     from rq import SimpleWorker
+
+    try:
+        reverse("models_review:recalculation", args=[1])
+    except NoReverseMatch:
+        pytest.skip("needs the recalculation progress page of issue 4 (models_review:recalculation)")
 
     for index in range(3):
         lead = LeadFactory(name=f"Lead {index}")

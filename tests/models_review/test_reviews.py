@@ -115,3 +115,9 @@ def test_an_unanswered_checklist_is_refused(client, marketer, spec_model):
     response = client.post(reverse("models_review:reviews"), {"notes": "done"})
     assert response.status_code == 200 and not Review.objects.exists()
     assert "This field is required" in response.content.decode()
+
+
+def test_reviews_page_without_a_live_version_says_so(client, marketer):
+    client.force_login(marketer)
+    response = client.get(reverse("models_review:reviews"))
+    assert response.status_code == 200 and "No version has gone live yet" in response.content.decode()
