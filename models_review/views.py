@@ -237,20 +237,24 @@ def my_leads(request):
 @login_required
 def lead_feedback(request, pk):
     lead = get_object_or_404(visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk)
-    feedback = SalesFeedback.objects.filter(lead=lead, rep=request.user).first()
+    feedback, errors = SalesFeedback.objects.filter(lead=lead, rep=request.user).first(), None
     if request.method == "POST":
         form = FeedbackForm(request.POST)
         if form.is_valid():
             feedback = services.feedback_record(lead=lead, rep=request.user, changes=form.changes())
             lead.refresh_from_db()
-    context = {"lead": lead, "feedback": feedback, "saved": request.method == "POST"}
+        else:
+            errors = form.errors
+    context = {"lead": lead, "feedback": feedback, "saved": request.method == "POST" and not errors, "errors": errors,
+               "refused_form": form if errors else None}
     if htmx_partial(request):
+        # htmx swaps only 2xx answers, so a refused fragment still comes back as 200 with its errors
         quick = request.GET.get("quick")
         return render(request, "models_review/_quick_verdict.html" if quick else "models_review/_lead_feedback.html",
                       context)
-    if request.method == "POST":
+    if request.method == "POST" and not errors:
         return redirect("models_review:lead_feedback", lead.pk)
-    return render(request, "models_review/lead_feedback.html", context)
+    return render(request, "models_review/lead_feedback.html", context, status=400 if errors else 200)
 
 
 @require_GET

@@ -17,7 +17,10 @@ def feedback_for(lead, user):
 
 
 @register.simple_tag
-def feedback_form(feedback):
+def feedback_form(feedback, refused_form=None):
+    """The form filled from the saved feedback, or the refused one so nothing typed is lost."""
+    if refused_form:
+        return refused_form
     initial = {}
     if feedback is not None:
         initial = {"really_sales_ready": {True: "yes", False: "no"}.get(feedback.really_sales_ready, ""),

@@ -112,3 +112,13 @@ def test_marketers_filter_feedback_by_version_rep_and_reason(client, marketer, r
 
 def _names(response):
     return {f.lead.name for f in response.context["page"].object_list}
+
+
+def test_an_unknown_reason_is_refused_naming_the_field_and_nothing_is_stored(client, rep, spec_model):
+    lead = LeadFactory(owner=rep)
+    client.force_login(rep)
+    response = client.post(_url(lead), {"reason": "hates-us", "note": "keep me"})
+    html = response.content.decode()
+    assert response.status_code == 400 and "reason: Select a valid choice" in html
+    assert ">keep me</textarea>" in html  # what the rep typed is still there
+    assert not SalesFeedback.objects.exists()
