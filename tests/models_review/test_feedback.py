@@ -120,5 +120,5 @@ def test_an_unknown_reason_is_refused_naming_the_field_and_nothing_is_stored(cli
     response = client.post(_url(lead), {"reason": "hates-us", "note": "keep me"})
     html = response.content.decode()
     assert response.status_code == 400 and "reason: Select a valid choice" in html
-    assert ">keep me</textarea>" in html  # what the rep typed is still there
+    assert "keep me</textarea>" in html  # what the rep typed is still there
     assert not SalesFeedback.objects.exists()
