@@ -111,6 +111,14 @@ def ensure_default_model() -> ModelVersion:
 
 # --- drafts edited in the browser -----------------------------------------------------------
 
+import django_rq  # noqa: E402 (grouped with the features below, so merges stay additive)
+import redis  # noqa: E402
+
+from leads import scoring  # noqa: E402
+from leads.services import active_version, lead_set_stage  # noqa: E402
+from models_review.models import PreviewRun, Review, SalesFeedback, VersionCitation  # noqa: E402
+from models_review.selectors import review_schedule  # noqa: E402
+
 VERSION_SETTING_FIELDS = ("sales_ready_score", "inactivity_days", "period_days", "decay_mode", "decay_amount",
                           "floor_fraction", "cold_after_days", "stage_mode", "account_threshold")
 
@@ -154,8 +162,6 @@ def draft_copy(*, source: ModelVersion, by=None) -> ModelVersion:
 
 def draft_update(*, version: ModelVersion, note: str, settings: dict, cited_feedback_ids=()) -> ModelVersion:
     """Store validated settings (see forms.VersionSettingsForm) and the feedback the note cites."""
-    from models_review.models import VersionCitation
-
     with transaction.atomic():
         draft = _editable(version)
         draft.note = note.strip()
@@ -205,10 +211,6 @@ def feedback_record(*, lead, rep, changes: dict):
     """Create or change `rep`'s own feedback on `lead`. Only the given fields change, so a
     one-click verdict keeps an earlier note. An outcome of opportunity or won moves the
     lead into that sales-owned stage (§5), never backwards."""
-    from leads import scoring
-    from leads.services import active_version, lead_set_stage
-    from models_review.models import SalesFeedback
-
     unknown = set(changes) - set(FEEDBACK_FIELDS)
     if unknown:
         raise ValueError(f"{sorted(unknown)[0]}: not a feedback field")
@@ -240,9 +242,6 @@ QUEUE_DOWN_MESSAGE = "The job queue (Redis) is unavailable, so the preview could
 
 def preview_request(*, draft: ModelVersion, by=None):
     """Record a preview run and enqueue its job once the run is committed."""
-    from leads.services import active_version
-    from models_review.models import PreviewRun
-
     if draft.is_published:
         raise DraftError(f"status: version {draft.number} is published; preview a draft.")
     with transaction.atomic():
@@ -252,11 +251,7 @@ def preview_request(*, draft: ModelVersion, by=None):
 
 
 def _enqueue_preview(run_id: int) -> None:
-    import django_rq
-    import redis
-
-    from models_review import jobs
-    from models_review.models import PreviewRun
+    from models_review import jobs  # jobs imports this module
 
     try:
         django_rq.get_queue(PREVIEW_QUEUE).enqueue(jobs.preview_run, run_id, job_timeout=3600)
@@ -267,7 +262,7 @@ def _enqueue_preview(run_id: int) -> None:
 
 
 def preview_compute(*, run_id: int) -> None:
-    from models_review.preview import compute
+    from models_review.preview import compute  # the engine loop lives in its own module
 
     compute(run_id=run_id)
 
@@ -276,9 +271,6 @@ def preview_compute(*, run_id: int) -> None:
 
 
 def review_complete(*, version: ModelVersion, by, answers: dict, notes: str, figures: dict, today=None):
-    from models_review.models import Review
-    from models_review.selectors import review_schedule
-
     schedule = review_schedule(today=today)
     if schedule is None:
         raise DraftError("version: no version has been published yet, so there is nothing to review.")

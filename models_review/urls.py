@@ -1,6 +1,6 @@
 from django.urls import path
 
-from models_review import views
+from models_review import charts, views
 
 app_name = "models_review"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("versions/<int:pk>/discard/", views.version_discard, name="version_discard"),
     path("versions/<int:pk>/preview/", views.preview_start, name="preview_start"),
     path("previews/<int:pk>/", views.preview, name="preview"),
+    path("previews/<int:pk>/distribution.json", charts.PreviewDistributionChart.as_view(), name="preview_chart"),
     path("sheet/", views.sheet, name="sheet"),
     path("sheet.csv", views.sheet_csv, name="sheet_csv"),
     path("feedback/", views.feedback, name="feedback"),

@@ -55,6 +55,7 @@ def test_marketer_copies_raises_a_rule_previews_and_compares(page, marketer, spe
     page.wait_for_selector("#gain-count")
     assert page.inner_text("#gain-count") == "1"
     assert page.locator("#gains").get_by_text("Nadia Near").count() == 1
+    page.wait_for_timeout(800)
     _shot(page, "preview")
 
     page.click("text=Back to the draft")

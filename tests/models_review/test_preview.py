@@ -149,3 +149,14 @@ def test_preview_runs_in_a_real_worker(rq_queue, spec_model, history):
     run.refresh_from_db()
     assert run.status == "done", run.error
     assert [row["id"] for row in run.result["gains"]] == [history["near"].pk]
+
+
+def test_distribution_chart_data_is_live_next_to_draft(client, marketer, rep, spec_model, history):
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    client.force_login(marketer)
+    data = client.get(reverse("models_review:preview_chart", args=[run.pk])).json()
+    assert data["labels"][:2] == ["0–20", "20–40"] and data["labels"][-1] == "200 and more"
+    assert [d["label"] for d in data["datasets"]] == ["Live v1", "Draft v2"]
+    assert data["datasets"][0]["data"] == [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    client.force_login(rep)
+    assert client.get(reverse("models_review:preview_chart", args=[run.pk])).status_code == 403
