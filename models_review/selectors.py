@@ -258,6 +258,12 @@ def attach_feedback(*, leads, user) -> None:
         lead.my_feedback = feedback.get(lead.pk)
 
 
+def good_lead_notes(*, version: ModelVersion, limit: int = 10):
+    """What reps say they see in good leads, newest first (trends reps spot first, §7)."""
+    return (SalesFeedback.objects.filter(version=version).exclude(good_actions_note="")
+            .select_related("rep", "lead").order_by("-updated_at")[:limit])
+
+
 def past_reviews(*, limit: int = 20):
     return Review.objects.select_related("version", "completed_by")[:limit]
 

@@ -216,7 +216,7 @@ def feedback_record(*, lead, rep, changes: dict):
         raise ValueError(f"{sorted(unknown)[0]}: not a feedback field")
     with transaction.atomic():
         feedback, created = SalesFeedback.objects.select_for_update().get_or_create(
-            lead=lead, rep=rep, defaults={"version": _active_or_none(active_version)},
+            lead=lead, rep=rep, defaults={"version": _active_or_none()},
         )
         for name, value in changes.items():
             setattr(feedback, name, value)
@@ -227,7 +227,7 @@ def feedback_record(*, lead, rep, changes: dict):
     return feedback
 
 
-def _active_or_none(active_version):
+def _active_or_none():
     try:
         return active_version()
     except LookupError:

@@ -288,6 +288,7 @@ def reviews(request):
     return render(request, "models_review/reviews.html", {
         "version": version, "checklist": checklist, "form": form, "schedule": selectors.review_schedule(),
         "past_reviews": selectors.past_reviews(), "questions": dict(REVIEW_QUESTIONS),
+        "good_lead_notes": selectors.good_lead_notes(version=version),
         "published": ModelVersion.objects.filter(status=ModelVersion.Status.PUBLISHED).order_by("-number"),
     })
 

@@ -121,3 +121,11 @@ def test_reviews_page_without_a_live_version_says_so(client, marketer):
     client.force_login(marketer)
     response = client.get(reverse("models_review:reviews"))
     assert response.status_code == 200 and "No version has gone live yet" in response.content.decode()
+
+
+def test_reps_notes_on_good_leads_appear_in_the_review(client, marketer, rep, spec_model):
+    SalesFeedback.objects.create(lead=LeadFactory(name="Gina Good"), rep=rep, version=spec_model,
+                                 good_actions_note="Watched the <b>pricing</b> video twice")
+    client.force_login(marketer)
+    html = client.get(reverse("models_review:reviews")).content.decode()
+    assert "Watched the &lt;b&gt;pricing&lt;/b&gt; video twice" in html and "Gina Good" in html
