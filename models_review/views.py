@@ -15,7 +15,7 @@ from leads.services import active_version
 from models_review import model_file, selectors, services
 from models_review.forms import (REVIEW_QUESTIONS, FeedbackFilterForm, FeedbackForm, ReviewForm, RuleForm,
                                  VersionSettingsForm)
-from models_review.models import ModelVersion, PreviewRun, RecalculationRun, SalesFeedback
+from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
 from scoring_site.htmx import htmx_partial
 
 FEEDBACK_TO_CITE = 30
@@ -92,6 +92,8 @@ def version_settings(request, pk):
 @marketer_required
 def rule_save(request, pk, rule_id=None):
     version = get_object_or_404(ModelVersion, pk=pk)
+    if rule_id is not None:
+        get_object_or_404(Rule, pk=rule_id, version=version)
     form = RuleForm(request.POST, prefix=f"rule-{rule_id}" if rule_id else "new")
     if "_validate" in request.POST:
         return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})

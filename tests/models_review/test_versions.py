@@ -180,3 +180,12 @@ def test_version_pages_are_for_marketers(client, rep, spec_model):
     client.force_login(rep)
     assert client.get(reverse("models_review:versions")).status_code == 403
     assert client.post(reverse("models_review:version_copy", args=[spec_model.pk])).status_code == 403
+
+
+def test_a_rule_of_another_version_cannot_be_edited_through_a_draft(client, marketer, spec_model, draft):
+    client.force_login(marketer)
+    published_rule = spec_model.rules.first()
+    response = client.post(reverse("models_review:rule_edit", args=[draft.pk, published_rule.pk]),
+                           {f"rule-{published_rule.pk}-event_type": "form_submit", f"rule-{published_rule.pk}-points": "1"})
+    assert response.status_code == 404
+    assert spec_model.rules.first().points == published_rule.points
