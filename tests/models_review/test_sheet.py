@@ -57,3 +57,17 @@ def test_csv_export_is_the_same_table_and_safe_from_formulas(client, marketer, t
 ])
 def test_csv_cells_starting_like_formulas_are_quoted(value, expected):
     assert csv_safe(value) == expected
+
+
+def test_sheet_column_headers_cite_the_feedback_behind_a_version(client, marketer, rep, two_versions):
+    from models_review.models import SalesFeedback, VersionCitation
+    from tests.factories import LeadFactory
+
+    _, draft = two_versions
+    feedback = SalesFeedback.objects.create(lead=LeadFactory(name="Cited Lead"), rep=rep, note="forms = intent")
+    VersionCitation.objects.create(version=draft, feedback=feedback)
+    client.force_login(marketer)
+    html = client.get(reverse("models_review:sheet")).content.decode()
+    assert f"#{feedback.pk} Cited Lead" in html
+    rows = list(csv.reader(io.StringIO(client.get(reverse("models_review:sheet_csv")).content.decode())))
+    assert ["Cites feedback", "", f"#{feedback.pk}"] in rows
