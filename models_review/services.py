@@ -81,8 +81,9 @@ def _rule_export(rule: Rule) -> dict:
 
 def version_publish(*, version: ModelVersion, by=None) -> ModelVersion:
     """Freeze a draft and make it the active version. Scores follow by recalculation."""
-    check_publishable(version)
     with transaction.atomic():
+        # Locked, so two people publishing the same draft at once get one version, one refusal.
+        check_publishable(ModelVersion.objects.select_for_update().get(pk=version.pk))
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.PUBLISHED, is_active=True, published_at=timezone.now(), published_by=by,
