@@ -129,7 +129,8 @@ def _lead_chunks():
 
 
 def _replay_chunk(chunk: list[dict], tally: Tally, catalog: AssetCatalog, as_of) -> None:
-    events = Event.objects.filter(lead_id__in=[lead["id"] for lead in chunk]).order_by("lead_id", "occurred_at", "id")
+    events = (Event.objects.filter(lead_id__in=[lead["id"] for lead in chunk]).order_by("lead_id", "occurred_at", "id")
+              .only("id", "lead_id", "type", "name", "url", "asset_key", "occurred_at", "properties"))
     by_lead = {lead_id: list(rows) for lead_id, rows in itertools.groupby(events.iterator(chunk_size=2000),
                                                                           key=lambda e: e.lead_id)}
     for lead in chunk:
