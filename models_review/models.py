@@ -165,3 +165,105 @@ class RecalculationRun(models.Model):
     @property
     def percent(self):
         return 100.0 if self.status == self.Status.DONE else (100.0 * self.done / self.total if self.total else 0.0)
+
+
+class SalesFeedback(models.Model):
+    """A rep's verdict on a lead handed to sales (§7). One row per lead and rep: a rep
+    edits only their own. `version` is the version that was active when it was given."""
+
+    class Reason(models.TextChoices):
+        GOOD_FIT = "good_fit", "Good fit"
+        NOT_DECISION_MAKER = "not_decision_maker", "Not decision maker"
+        JOB_SEEKER = "job_seeker", "Job seeker"
+        STUDENT = "student", "Student"
+        COMPETITOR = "competitor", "Competitor"
+        NO_BUDGET = "no_budget", "No budget"
+        BAD_TIMING = "bad_timing", "Bad timing"
+        OTHER = "other", "Other"
+
+    class Outcome(models.TextChoices):
+        OPPORTUNITY = "opportunity", "Opportunity"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sales_feedback")
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_feedback")
+    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="feedback")
+    really_sales_ready = models.BooleanField(null=True, blank=True)
+    reason = models.CharField(max_length=30, choices=Reason.choices, blank=True, default="")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
+    note = models.TextField(blank=True, default="", max_length=5000)
+    good_actions_note = models.TextField(blank=True, default="", max_length=5000,
+                                         help_text="Actions the rep sees in good leads.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["lead", "rep"], name="feedback_one_per_lead_and_rep")]
+        indexes = [models.Index(fields=["version", "really_sales_ready"], name="feedback_version_idx")]
+
+    def __str__(self):
+        return f"Feedback by {self.rep} on {self.lead}"
+
+
+class VersionCitation(models.Model):
+    """Sales feedback a version's change note cites (§2: "links to the sales feedback")."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="citations")
+    feedback = models.ForeignKey(SalesFeedback, on_delete=models.CASCADE, related_name="cited_by")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "feedback"], name="citation_unique")]
+
+
+class PreviewRun(models.Model):
+    """A draft replayed over history next to the active version, in a background job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    draft = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="previews")
+    baseline = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self):
+        return 100.0 if self.status == self.Status.DONE else (100.0 * self.done / self.total if self.total else 0.0)
+
+    @property
+    def finished(self):
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+
+class Review(models.Model):
+    """A completed periodic model review (§7) with its checklist answers."""
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="reviews")
+    due_on = models.DateField()
+    completed_at = models.DateTimeField()
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    answers = models.JSONField(default=dict, blank=True)
+    figures = models.JSONField(default=dict, blank=True, help_text="The checklist figures when the review was done.")
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-completed_at", "-id"]

@@ -81,8 +81,9 @@ def _rule_export(rule: Rule) -> dict:
 
 def version_publish(*, version: ModelVersion, by=None) -> ModelVersion:
     """Freeze a draft and make it the active version. Scores follow by recalculation."""
-    model_file.validate(version_export(version=version))
     with transaction.atomic():
+        # Locked, so two people publishing the same draft at once get one version, one refusal.
+        check_publishable(ModelVersion.objects.select_for_update().get(pk=version.pk))
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(
             status=ModelVersion.Status.PUBLISHED, is_active=True, published_at=timezone.now(), published_by=by,
@@ -107,3 +108,174 @@ def ensure_default_model() -> ModelVersion:
     if active:
         return active
     return version_import(data=json.loads(DEFAULT_MODEL_FILE.read_text()), publish=True)
+
+
+# --- drafts edited in the browser -----------------------------------------------------------
+
+import django_rq  # noqa: E402 (grouped with the features below, so merges stay additive)
+import redis  # noqa: E402
+
+from leads import scoring  # noqa: E402
+from leads.services import active_version, lead_set_stage  # noqa: E402
+from models_review.models import PreviewRun, Review, SalesFeedback, VersionCitation  # noqa: E402
+from models_review.selectors import review_schedule  # noqa: E402
+
+VERSION_SETTING_FIELDS = ("sales_ready_score", "inactivity_days", "period_days", "decay_mode", "decay_amount",
+                          "floor_fraction", "cold_after_days", "stage_mode", "account_threshold")
+
+
+class DraftError(ValueError):
+    """A draft operation refused; the message names the field at fault."""
+
+
+def check_publishable(version: ModelVersion) -> None:
+    """Validation before publishing: only drafts, a change note, and a valid model file."""
+    if version.is_published:
+        raise DraftError(f"status: version {version.number} is already published and cannot be published again.")
+    if not (version.note or "").strip():
+        raise DraftError("note: write a change note saying why this version differs from the last.")
+    model_file.validate(version_export(version=version))
+
+
+def _editable(version: ModelVersion) -> ModelVersion:
+    fresh = ModelVersion.objects.select_for_update().get(pk=version.pk)
+    if fresh.is_published:
+        raise DraftError(f"status: version {fresh.number} is published; copy it to a draft to change it.")
+    return fresh
+
+
+def draft_copy(*, source: ModelVersion, by=None) -> ModelVersion:
+    """A new draft with the source's settings and rules; the change note starts empty."""
+    with transaction.atomic():
+        scoring_model = ScoringModel.objects.select_for_update().get(pk=source.scoring_model_id)
+        number = (scoring_model.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        draft = ModelVersion.objects.create(
+            scoring_model=scoring_model, number=number, note="", created_by=by,
+            **{name: getattr(source, name) for name in VERSION_SETTING_FIELDS},
+        )
+        Rule.objects.bulk_create([
+            Rule(version=draft, position=rule.position, event_type=rule.event_type, points=rule.points,
+                 max_per_day=rule.max_per_day, **{key: getattr(rule, key) for key in RULE_TEXT_FIELDS})
+            for rule in source.rules.all()
+        ])
+    return draft
+
+
+def draft_update(*, version: ModelVersion, note: str, settings: dict, cited_feedback_ids=()) -> ModelVersion:
+    """Store validated settings (see forms.VersionSettingsForm) and the feedback the note cites."""
+    with transaction.atomic():
+        draft = _editable(version)
+        draft.note = note.strip()
+        for name in VERSION_SETTING_FIELDS:
+            setattr(draft, name, settings[name])
+        draft.save(update_fields=["note", *VERSION_SETTING_FIELDS])
+        VersionCitation.objects.filter(version=draft).exclude(feedback_id__in=list(cited_feedback_ids)).delete()
+        VersionCitation.objects.bulk_create(
+            [VersionCitation(version=draft, feedback_id=pk) for pk in cited_feedback_ids], ignore_conflicts=True,
+        )
+    return draft
+
+
+def draft_rule_save(*, version: ModelVersion, rule: dict, rule_id: int | None = None) -> Rule:
+    """Add a rule at the end, or change one, from a validated rule dict (§2a keys)."""
+    with transaction.atomic():
+        draft = _editable(version)
+        if rule_id is None:
+            position = (draft.rules.aggregate(p=Max("position"))["p"] or 0) + 1
+            row = Rule(version=draft, position=position)
+        else:
+            row = Rule.objects.get(pk=rule_id, version=draft)
+        row.event_type, row.points, row.max_per_day = rule["event_type"], rule["points"], rule.get("max_per_day")
+        for key in RULE_TEXT_FIELDS:
+            setattr(row, key, rule.get(key) or "")
+        row.save()
+    return row
+
+
+def draft_rule_delete(*, version: ModelVersion, rule_id: int) -> None:
+    with transaction.atomic():
+        draft = _editable(version)
+        Rule.objects.filter(pk=rule_id, version=draft).delete()
+
+
+def draft_discard(*, version: ModelVersion) -> None:
+    with transaction.atomic():
+        _editable(version).delete()
+
+
+# --- sales feedback -------------------------------------------------------------------------
+
+FEEDBACK_FIELDS = ("really_sales_ready", "reason", "outcome", "note", "good_actions_note")
+
+
+def feedback_record(*, lead, rep, changes: dict):
+    """Create or change `rep`'s own feedback on `lead`. Only the given fields change, so a
+    one-click verdict keeps an earlier note. An outcome of opportunity or won moves the
+    lead into that sales-owned stage (§5), never backwards."""
+    unknown = set(changes) - set(FEEDBACK_FIELDS)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)[0]}: not a feedback field")
+    with transaction.atomic():
+        feedback, created = SalesFeedback.objects.select_for_update().get_or_create(
+            lead=lead, rep=rep, defaults={"version": _active_or_none()},
+        )
+        for name, value in changes.items():
+            setattr(feedback, name, value)
+        feedback.save()
+        stage = {"opportunity": scoring.OPPORTUNITY, "won": scoring.CUSTOMER}.get(changes.get("outcome", ""))
+        if stage is not None and (lead.stage < stage or lead.stage == scoring.DISQUALIFIED):
+            lead_set_stage(lead=lead, stage=stage, by=rep, note=f"Outcome recorded by {rep.get_username()}")
+    return feedback
+
+
+def _active_or_none():
+    try:
+        return active_version()
+    except LookupError:
+        return None
+
+
+# --- preview --------------------------------------------------------------------------------
+
+PREVIEW_QUEUE = "default"
+QUEUE_DOWN_MESSAGE = "The job queue (Redis) is unavailable, so the preview could not start. Start Redis and try again."
+
+
+def preview_request(*, draft: ModelVersion, by=None):
+    """Record a preview run and enqueue its job once the run is committed."""
+    if draft.is_published:
+        raise DraftError(f"status: version {draft.number} is published; preview a draft.")
+    with transaction.atomic():
+        run = PreviewRun.objects.create(draft=draft, baseline=active_version(), requested_by=by)
+        transaction.on_commit(lambda: _enqueue_preview(run.pk))
+    return run
+
+
+def _enqueue_preview(run_id: int) -> None:
+    from models_review import jobs  # jobs imports this module
+
+    try:
+        django_rq.get_queue(PREVIEW_QUEUE).enqueue(jobs.preview_run, run_id, job_timeout=3600)
+    except (redis.RedisError, OSError):
+        PreviewRun.objects.filter(pk=run_id).update(
+            status=PreviewRun.Status.FAILED, error=QUEUE_DOWN_MESSAGE, finished_at=timezone.now(),
+        )
+
+
+def preview_compute(*, run_id: int) -> None:
+    from models_review.preview import compute  # the engine loop lives in its own module
+
+    compute(run_id=run_id)
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+def review_complete(*, version: ModelVersion, by, answers: dict, notes: str, figures: dict, today=None):
+    schedule = review_schedule(today=today)
+    if schedule is None:
+        raise DraftError("version: no version has been published yet, so there is nothing to review.")
+    return Review.objects.create(
+        version=version, due_on=schedule.due_on, completed_at=timezone.now(), completed_by=by,
+        answers=answers, notes=notes.strip(), figures=figures,
+    )

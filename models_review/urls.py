@@ -1,4 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from models_review import charts, views
 
 app_name = "models_review"
-urlpatterns = []
+urlpatterns = [
+    path("", views.versions, name="versions"),
+    path("versions/<int:pk>/", views.version_detail, name="version"),
+    path("versions/<int:pk>/copy/", views.version_copy, name="version_copy"),
+    path("versions/<int:pk>/settings/", views.version_settings, name="version_settings"),
+    path("versions/<int:pk>/rules/", views.rule_save, name="rule_add"),
+    path("versions/<int:pk>/rules/<int:rule_id>/", views.rule_save, name="rule_edit"),
+    path("versions/<int:pk>/rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
+    path("versions/<int:pk>/publish/", views.version_publish, name="version_publish"),
+    path("versions/<int:pk>/discard/", views.version_discard, name="version_discard"),
+    path("versions/<int:pk>/preview/", views.preview_start, name="preview_start"),
+    path("previews/<int:pk>/", views.preview, name="preview"),
+    path("previews/<int:pk>/distribution.json", charts.PreviewDistributionChart.as_view(), name="preview_chart"),
+    path("sheet/", views.sheet, name="sheet"),
+    path("sheet.csv", views.sheet_csv, name="sheet_csv"),
+    path("feedback/", views.feedback, name="feedback"),
+    path("my-leads/", views.my_leads, name="my_leads"),
+    path("leads/<int:pk>/feedback/", views.lead_feedback, name="lead_feedback"),
+    path("reviews/", views.reviews, name="reviews"),
+]

@@ -1,0 +1,303 @@
+"""Pages of models_review: versions, the sheet, previews, sales feedback and reviews."""
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from leads.models import Lead
+from leads.roles import marketer_required, visible_leads
+from leads.services import active_version
+from models_review import model_file, selectors, services
+from models_review.forms import (REVIEW_QUESTIONS, FeedbackFilterForm, FeedbackForm, ReviewForm, RuleForm,
+                                 VersionSettingsForm)
+from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
+from scoring_site.htmx import htmx_partial
+
+FEEDBACK_TO_CITE = 30
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+@require_GET
+@marketer_required
+def versions(request):
+    rows = ModelVersion.objects.select_related("scoring_model", "created_by", "published_by").order_by("-number")
+    return render(request, "models_review/versions.html", {
+        "versions": rows, "active": rows.filter(is_active=True).first(),
+        "drafts": rows.filter(status=ModelVersion.Status.DRAFT),
+    })
+
+
+@require_GET
+@marketer_required
+def version_detail(request, pk):
+    version = get_object_or_404(ModelVersion.objects.select_related("scoring_model"), pk=pk)
+    return render(request, "models_review/version_detail.html", _version_context(version))
+
+
+def _version_context(version, settings_form=None, new_rule_form=None):
+    context = {"version": version, "rules": version.rules.all(),
+               "previews": version.previews.all()[:5], "cited": version.citations.select_related("feedback__lead")}
+    if not version.is_published:
+        context["settings_form"] = settings_form or VersionSettingsForm(
+            initial=VersionSettingsForm.initial_for(version), feedback_choices=_feedback_choices(version))
+        context["rule_forms"] = [(rule, RuleForm.for_rule(rule)) for rule in version.rules.all()]
+        context["new_rule_form"] = new_rule_form or RuleForm(prefix="new")
+    return context
+
+
+def _feedback_choices(version):
+    recent = SalesFeedback.objects.order_by("-updated_at").values_list("pk", flat=True)[:FEEDBACK_TO_CITE]
+    cited = version.citations.values_list("feedback_id", flat=True)
+    return SalesFeedback.objects.filter(pk__in=[*recent, *cited]).select_related("lead", "rep").order_by("-updated_at")
+
+
+@require_POST
+@marketer_required
+def version_copy(request, pk):
+    source = get_object_or_404(ModelVersion, pk=pk)
+    draft = services.draft_copy(source=source, by=request.user)
+    messages.success(request, f"Draft v{draft.number} copied from v{source.number}. Change it, write a note, publish.")
+    return redirect("models_review:version", draft.pk)
+
+
+@require_POST
+@marketer_required
+def version_settings(request, pk):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    form = VersionSettingsForm(request.POST, feedback_choices=_feedback_choices(version))
+    if "_validate" in request.POST:
+        return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})
+    if not form.is_valid():
+        messages.error(request, "The settings were not saved: fix the fields marked below.")
+        return render(request, "models_review/version_detail.html", _version_context(version, settings_form=form),
+                      status=400)
+    try:
+        services.draft_update(version=version, note=form.cleaned_data["note"], settings=form.settings(),
+                              cited_feedback_ids=[f.pk for f in form.cleaned_data["cited_feedback"]])
+    except services.DraftError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Settings saved.")
+    return redirect("models_review:version", version.pk)
+
+
+@require_POST
+@marketer_required
+def rule_save(request, pk, rule_id=None):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    if rule_id is not None:
+        get_object_or_404(Rule, pk=rule_id, version=version)
+    form = RuleForm(request.POST, prefix=f"rule-{rule_id}" if rule_id else "new")
+    if "_validate" in request.POST:
+        return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})
+    if not form.is_valid():
+        messages.error(request, "The rule was not saved: fix the fields marked below.")
+        context = _version_context(version, new_rule_form=None if rule_id else form)
+        if rule_id:
+            context["rule_forms"] = [(rule, form if rule.pk == rule_id else f) for rule, f in context["rule_forms"]]
+        return render(request, "models_review/version_detail.html", context, status=400)
+    try:
+        services.draft_rule_save(version=version, rule=form.rule(), rule_id=rule_id)
+    except services.DraftError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Rule saved.")
+    return redirect("models_review:version", version.pk)
+
+
+@require_POST
+@marketer_required
+def rule_delete(request, pk, rule_id):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        services.draft_rule_delete(version=version, rule_id=rule_id)
+    except services.DraftError as error:
+        messages.error(request, str(error))
+    return redirect("models_review:version", version.pk)
+
+
+@require_POST
+@marketer_required
+def version_publish(request, pk):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        services.version_publish(version=version, by=request.user)
+    except (services.DraftError, model_file.ModelFileError) as error:
+        messages.error(request, f"Not published. {error}")
+        return redirect("models_review:version", version.pk)
+    messages.success(request, f"Version {version.number} is live. Every lead is being recalculated.")
+    return redirect(_after_publish_url(version))
+
+
+def _after_publish_url(version):
+    """The recalculation progress page when the workers' contract provides it (issue 4)."""
+    run = RecalculationRun.objects.filter(version=version).order_by("-created_at", "-id").first()
+    if run is not None:
+        try:
+            return reverse("models_review:recalculation", args=[run.pk])
+        except NoReverseMatch:
+            pass
+    return reverse("models_review:version", args=[version.pk])
+
+
+@require_POST
+@marketer_required
+def version_discard(request, pk):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        services.draft_discard(version=version)
+    except services.DraftError as error:
+        messages.error(request, str(error))
+        return redirect("models_review:version", version.pk)
+    messages.success(request, f"Draft v{version.number} discarded.")
+    return redirect("models_review:versions")
+
+
+# --- the sheet ------------------------------------------------------------------------------
+
+
+@require_GET
+@marketer_required
+def sheet(request):
+    versions, rows = selectors.version_sheet()
+    return render(request, "models_review/sheet.html", {"versions": versions, "rows": rows})
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value) -> str:
+    """Spreadsheets run cells starting with = + - @ as formulas; plain numbers stay numbers."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+@require_GET
+@marketer_required
+def sheet_csv(request):
+    versions, rows = selectors.version_sheet()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="scoring-model-versions.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["Row", *[f"v{v.number} ({v.get_status_display().lower()})" for v in versions]])
+    writer.writerow(["Note", *[csv_safe(v.note) for v in versions]])
+    writer.writerow(["Author", *[csv_safe(v.created_by.get_username() if v.created_by else "") for v in versions]])
+    writer.writerow(["Published", *[v.published_at.isoformat() if v.published_at else "" for v in versions]])
+    writer.writerow(["Cites feedback", *[" ".join(f"#{c.feedback_id}" for c in v.citations.all()) for v in versions]])
+    for row in rows:
+        writer.writerow([csv_safe(row.label), *[csv_safe(cell.value) for cell in row.cells]])
+    return response
+
+
+# --- preview --------------------------------------------------------------------------------
+
+
+@require_POST
+@marketer_required
+def preview_start(request, pk):
+    version = get_object_or_404(ModelVersion, pk=pk)
+    try:
+        run = services.preview_request(draft=version, by=request.user)
+    except services.DraftError as error:
+        messages.error(request, str(error))
+        return redirect("models_review:version", version.pk)
+    return redirect("models_review:preview", run.pk)
+
+
+@require_GET
+@marketer_required
+def preview(request, pk):
+    run = get_object_or_404(PreviewRun.objects.select_related("draft", "baseline"), pk=pk)
+    context = {"run": run, "report": selectors.preview_report(run=run)}
+    template = "models_review/_preview.html" if htmx_partial(request) else "models_review/preview.html"
+    return render(request, template, context)
+
+
+# --- sales feedback -------------------------------------------------------------------------
+
+
+@require_GET
+@login_required
+def my_leads(request):
+    page = Paginator(selectors.rep_leads(user=request.user), 50).get_page(request.GET.get("page"))
+    selectors.attach_feedback(leads=page.object_list, user=request.user)
+    return render(request, "models_review/my_leads.html", {"page": page})
+
+
+@login_required
+def lead_feedback(request, pk):
+    lead = get_object_or_404(visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk)
+    feedback, errors = SalesFeedback.objects.filter(lead=lead, rep=request.user).first(), None
+    if request.method == "POST":
+        form = FeedbackForm(request.POST)
+        if form.is_valid():
+            feedback = services.feedback_record(lead=lead, rep=request.user, changes=form.changes())
+            lead.refresh_from_db()
+        else:
+            errors = form.errors
+    context = {"lead": lead, "feedback": feedback, "saved": request.method == "POST" and not errors, "errors": errors,
+               "refused_form": form if errors else None}
+    if htmx_partial(request):
+        # htmx swaps only 2xx answers, so a refused fragment still comes back as 200 with its errors
+        quick = request.GET.get("quick")
+        return render(request, "models_review/_quick_verdict.html" if quick else "models_review/_lead_feedback.html",
+                      context)
+    if request.method == "POST" and not errors:
+        return redirect("models_review:lead_feedback", lead.pk)
+    return render(request, "models_review/lead_feedback.html", context, status=400 if errors else 200)
+
+
+@require_GET
+@marketer_required
+def feedback(request):
+    form = FeedbackFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    rows = selectors.feedback_list(
+        version_id=getattr(filters.get("version"), "pk", None), rep_id=getattr(filters.get("rep"), "pk", None),
+        reason=filters.get("reason", ""))
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "models_review/feedback.html", {"form": form, "page": page})
+
+
+# --- reviews --------------------------------------------------------------------------------
+
+
+@marketer_required
+def reviews(request):
+    try:
+        version = _review_version(request)
+    except LookupError:
+        return render(request, "models_review/reviews.html", {"version": None})
+    form = ReviewForm(request.POST or None)
+    checklist = selectors.review_checklist(version=version)
+    if request.method == "POST" and form.is_valid():
+        services.review_complete(version=version, by=request.user, answers=form.answers(),
+                                 notes=form.cleaned_data["notes"], figures=checklist.figures())
+        messages.success(request, "Review recorded. The next one is due in 90 days.")
+        return redirect("models_review:reviews")
+    return render(request, "models_review/reviews.html", {
+        "version": version, "checklist": checklist, "form": form, "schedule": selectors.review_schedule(),
+        "past_reviews": selectors.past_reviews(), "questions": dict(REVIEW_QUESTIONS),
+        "good_lead_notes": selectors.good_lead_notes(version=version),
+        "published": ModelVersion.objects.filter(status=ModelVersion.Status.PUBLISHED).order_by("-number"),
+    })
+
+
+def _review_version(request):
+    """The checklist is per version: the active one unless another published one is picked."""
+    chosen = request.GET.get("version", "")
+    if chosen.isdigit():
+        return get_object_or_404(ModelVersion, pk=int(chosen), status=ModelVersion.Status.PUBLISHED)
+    return active_version()

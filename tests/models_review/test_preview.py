@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from leads import scoring
+from leads.assets import AssetCatalog
+from leads.models import Lead
+from leads.services import NewEvent, engine_inputs, events_ingest, lead_events, spec_for
+from models_review import jobs, services
+from models_review.models import PreviewRun
+from tests.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def _events(lead, *types, hours_ago=5):
+    events_ingest(events=[
+        NewEvent(type=kind, occurred_at=NOW - timedelta(hours=hours_ago - index), lead_id=lead.pk,
+                 properties={"percent": 100} if kind == "video_play" else {})
+        for index, kind in enumerate(types)
+    ])
+
+
+def _draft_raising_form_submit(active, points):
+    draft = services.draft_copy(source=active)
+    form_rule = draft.rules.get(event_type="form_submit")
+    services.draft_rule_save(version=draft, rule={"event_type": "form_submit", "points": points},
+                             rule_id=form_rule.pk)
+    return draft
+
+
+@pytest.fixture
+def history(spec_model):
+    """Under SPEC §2a (form 25, full video 20) against T = 100, and with form submits at 30:
+    near = 3 forms + video = 95 → 110 (crosses); far = 2 forms + video = 70 → 80;
+    ready = 4 forms = 100 → 120 (already ready); quiet has no events."""
+    leads = {name: LeadFactory(name=name) for name in ("near", "far", "ready", "quiet")}
+    _events(leads["near"], "form_submit", "form_submit", "form_submit", "video_play")
+    _events(leads["far"], "form_submit", "form_submit", "video_play")
+    _events(leads["ready"], "form_submit", "form_submit", "form_submit", "form_submit")
+    return leads
+
+
+def _run_preview(draft):
+    run = services.preview_request(draft=draft)
+    PreviewRun.objects.filter(pk=run.pk).update(as_of=NOW)
+    jobs.preview_run(run.pk)  # the job function itself, as the worker would call it
+    run.refresh_from_db()
+    return run
+
+
+def _replayed_score(lead, version):
+    inputs = engine_inputs(list(lead_events(lead)), AssetCatalog.load())
+    return scoring.replay(inputs, spec_for(version) if version.is_published else version.spec(), as_of=NOW)[0].sales.score
+
+
+def test_preview_lists_exactly_the_leads_that_cross_t(spec_model, history):
+    draft = _draft_raising_form_submit(spec_model, 30)
+    run = _run_preview(draft)
+    assert run.status == "done" and run.done == run.total == 4
+    crossing = {lead.pk for lead in Lead.objects.all()
+                if _replayed_score(lead, draft) >= 100 > _replayed_score(lead, spec_model)}
+    assert crossing == {history["near"].pk}
+    assert {row["id"] for row in run.result["gains"]} == crossing
+    assert run.result["gain_count"] == 1 and run.result["loss_count"] == 0
+    assert run.result["gains"][0]["active"] == 95 and run.result["gains"][0]["draft"] == 110
+    assert run.result["sales_ready"] == {"active": 1, "draft": 2}
+
+
+def test_preview_counts_stages_and_score_bands_under_each_version(spec_model, history):
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    # live: quiet 0 → stage 1; far 70 → stage 3 (≥ 67); near 95 → stage 3; ready 100 → sales-ready
+    assert run.result["stages"]["active"] == {"1": 1, "3": 2, "4": 1}
+    # draft: far 80 → stage 3; near 110 and ready 120 → sales-ready
+    assert run.result["stages"]["draft"] == {"1": 1, "3": 1, "4": 2}
+    # bands of 20 points: 0 → band 0; 70 → band 3; 95 → band 4; 100 → band 5
+    assert run.result["buckets"]["active"] == [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    assert run.result["buckets"]["draft"] == [1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0]
+
+
+def test_preview_lowering_a_rule_lists_leads_that_lose_sales_ready(spec_model, history):
+    run = _run_preview(_draft_raising_form_submit(spec_model, 20))
+    assert [row["id"] for row in run.result["losses"]] == [history["ready"].pk]
+    assert run.result["gains"] == []
+
+
+def test_preview_agreement_with_sales_feedback_per_version(spec_model, history, rep):
+    def verdict(name, really, outcome=""):
+        services.feedback_record(lead=history[name], rep=rep, changes={"really_sales_ready": really, "outcome": outcome})
+
+    verdict("near", True, "opportunity")
+    verdict("ready", True, "won")
+    verdict("far", False, "lost")
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    live, draft = run.result["agreement"]["active"], run.result["agreement"]["draft"]
+    # live marks only "ready": 1 of the 2 yes leads, none of the no leads
+    assert (live["marked_of_yes"], live["judged_yes"], live["precision"], live["recall"]) == (1, 2, 1.0, 0.5)
+    # the draft also marks "near": both yes leads
+    assert (draft["marked_of_yes"], draft["precision"], draft["recall"]) == (2, 1.0, 1.0)
+    assert (live["marked_of_opportunities"], live["opportunities"], live["outcome_recall"]) == (1, 2, 0.5)
+    assert draft["outcome_recall"] == 1.0 and draft["outcome_precision"] == 1.0
+
+
+def test_preview_of_a_published_version_is_refused(spec_model):
+    with pytest.raises(services.DraftError, match="status"):
+        services.preview_request(draft=spec_model)
+
+
+def test_preview_page_polls_until_done_then_shows_the_lists(client, marketer, spec_model, history):
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    client.force_login(marketer)
+    page = client.get(reverse("models_review:preview", args=[run.pk])).content.decode()
+    assert 'id="gain-count">1<' in page and "near" in page and "hx-trigger" not in page
+    queued = PreviewRun.objects.create(draft=run.draft, baseline=spec_model, total=10, done=4, status="running")
+    fragment = client.get(reverse("models_review:preview", args=[queued.pk]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-percent="40"' in fragment and 'hx-trigger="every 1s"' in fragment and "<html" not in fragment
+
+
+def test_preview_reports_a_queue_outage_instead_of_failing(spec_model, monkeypatch):
+    import django_rq
+    import redis
+
+    class DownQueue:
+        def enqueue(self, *args, **kwargs):
+            raise redis.ConnectionError("connection refused")
+
+    monkeypatch.setattr(django_rq, "get_queue", lambda name: DownQueue())
+    draft = services.draft_copy(source=spec_model)
+    run = services.preview_request(draft=draft)
+    services._enqueue_preview(run.pk)
+    run.refresh_from_db()
+    assert run.status == "failed" and "Redis" in run.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_preview_runs_in_a_real_worker(rq_queue, spec_model, history):
+    from rq import SimpleWorker
+
+    draft = _draft_raising_form_submit(spec_model, 30)
+    with transaction.atomic():
+        run = services.preview_request(draft=draft)
+    assert rq_queue.count == 1  # enqueued once the run was committed
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert [row["id"] for row in run.result["gains"]] == [history["near"].pk]
+
+
+def test_distribution_chart_data_is_live_next_to_draft(client, marketer, rep, spec_model, history):
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    client.force_login(marketer)
+    data = client.get(reverse("models_review:preview_chart", args=[run.pk])).json()
+    assert data["labels"][:2] == ["0–20", "20–40"] and data["labels"][-1] == "200 and more"
+    assert [d["label"] for d in data["datasets"]] == ["Live v1", "Draft v2"]
+    assert data["datasets"][0]["data"] == [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
+    client.force_login(rep)
+    assert client.get(reverse("models_review:preview_chart", args=[run.pk])).status_code == 403
