@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Iterable, Iterator
@@ -62,15 +63,16 @@ class Rule:
     product_line: str | None = None
     max_per_day: int | None = None
 
-    @property
+    @cached_property
     def specificity(self) -> int:
+        # Cached: matching asks for it once per rule per event, millions of times in a recalculation.
         if any(getattr(self, key) for key in _EXACT_KEYS):
             return 3
         if any(getattr(self, key) for key in _KIND_KEYS):
             return 2
         return 1
 
-    @property
+    @cached_property
     def names_a_page(self) -> bool:
         return bool(self.url_pattern or self.asset)
 
