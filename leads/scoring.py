@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from typing import Iterable, Iterator
 
@@ -61,7 +62,7 @@ class Rule:
     product_line: str | None = None
     max_per_day: int | None = None
 
-    @property
+    @cached_property  # rules are frozen; matching asks this for every rule of every event
     def specificity(self) -> int:
         if any(getattr(self, key) for key in _EXACT_KEYS):
             return 3
@@ -69,7 +70,7 @@ class Rule:
             return 2
         return 1
 
-    @property
+    @cached_property
     def names_a_page(self) -> bool:
         return bool(self.url_pattern or self.asset)
 
