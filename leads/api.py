@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import credentials, read_api
+from leads import credentials, rate_limit, read_api
 from leads.models import Account, Lead
 from leads.tracking import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
 
@@ -99,9 +99,21 @@ def _body_write_key(body: dict) -> str:
     return value if isinstance(value, str) else ""
 
 
+def rate_limited(write_key, messages: int) -> JsonResponse | None:
+    wait = rate_limit.take(write_key.pk, messages)
+    if not wait:
+        return None
+    response = error(f"Source “{write_key.name}” sends more than {rate_limit.events_per_minute():,} messages a minute; "
+                     "retry after the Retry-After seconds.", status=429, code="rate_limited")
+    response["Retry-After"] = rate_limit.retry_after_header(wait)
+    return response
+
+
 def _single_message(message_type: str):
     @tracking_endpoint("message")
     def view(request, body, write_key):
+        if limited := rate_limited(write_key, 1):
+            return limited
         try:
             message = check_message(body, type=message_type)
         except MessageError as problem:
@@ -130,6 +142,8 @@ def batch(request, body, write_key):
     if not isinstance(messages, list):
         return error("batch: the body needs a \"batch\" list of messages.", status=400, code="invalid_batch",
                      field="batch")
+    if limited := rate_limited(write_key, len(messages)):
+        return limited
     now, checked, rejected = timezone.now(), [], {}
     for index, raw in enumerate(messages):
         try:

@@ -237,3 +237,32 @@ def test_public_text_is_stored_verbatim(client, write_key):
 
 def test_only_post_is_allowed(client, write_key):
     assert client.get("/api/v1/track").status_code == 405
+
+
+def test_a_source_over_its_rate_limit_gets_429_with_retry_after(client, write_key, settings):
+    from leads import rate_limit
+
+    settings.TRACKING_EVENTS_PER_MINUTE = 60  # one message a second
+    rate_limit.reset()
+    try:
+        assert post(client, "batch", {"batch": [track(user_id=f"u{n}") for n in range(60)]}, write_key).status_code == 200
+        response = post(client, "track", track(user_id="late"), write_key)
+        assert response.status_code == 429 and response["Retry-After"] == "1"
+        assert not Lead.objects.filter(user_id="late").exists()
+    finally:
+        rate_limit.reset()
+
+
+def test_tracked_text_is_shown_escaped_and_javascript_urls_never_become_links(client, write_key, marketer):
+    name = '<img src=x onerror=alert(1)>'
+    page = {"type": "page", "userId": "u1", "name": name, "timestamp": timezone.now().isoformat(),
+            "properties": {"url": "javascript:alert(document.cookie)"}}
+    event = track(event=name, at=timezone.now(), properties={"url": "javascript:alert(2)"})
+    identify = {"type": "identify", "userId": "u1", "traits": {"email": "x@example.com", "name": name}}
+    assert post(client, "batch", {"batch": [identify, page, event]}, write_key).status_code == 200
+    client.force_login(marketer)
+    lead = Lead.objects.get(user_id="u1")
+    for url in ("/", f"/leads/{lead.pk}/"):
+        html = client.get(url).content.decode()
+        assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+        assert 'href="javascript' not in html.lower()
