@@ -209,6 +209,37 @@ def count_rows(url: str) -> tuple[int, int]:
     return events, scored
 
 
+def server_pids(server: subprocess.Popen, url: str) -> tuple[list[int], list[int]]:
+    """gunicorn's worker processes and the PostgreSQL backends serving the benchmark database."""
+    import psycopg
+
+    workers = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _parent_of(int(pid)) == server.pid]
+    with psycopg.connect(url) as connection:
+        backends = [row[0] for row in connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    return workers, backends
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes (from /proc), so the figure does not depend on how
+    busy the rest of the machine is."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -227,7 +258,10 @@ def main():
     try:
         run_batches(port, write_key, bodies[:4], 2)  # warm-up: imports, connections, asset catalogue
         before, _ = count_rows(url)
+        workers, backends = server_pids(server, url)
+        web_cpu, db_cpu = cpu_seconds(workers), cpu_seconds(backends)
         elapsed = run_batches(port, write_key, bodies[4:], args.clients)
+        web_cpu, db_cpu = cpu_seconds(workers) - web_cpu, cpu_seconds(backends) - db_cpu
         stored, scored = count_rows(url)
         sent = (len(bodies) - 4) * args.batch_size
         latencies = run_singles(port, write_key, args.singles, args.leads)
@@ -239,6 +273,11 @@ def main():
           f"{args.workers} gunicorn workers")
     print(f"  stored {stored_now:,} (all {scored:,} stored events scored) in {elapsed:.2f} s "
           f"= {stored_now / elapsed:,.0f} events/s sustained")
+    per_thousand = 1000 * (web_cpu + db_cpu) / max(stored_now, 1)
+    cores = os.cpu_count() or 1
+    print(f"  server CPU {per_thousand:.2f} s per 1,000 events (gunicorn {1000 * web_cpu / max(stored_now, 1):.2f} s, "
+          f"PostgreSQL {1000 * db_cpu / max(stored_now, 1):.2f} s) → capacity on {cores} idle cores "
+          f"≈ {1000 * cores / per_thousand:,.0f} events/s; load average now {os.getloadavg()[0]:.1f}")
     print(f"single /track: {len(latencies)} calls, p50 {1000 * statistics.median(latencies):.1f} ms, "
           f"p99 {1000 * percentile(latencies, 0.99):.1f} ms")
     if stored_now != sent:

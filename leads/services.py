@@ -205,6 +205,9 @@ def states_store(writes: Sequence[tuple[Lead, scoring.LeadState, list[StageChang
     _store_product_scores(writes, product_lines if product_lines is not None else {}, product_scores)
 
 
+# What scoring reads and writes; loading only these keeps a batch's lock query cheap.
+_LEAD_SCORING_FIELDS = ["id", "account", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "stage",
+                        "stage_changed_at", "is_cold", "cold_since"]
 _LEAD_STATE_FIELDS = ["score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "updated_at", "stage",
                       "stage_changed_at", "is_cold", "cold_since"]
 
@@ -355,7 +358,7 @@ def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
     if not fresh:
         return result
     _attach_known_anonymous(fresh)
-    rows = Event.objects.bulk_create([_event_row(e) for e in fresh], batch_size=500)
+    rows = _insert_events([_event_row(e) for e in fresh])
     result.stored = rows
     catalog = AssetCatalog.register_and_load(rows)
     by_lead: dict[int, list[Event]] = defaultdict(list)
@@ -386,6 +389,35 @@ def _attach_known_anonymous(events: list[NewEvent]) -> None:
             event.lead_id = known[event.anonymous_id]
 
 
+_EVENT_INSERT_FIELDS = ["idempotency_key", "lead", "anonymous_id", "type", "name", "asset_key", "url", "occurred_at",
+                        "received_at", "campaign", "properties", "source"]
+
+
+def _insert_events(rows: list[Event]) -> list[Event]:
+    """Insert a batch of events. On PostgreSQL one INSERT … SELECT FROM unnest() of
+    per-column arrays: the ORM's bulk_create spends more CPU compiling 500 × 12
+    parameters than the database spends storing them."""
+    if connection.vendor != "postgresql":
+        return Event.objects.bulk_create(rows, batch_size=500)
+    now = timezone.now()
+    fields = [Event._meta.get_field(name) for name in _EVENT_INSERT_FIELDS]
+    for row in rows:
+        row.received_at = now
+    columns = [[json.dumps(getattr(r, f.attname)) if isinstance(f, models.JSONField) else getattr(r, f.attname)
+                for r in rows] for f in fields]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT * FROM unnest({arrays}) "
+                       f"RETURNING id, idempotency_key", columns)
+        ids = dict((key, pk) for pk, key in cursor.fetchall())
+    for row in rows:
+        row.pk = ids[row.idempotency_key]
+        row._state.adding, row._state.db = False, connection.alias
+    return rows
+
+
 def _event_row(event: NewEvent) -> Event:
     return Event(
         idempotency_key=event.idempotency_key, lead_id=event.lead_id, anonymous_id=event.anonymous_id,
@@ -400,7 +432,8 @@ def _score_leads(by_lead: dict[int, list[Event]], catalog: AssetCatalog, now: da
     locked in id order so concurrent batches wait for each other instead of deadlocking."""
     version = active_version()
     spec = spec_for(version)
-    leads = {lead.pk: lead for lead in Lead.objects.select_for_update().filter(pk__in=list(by_lead)).order_by("pk")}
+    locked = Lead.objects.select_for_update().filter(pk__in=list(by_lead)).order_by("pk").only(*_LEAD_SCORING_FIELDS)
+    leads = {lead.pk: lead for lead in locked}
     product_scores = defaultdict(list)
     for ps in ProductScore.objects.filter(lead__in=list(leads)).select_related("product_line"):
         product_scores[ps.lead_id].append(ps)
