@@ -69,8 +69,15 @@ class Message:
 def check_message(raw, *, type: str | None = None, now: datetime | None = None) -> Message:
     if not isinstance(raw, dict):
         raise MessageError("message", "must be a JSON object")
-    if len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_MESSAGE_BYTES:
+    try:
+        # Measured as Segment's own library measures it before sending.
+        encoded = json.dumps(raw, allow_nan=False)
+    except ValueError:
+        raise MessageError("message", "contains NaN or Infinity, which JSON does not allow") from None
+    if len(encoded) > MAX_MESSAGE_BYTES:
         raise MessageError("message", "larger than the 32 KB limit for one message")
+    if "\\u0000" in encoded:
+        raise MessageError("message", "contains a NUL character (\\u0000), which cannot be stored")
     now = now or timezone.now()
     message_type = type or raw.get("type")
     if message_type not in MESSAGE_TYPES:

@@ -266,3 +266,12 @@ def test_tracked_text_is_shown_escaped_and_javascript_urls_never_become_links(cl
         html = client.get(url).content.decode()
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
         assert 'href="javascript' not in html.lower()
+
+
+@pytest.mark.parametrize("body, reason", [
+    ('{"type": "track", "userId": "u1", "event": "Form Submitted", "properties": {"x": NaN}}', "NaN"),
+    ('{"type": "track", "userId": "u1", "event": "Form\\u0000Submitted"}', "NUL"),
+])
+def test_values_the_database_cannot_store_are_400_not_500(client, write_key, body, reason):
+    response = post(client, "track", body, write_key)
+    assert response.status_code == 400 and reason in response.json()["message"]
