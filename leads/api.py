@@ -9,6 +9,7 @@ import json
 import zlib
 from functools import wraps
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -58,7 +59,10 @@ def tracking_endpoint(kind: str):
 
 
 def _decoded_body(request, limit: int, limit_name: str) -> dict:
-    raw = request.body
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BadRequest(f"The body is larger than the {limit_name}.", code="too_large", field="body") from None
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         raw = _gunzip(raw, limit)
     if len(raw) > limit:

@@ -275,3 +275,9 @@ def test_tracked_text_is_shown_escaped_and_javascript_urls_never_become_links(cl
 def test_values_the_database_cannot_store_are_400_not_500(client, write_key, body, reason):
     response = post(client, "track", body, write_key)
     assert response.status_code == 400 and reason in response.json()["message"]
+
+
+def test_a_body_beyond_djangos_upload_cap_is_the_same_clear_400(client, write_key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post(client, "batch", {"batch": [track(properties={"blob": "x" * 2000})]}, write_key)
+    assert response.status_code == 400 and "500 KB" in response.json()["message"]
