@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from segment.analytics import Client
+from segment.analytics import request as segment_request
 from segment.analytics.request import post as segment_post
 
 from leads.credentials import api_token_create, write_key_create
@@ -20,6 +21,9 @@ def segment(live_server, spec_model):
     client = Client(key, host=f"{live_server.url}/api", sync_mode=True, gzip=True, max_retries=0,
                     on_error=lambda error, batch: errors.append(error))
     yield client, key, f"{live_server.url}/api"
+    # The library keeps one HTTP session for the process; a kept-alive connection would
+    # keep a live-server thread, and its database session, open past the test.
+    segment_request._session.close()
     assert errors == []
 
 
