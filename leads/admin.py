@@ -93,3 +93,56 @@ class StageChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- tracking write keys and read-API tokens (secrets shown once, stored hashed) ---------
+
+from django.contrib import messages  # noqa: E402
+
+from leads.credentials import api_token_assign_secret, write_key_assign_secret  # noqa: E402
+from leads.models import ApiToken, CsvImport, WriteKey  # noqa: E402
+
+
+@admin.register(WriteKey)
+class WriteKeyAdmin(admin.ModelAdmin):
+    list_display = ("name", "key_prefix", "is_active", "created_at", "last_used_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "key_prefix")
+    readonly_fields = ("key_prefix", "created_by", "created_at", "last_used_at")
+
+    def save_model(self, request, obj, form, change):
+        secret = None
+        if not change:
+            secret = write_key_assign_secret(key=obj)
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+        if secret:
+            messages.warning(request, f"Write key for “{obj.name}”: {secret} — copy it now, it will not be shown again. "
+                                      "Tracking clients send it as the HTTP Basic username.")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("token_prefix", "user", "name", "created_at", "last_used_at")
+    search_fields = ("user__username", "name", "token_prefix")
+    readonly_fields = ("token_prefix", "created_at", "last_used_at")
+    autocomplete_fields = ("user",)
+
+    def save_model(self, request, obj, form, change):
+        secret = api_token_assign_secret(token=obj) if not change else None
+        super().save_model(request, obj, form, change)
+        if secret:
+            messages.warning(request, f"API token for {obj.user}: {secret} — copy it now, it will not be shown again. "
+                                      "Send it as “Authorization: Bearer <token>”.")
+
+
+@admin.register(CsvImport)
+class CsvImportAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "kind", "file_name", "status", "total_rows", "imported_rows", "created_by")
+    list_filter = ("kind", "status")
+    exclude = ("content",)
+    readonly_fields = ("kind", "file_name", "status", "total_rows", "imported_rows", "duplicate_rows", "errors",
+                       "created_by", "created_at", "imported_at")
+
+    def has_add_permission(self, request):
+        return False

@@ -328,3 +328,72 @@ class Segment(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class WriteKey(models.Model):
+    """One tracking source (website, app, CRM sync). Only a SHA-256 of the key is stored:
+    the key is shown once when created, like a password."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The source, e.g. “Website” or “Mobile app”.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to tell keys apart.")
+    is_active = models.BooleanField(default=True, help_text="Untick to refuse events sent with this key.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A marketer's Bearer token for the read API. Stored as a SHA-256, shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, default="", help_text="What uses it, e.g. “CRM sync”.")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.token_prefix}… ({self.user})"
+
+
+class CsvImport(models.Model):
+    """One uploaded CSV: previewed first, imported on confirmation; the report stays."""
+
+    class Kind(models.TextChoices):
+        LEADS = "leads", "Leads"
+        ACCOUNTS = "accounts", "Accounts"
+        EVENTS = "events", "Events"
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed"
+        IMPORTED = "imported", "Imported"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The decoded file, kept until it is imported.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PREVIEWED)
+    total_rows = models.PositiveIntegerField(default=0)
+    imported_rows = models.PositiveIntegerField(default=0)
+    duplicate_rows = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{line, field, reason}]")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.file_name}"

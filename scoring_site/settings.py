@@ -198,3 +198,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Tracking API: messages a minute per write key in each web process (0 = no limit).
+TRACKING_EVENTS_PER_MINUTE = envint("TRACKING_EVENTS_PER_MINUTE", 600_000)

@@ -1,0 +1,201 @@
+"""The machine API at /api/v1/: Segment-compatible tracking (write key as HTTP Basic
+username) and the read API (marketer Bearer token). JSON in, JSON out; errors name the
+field and the reason. CSRF does not apply: no cookie authenticates these calls."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from functools import wraps
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from leads import credentials, rate_limit, read_api
+from leads.models import Account, Lead
+from leads.tracking import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
+
+SIZE_LIMITS = {"message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
+               "batch": (MAX_BATCH_BYTES, "500 KB limit for a batch")}
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, *, code: str = "bad_request", field: str | None = None, status: int = 400):
+        super().__init__(message)
+        self.message, self.code, self.field, self.status = message, code, field, status
+
+
+def error(message: str, *, status: int, code: str, field: str | None = None, **extra) -> JsonResponse:
+    # Segment's clients read "code" and "message" from an error body.
+    body = {"success": False, "code": code, "message": message, **({"field": field} if field else {}), **extra}
+    return JsonResponse(body, status=status)
+
+
+def tracking_endpoint(kind: str):
+    """Authenticate the write key and decode the (possibly gzipped) JSON body."""
+
+    def decorate(view):
+        @csrf_exempt
+        @require_POST
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            try:
+                body = _decoded_body(request, *SIZE_LIMITS[kind])
+                write_key = credentials.write_key_find(_basic_username(request) or _body_write_key(body))
+                if write_key is None:
+                    return error("Unknown or disabled write key. Send the source's write key as the HTTP Basic "
+                                 "username.", status=401, code="unauthorized")
+                return view(request, body, write_key, *args, **kwargs)
+            except BadRequest as problem:
+                return error(problem.message, status=problem.status, code=problem.code, field=problem.field)
+
+        return wrapper
+
+    return decorate
+
+
+def _decoded_body(request, limit: int, limit_name: str) -> dict:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BadRequest(f"The body is larger than the {limit_name}.", code="too_large", field="body") from None
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        raw = _gunzip(raw, limit)
+    if len(raw) > limit:
+        raise BadRequest(f"The body is larger than the {limit_name}.", code="too_large", field="body")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise BadRequest(f"The body is not valid JSON: {problem}.", code="invalid_json", field="body") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", code="invalid_json", field="body")
+    return body
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    # Bounded, so a small gzip bomb cannot expand into memory beyond the limit.
+    try:
+        inflater = zlib.decompressobj(wbits=31)
+        return inflater.decompress(raw, limit + 1)
+    except zlib.error:
+        raise BadRequest("Content-Encoding says gzip but the body is not gzip data.", code="invalid_gzip",
+                         field="body") from None
+
+
+def _basic_username(request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[0]
+
+
+def _body_write_key(body: dict) -> str:
+    value = body.get("writeKey")
+    return value if isinstance(value, str) else ""
+
+
+def rate_limited(write_key, messages: int) -> JsonResponse | None:
+    wait = rate_limit.take(write_key.pk, messages)
+    if not wait:
+        return None
+    response = error(f"Source “{write_key.name}” sends more than {rate_limit.events_per_minute():,} messages a minute; "
+                     "retry after the Retry-After seconds.", status=429, code="rate_limited")
+    response["Retry-After"] = rate_limit.retry_after_header(wait)
+    return response
+
+
+def _single_message(message_type: str):
+    @tracking_endpoint("message")
+    def view(request, body, write_key):
+        if limited := rate_limited(write_key, 1):
+            return limited
+        try:
+            message = check_message(body, type=message_type)
+        except MessageError as problem:
+            return error(str(problem), status=400, code="invalid_message", field=problem.field)
+        result = messages_apply(messages=[(0, message)], source=write_key.name)
+        if result.rejected:
+            problem = result.rejected[0]
+            return error(str(problem), status=400, code="invalid_message", field=problem.field)
+        return JsonResponse({"success": True})
+
+    view.__name__ = message_type
+    return view
+
+
+identify = _single_message("identify")
+track = _single_message("track")
+page = _single_message("page")
+screen = _single_message("screen")
+group = _single_message("group")
+alias = _single_message("alias")
+
+
+@tracking_endpoint("batch")
+def batch(request, body, write_key):
+    messages = body.get("batch")
+    if not isinstance(messages, list):
+        return error("batch: the body needs a \"batch\" list of messages.", status=400, code="invalid_batch",
+                     field="batch")
+    if limited := rate_limited(write_key, len(messages)):
+        return limited
+    now, checked, rejected = timezone.now(), [], {}
+    for index, raw in enumerate(messages):
+        try:
+            checked.append((index, check_message(raw, now=now)))
+        except MessageError as problem:
+            rejected[index] = problem
+    if checked:
+        rejected.update(messages_apply(messages=checked, source=write_key.name).rejected)
+    listed = [{"index": index, **problem.as_dict()} for index, problem in sorted(rejected.items())]
+    if messages and len(rejected) == len(messages):
+        return error("batch: every message was rejected.", status=400, code="invalid_batch", field="batch",
+                     rejected=listed)
+    return JsonResponse({"success": True, **({"rejected": listed} if listed else {})})
+
+
+# --- read API ---------------------------------------------------------------------------
+
+
+def marketer_token_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        user = credentials.api_token_user(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            response = error("Send a marketer's API token as “Authorization: Bearer <token>”.", status=401,
+                             code="unauthorized")
+            response["WWW-Authenticate"] = 'Bearer realm="leadscore"'
+            return response
+        if not credentials.api_token_is_for_marketer(user):
+            return error("This token's user is not a marketer.", status=403, code="forbidden")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@marketer_token_required
+def lead_detail(request, email):
+    lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
+    if lead is None:
+        return error(f"No lead with email {email!r}.", status=404, code="not_found", field="email")
+    return JsonResponse(read_api.lead_document(lead=lead))
+
+
+@require_GET
+@marketer_token_required
+def account_detail(request, domain):
+    account = Account.objects.filter(domain=domain.strip().lower()).first()
+    if account is None:
+        return error(f"No account with domain {domain!r}.", status=404, code="not_found", field="domain")
+    return JsonResponse(read_api.account_document(account=account))

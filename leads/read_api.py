@@ -1,0 +1,105 @@
+"""JSON documents of the read API (§10): what a CRM or a script needs about a lead or an
+account, with the score decayed to the moment of the request."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from leads import scoring
+from leads.models import Account, Lead, StageChange
+from leads.selectors import lead_contributions, lead_score_now
+from leads.services import ENGAGED_WINDOW, active_version, spec_for
+
+TOP_CONTRIBUTORS = 5
+MEMBERS_LISTED = 100
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _round(value: float) -> float:
+    return round(float(value), 6)
+
+
+def lead_document(*, lead: Lead, as_of: datetime | None = None) -> dict:
+    as_of = as_of or timezone.now()
+    spec = spec_for(active_version())
+    contributions, replayed_score = lead_contributions(lead=lead, as_of=as_of)
+    return {
+        "email": lead.email, "user_id": lead.user_id, "name": lead.name, "title": lead.title,
+        "score": _round(lead_score_now(lead=lead, as_of=as_of)),
+        "score_as_of": as_of.isoformat(),
+        "sales_ready_score": spec.sales_ready_score,
+        "stage": lead.stage, "stage_label": lead.stage_label,
+        "is_cold": lead.is_cold, "is_qualified": lead.is_qualified,
+        "last_engaged_at": _iso(lead.last_engaged_at),
+        "product_scores": _product_scores_now(lead, spec, as_of),
+        "account": _account_summary(lead.account),
+        "contributions": [_contribution(line) for line in contributions],
+        "contributions_total": _round(replayed_score),
+        "recalculations": _recalculations(lead),
+    }
+
+
+def _product_scores_now(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) -> dict[str, float]:
+    scores = {}
+    for ps in lead.product_scores.select_related("product_line").order_by("product_line__name"):
+        state = scoring.ScoreState(ps.score, ps.scored_at, ps.last_engaged_at)
+        scores[ps.product_line.name] = _round(scoring.advance(state, max(as_of, ps.scored_at or as_of), spec.decay, 0.0).score)
+    return scores
+
+
+def _account_summary(account: Account | None) -> dict | None:
+    if account is None:
+        return None
+    return {"domain": account.domain, "name": account.name, "score": _round(account.score),
+            "is_sales_ready": account.is_sales_ready}
+
+
+def _contribution(line) -> dict:
+    event = line.event
+    return {
+        "at": line.at.isoformat(), "kind": line.kind, "points": _round(line.delta),
+        "score_after": _round(line.score_after), "rule": line.rule,
+        "event": None if event is None else {
+            "id": event.pk, "type": event.type, "name": event.name, "url": event.url, "campaign": event.campaign,
+            "source": event.source,
+        },
+    }
+
+
+def _recalculations(lead: Lead) -> list[dict]:
+    # Events and ticks above are replayed under the active version; these say when a
+    # version change recalculated the lead and where it moved.
+    changes = lead.stage_changes.filter(reason=StageChange.Reason.RECALCULATION).select_related("version")
+    return [{"at": c.at.isoformat(), "from_stage": c.from_stage, "to_stage": c.to_stage,
+             "version": c.version.number if c.version else None}
+            for c in changes.order_by("at", "id")]
+
+
+def account_document(*, account: Account, as_of: datetime | None = None) -> dict:
+    as_of = as_of or timezone.now()
+    spec = spec_for(active_version())
+    members = account.leads.order_by("-score", "id")
+    counts = members.aggregate(total=Count("id"), engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW)))
+    listed = list(members[:MEMBERS_LISTED])
+    member_rows = [_member(lead, spec, as_of) for lead in listed]
+    return {
+        "domain": account.domain, "name": account.name,
+        "score": _round(account.score), "score_updated_at": _iso(account.score_updated_at),
+        "score_now": _round(sum(row["score"] for row in member_rows)) if counts["total"] <= MEMBERS_LISTED else None,
+        "threshold": spec.account_sales_ready_score, "is_sales_ready": account.is_sales_ready,
+        "member_count": counts["total"], "engaged_members": counts["engaged"],
+        "top_contributors": member_rows[:TOP_CONTRIBUTORS],
+        "members": member_rows, "members_listed": len(member_rows),
+    }
+
+
+def _member(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) -> dict:
+    state = scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at)
+    score_now = scoring.advance(state, max(as_of, lead.scored_at or as_of), spec.decay, spec.floor).score
+    return {"email": lead.email, "user_id": lead.user_id, "name": lead.name, "stage": lead.stage,
+            "stage_label": lead.stage_label, "score": _round(score_now)}
