@@ -41,10 +41,12 @@ def token_hash(raw_token: str) -> str:
 
 
 def survey_create(*, name: str, question: str, follow_up_question: str = "", thank_you_text: str,
-                  language: str = "en", expiry_days: int = 30, throttle_days: int = 90, by=None) -> Survey:
+                  language: str = "en", expiry_days: int = 30, throttle_days: int = 90,
+                  public_link_enabled: bool = True, by=None) -> Survey:
     return Survey.objects.create(
         name=name, question=question, follow_up_question=follow_up_question, thank_you_text=thank_you_text,
-        language=language, expiry_days=expiry_days, throttle_days=throttle_days, created_by=by,
+        language=language, expiry_days=expiry_days, throttle_days=throttle_days,
+        public_link_enabled=public_link_enabled, created_by=by,
     )
 
 
