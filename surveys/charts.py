@@ -42,7 +42,7 @@ class EngagementChart(JSONView):
     """Scatter points: x = NPS answer, y = points earned in the last 90 days."""
 
     def get_context_data(self, **kwargs):
-        view = selectors.engagement_vs_nps()
+        view = selectors.engagement_vs_nps_cached()
         points = {"promoter": [], "passive": [], "detractor": []}
         for row in view.measured:
             points[row.group].append({"x": row.lead.nps_score, "y": round(row.engagement, 1)})

@@ -67,7 +67,7 @@ def _invite_and_answer(rng, survey, leads, now) -> list[Response]:
 def _score_for(rng, lead_score: float) -> int:
     # Engaged leads lean towards recommending, so the engagement-vs-NPS view shows a pattern.
     lean = min(lead_score / 100, 1.0)
-    return max(0, min(10, round(rng.gauss(5.5 + 4 * lean, 2.2))))
+    return max(0, min(10, round(rng.gauss(6.5 + 3.5 * lean, 2.0))))
 
 
 def _reason(rng, score: int) -> str:

@@ -1,11 +1,13 @@
 """Reads for the NPS dashboard (SPEC §8) and the engagement-vs-NPS view (§4)."""
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from leads import scoring
@@ -131,7 +133,7 @@ def nps_by_segment(*, limit: int = 30) -> list[GroupNps]:
     return result
 
 
-def follow_up_answers(*, survey: Survey | None = None, limit: int = 25) -> QuerySet:
+def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:
     return (responses(survey=survey).exclude(reason="").select_related("lead", "survey")
             .order_by("-answered_at", "-id")[:limit])
 
@@ -222,3 +224,16 @@ def engagement_points(*, lead_ids: list[int], since: datetime, now: datetime, ch
             _, outcome = scoring.replay(engine_inputs(events, catalog), spec, as_of=max(now, events[-1].occurred_at))
             result[lead_id] = scoring.points_in_window(outcome.contributions, since)
     return result
+
+
+def engagement_vs_nps_cached(*, now: datetime | None = None, ttl_seconds: int = 300) -> EngagementView:
+    """The dashboard and its scatter chart both show this, and replaying a few hundred leads
+    takes a second or more; one result serves both for a few minutes. The key holds what
+    would change the answer: the model version, the newest event and answer, the window."""
+    now = now or timezone.now()
+    answered = Lead.objects.filter(nps_score__isnull=False).aggregate(n=Count("id"), latest=Max("nps_answered_at"))
+    newest_event = Event.objects.aggregate(newest=Max("id"))["newest"]
+    window = int(now.timestamp()) // ttl_seconds
+    parts = (active_version().pk, answered["n"], answered["latest"], newest_event, window)
+    key = "nps-engagement:" + hashlib.sha1(repr(parts).encode()).hexdigest()
+    return cache.get_or_set(key, lambda: engagement_vs_nps(now=now), ttl_seconds)

@@ -38,7 +38,7 @@ def dashboard(request):
         "by_account": selectors.nps_by_account(),
         "by_segment": selectors.nps_by_segment(),
         "follow_ups": selectors.follow_up_answers(survey=survey),
-        "engagement": selectors.engagement_vs_nps(),
+        "engagement": selectors.engagement_vs_nps_cached(),
         "query": f"?survey={survey.pk}" if survey else "",
     })
 

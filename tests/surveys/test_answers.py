@@ -6,7 +6,6 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from leads.filters import filtered_leads, parse_filters
-from leads import services
 from leads.models import Event, Lead
 from models_review.services import version_import
 from surveys.models import Invitation, Response
@@ -54,8 +53,6 @@ def test_nps_group_filter_finds_answering_leads(personal_link):
 def test_scoring_rule_on_nps_response_scores_the_answer(survey):
     """The event is usable by scoring rules: a version with an nps_response rule scores it."""
     model = {**SPEC_MODEL, "rules": [*SPEC_MODEL["rules"], {"event_type": "nps_response", "points": 15}]}
-    # Published specs are cached by primary key, and rolled-back tests reuse primary keys.
-    services._spec_cache.clear()
     version_import(data=model, publish=True)
     lead = LeadFactory()
     response_record(invitation=invitation_for_token(issue_link(survey, lead)), score=10)

@@ -153,3 +153,12 @@ def test_lead_page_shows_the_lead_answers(client, marketer, survey, spec_model):
     assert 'id="lead-nps-score">9</span>' in page
     assert "Promoter" in page
     assert "&lt;i&gt;Helpful&lt;/i&gt; team" in page
+
+
+def test_cached_engagement_view_is_recomputed_after_a_new_answer(survey, spec_model):
+    now = timezone.now()
+    lead = LeadFactory(name="Freja")
+    events_ingest(events=[NewEvent(type="form_submit", occurred_at=now - timedelta(days=1), lead_id=lead.pk)])
+    assert selectors.engagement_vs_nps_cached(now=now).active_promoters == []
+    answer(survey, lead, 10)
+    assert [r.lead.name for r in selectors.engagement_vs_nps_cached(now=now).active_promoters] == ["Freja"]
