@@ -26,6 +26,7 @@ REASONS = {
 
 
 def load_demo_nps(*, now: datetime, seed: int = 42, invitations: int = 700, progress=lambda message: None) -> int:
+    """Returns the number of nps_response events stored (0 when the demo survey exists)."""
     if Survey.objects.filter(name=DEMO_SURVEY).exists():
         return 0
     rng = random.Random(seed + 7)
@@ -37,9 +38,9 @@ def load_demo_nps(*, now: datetime, seed: int = 42, invitations: int = 700, prog
         answers = _invite_and_answer(rng, survey, chosen, now)
         _public_answers(rng, survey, now)
         _latest_on_leads(answers)
-    events_ingest(events=[nps_event(response) for response in answers], now=now)
+    stored = events_ingest(events=[nps_event(response) for response in answers], now=now).stored
     progress(f"{len(answers)} NPS answers from {len(chosen)} invitations")
-    return len(answers)
+    return len(stored)
 
 
 def _invite_and_answer(rng, survey, leads, now) -> list[Response]:
