@@ -9,6 +9,7 @@ from surveys import services
 from surveys.forms import AnswerForm
 from surveys.models import Survey
 from surveys.nps import SCORES
+from surveys.public_text import texts
 
 RATE_LIMITED = "Too many answers came from your network in the last minute. Please wait a minute and try again."
 LOOKS_AUTOMATED = "Your answer could not be accepted. Please try again."
@@ -19,7 +20,7 @@ LOOKS_AUTOMATED = "Your answer could not be accepted. Please try again."
 def respond(request, token):
     invitation = services.invitation_for_token(token)
     if invitation is None:
-        return render(request, "surveys/link_invalid.html", {"reason": "unknown"}, status=404)
+        return render(request, "surveys/link_invalid.html", {"reason": "unknown", "t": texts(None)}, status=404)
     survey = invitation.survey
     try:
         services.check_invitation_open(invitation, timezone.now())
@@ -30,9 +31,10 @@ def respond(request, token):
                                      reason=form.cleaned_data["reason"])
             return redirect("surveys:thanks", survey.public_token)
     except services.AlreadyAnswered:
-        return render(request, "surveys/already_answered.html", {"survey": survey})
+        return render(request, "surveys/already_answered.html", {"survey": survey, "t": texts(survey.language)})
     except services.LinkExpired:
-        return render(request, "surveys/link_invalid.html", {"reason": "expired", "survey": survey}, status=410)
+        return render(request, "surveys/link_invalid.html",
+                      {"reason": "expired", "survey": survey, "t": texts(survey.language)}, status=410)
     return _form_page(request, survey, form, refusal, status, greeting=services.first_name(invitation.lead.name))
 
 
@@ -41,7 +43,7 @@ def respond(request, token):
 def public_respond(request, public_token):
     survey = Survey.objects.filter(public_token=public_token, public_link_enabled=True).first()
     if survey is None:
-        return render(request, "surveys/link_invalid.html", {"reason": "unknown"}, status=404)
+        return render(request, "surveys/link_invalid.html", {"reason": "unknown", "t": texts(None)}, status=404)
     form = AnswerForm(request.POST or None)
     refusal, status = _refusal(request, form)
     if request.method == "POST" and refusal is None:
@@ -53,7 +55,7 @@ def public_respond(request, public_token):
 
 def thanks(request, public_token):
     survey = get_object_or_404(Survey, public_token=public_token)
-    return render(request, "surveys/thanks.html", {"survey": survey})
+    return render(request, "surveys/thanks.html", {"survey": survey, "t": texts(survey.language)})
 
 
 def _refusal(request, form) -> tuple[str | None, int]:
@@ -70,8 +72,10 @@ def _refusal(request, form) -> tuple[str | None, int]:
 
 
 def _form_page(request, survey, form, refusal, status, *, greeting):
+    t = texts(survey.language)
     return render(request, "surveys/respond.html", {
-        "survey": survey, "form": form, "refusal": refusal, "greeting": greeting, "scores": SCORES,
+        "survey": survey, "form": form, "refusal": refusal, "scores": SCORES, "t": t,
+        "greeting": greeting, "greeting_line": t["hi"].format(name=greeting),
         "chosen": str(form.data.get("score", "")) if form.is_bound else "",
     }, status=status)
 

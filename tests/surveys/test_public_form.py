@@ -163,3 +163,12 @@ def test_public_link_switched_off_is_a_clear_page(client, survey):
 def test_public_pages_are_not_cached(client, personal_link):
     _, token = personal_link
     assert "no-cache" in client.get(url(token))["Cache-Control"]
+
+
+def test_public_pages_speak_the_survey_language(client, personal_link, survey):
+    survey.language = "da"
+    survey.save()
+    _, token = personal_link
+    page = client.get(url(token)).content.decode()
+    assert '<html lang="da">' in page
+    assert "Hej Ana," in page and "Send mit svar" in page
