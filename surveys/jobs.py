@@ -1,5 +1,5 @@
 """RQ jobs: thin wrappers taking primitives and calling one service."""
-from surveys.services import invitations_deliver, submission_attempts_prune
+from surveys.services import invitations_deliver, submission_logs_prune
 
 
 def invitations_send(survey_id=None):
@@ -16,4 +16,4 @@ def pending_invitations_send():
 
 
 def nps_housekeeping():
-    return submission_attempts_prune()
+    return submission_logs_prune()

@@ -111,12 +111,11 @@ class Response(models.Model):
         return nps_group(self.score)
 
 
-class SubmissionAttempt(models.Model):
-    """One public form post, by a keyed hash of the sender's address: the rate limit lives in
-    the database so it holds across every web worker process."""
+class SubmissionLog(models.Model):
+    """Recent public form posts of one sender address (a keyed hash of it). The rate limit
+    lives in the database, and the row is locked while it is read and written, so the
+    limit holds exactly across every web worker process."""
 
-    address_hash = models.CharField(max_length=64)
-    at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["address_hash", "at"], name="submission_attempt_idx")]
+    address_hash = models.CharField(max_length=64, unique=True)
+    recent = models.JSONField(default=list, help_text="Unix times of the latest posts, oldest first.")
+    updated_at = models.DateTimeField(db_index=True)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.services import NewEvent, event_ingest
-from surveys.models import Invitation, Response, SubmissionAttempt, Survey
+from surveys.models import Invitation, Response, SubmissionLog, Survey
 
 log = logging.getLogger(__name__)
 
@@ -244,19 +244,21 @@ def nps_event(response: Response) -> NewEvent:
 
 def submission_allowed(*, address: str, now: datetime | None = None) -> bool:
     """Count this post and say whether the address stays within 20 posts a minute.
-    Refused posts count too, so a flood stays refused until it stops for a minute."""
+    Refused posts count too, so a flood stays refused until it pauses for a minute."""
     now = now or timezone.now()
     key = hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
-    window_start = now - RATE_WINDOW
+    cutoff = (now - RATE_WINDOW).timestamp()
     with transaction.atomic():
-        attempts = SubmissionAttempt.objects.filter(address_hash=key)
-        attempts.filter(at__lte=window_start).delete()
-        recent = attempts.filter(at__gt=window_start).count()
-        SubmissionAttempt.objects.create(address_hash=key, at=now)
-    return recent < SUBMISSIONS_PER_MINUTE
+        log, _ = SubmissionLog.objects.select_for_update().get_or_create(address_hash=key, defaults={"updated_at": now})
+        recent = [instant for instant in log.recent if instant > cutoff]
+        allowed = len(recent) < SUBMISSIONS_PER_MINUTE
+        log.recent = (recent + [now.timestamp()])[-SUBMISSIONS_PER_MINUTE:]
+        log.updated_at = now
+        log.save(update_fields=["recent", "updated_at"])
+    return allowed
 
 
-def submission_attempts_prune(*, now: datetime | None = None) -> int:
-    """Forget addresses that have not posted for an hour (those that return prune themselves)."""
+def submission_logs_prune(*, now: datetime | None = None) -> int:
+    """Forget addresses that have not posted for an hour."""
     cutoff = (now or timezone.now()) - timedelta(hours=1)
-    return SubmissionAttempt.objects.filter(at__lt=cutoff).delete()[0]
+    return SubmissionLog.objects.filter(updated_at__lt=cutoff).delete()[0]
