@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from leads import scoring
@@ -64,19 +65,18 @@ class MonthNps:
 
 
 def nps_trend(*, survey: Survey | None = None, months: int = TREND_MONTHS, now: datetime | None = None) -> list[MonthNps]:
-    """NPS per calendar month (UTC) for the last `months` months, oldest first; a month
+    """NPS per calendar month (in TIME_ZONE) for the last `months` months, oldest first; a month
     without answers has "no data", not zero."""
     now = now or timezone.now()
     first = _month_start(now.date(), months - 1)
     since = datetime(first.year, first.month, 1, tzinfo=now.tzinfo or timezone.get_current_timezone())
-    by_month = defaultdict(lambda: {"promoters": 0, "passives": 0, "detractors": 0})
-    rows = responses(survey=survey).filter(answered_at__gte=since, answered_at__lte=now)
-    for answered_at, score in rows.values_list("answered_at", "score").iterator(chunk_size=5000):
-        by_month[(answered_at.year, answered_at.month)][nps_group(score) + "s"] += 1
+    rows = (responses(survey=survey).filter(answered_at__gte=since, answered_at__lte=now)
+            .annotate(month=TruncMonth("answered_at")).values("month").annotate(**GROUP_COUNTS).order_by())
+    by_month = {(row["month"].year, row["month"].month): _summary(row) for row in rows}
     result = []
     for offset in range(months - 1, -1, -1):
         month = _month_start(now.date(), offset)
-        result.append(MonthNps(month, _summary(by_month[(month.year, month.month)])))
+        result.append(MonthNps(month, by_month.get((month.year, month.month), NpsSummary())))
     return result
 
 

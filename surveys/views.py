@@ -2,7 +2,8 @@
 import csv
 
 from django.contrib import messages
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_POST
 from leads.roles import marketer_required
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
-from surveys.models import Invitation, Survey
+from surveys.models import Invitation, Response, Survey
 
 QUEUE_DOWN = ("The invitations are saved, but the mail queue is unavailable right now. They stay pending and "
               "are sent automatically when it is back (or press “Send pending invitations”).")
@@ -44,9 +45,12 @@ def dashboard(request):
 
 
 def survey_rows():
+    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
+    sent = (Invitation.objects.filter(survey=OuterRef("pk")).exclude(status=Invitation.Status.PENDING)
+            .order_by().values("survey").annotate(n=Count("id")).values("n"))
+    answers = Response.objects.filter(survey=OuterRef("pk")).order_by().values("survey").annotate(n=Count("id")).values("n")
     return Survey.objects.annotate(
-        sent=Count("invitations", filter=~Q(invitations__status=Invitation.Status.PENDING), distinct=True),
-        answers=Count("responses", distinct=True),
+        sent=Coalesce(Subquery(sent), 0), answers=Coalesce(Subquery(answers), 0),
     ).order_by("-created_at", "-id")[:50]
 
 
