@@ -11,7 +11,7 @@ from surveys.selectors import nps_summary
 @pytest.mark.django_db
 def test_demo_adds_nps_answers_through_ingest_and_is_idempotent(spec_model):
     now = timezone.now()
-    load_demo_data(leads=80, accounts=6, now=now)
+    load_demo_data(leads=40, accounts=4, now=now)
     personal = Response.objects.filter(channel="personal")
     assert personal.count() > 10
     assert Event.objects.filter(type="nps_response").count() == personal.count()
