@@ -13,7 +13,7 @@ from leads.models import Lead
 
 DEFAULT_QUESTION = "On a scale from 0 to 10, how likely are you to recommend us?"
 DEFAULT_FOLLOW_UP = "What is the main reason for your score?"
-DEFAULT_THANK_YOU = "Thank you! Your answer helps us do better."
+DEFAULT_THANK_YOU = "Your answer helps us do better. We read every single one."
 
 
 def new_public_token() -> str:

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from surveys import services
 from surveys.forms import AnswerForm
@@ -53,6 +53,7 @@ def public_respond(request, public_token):
     return _form_page(request, survey, form, refusal, status, greeting="")
 
 
+@require_GET
 def thanks(request, public_token):
     survey = get_object_or_404(Survey, public_token=public_token)
     return render(request, "surveys/thanks.html", {"survey": survey, "t": texts(survey.language)})

@@ -234,7 +234,8 @@ def nps_event(response: Response) -> NewEvent:
     """The answer as an event, so scoring rules can use it (rule event_type "nps_response")."""
     return NewEvent(
         type="nps_response", occurred_at=response.answered_at, lead_id=response.lead_id,
-        idempotency_key=f"nps-response-{response.pk}", source="nps",
+        # The instant too: a reused primary key (SQLite may reuse a deleted row's) is not a duplicate.
+        idempotency_key=f"nps-response-{response.pk}-{response.answered_at:%Y%m%dT%H%M%S%f}", source="nps",
         properties={"score": response.score, "survey": response.survey_id},
     )
 

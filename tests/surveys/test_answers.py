@@ -25,7 +25,7 @@ def test_answer_sets_latest_nps_on_lead_and_ingests_an_event(personal_link, surv
     event = Event.objects.get(lead=lead, type="nps_response")
     assert event.properties == {"score": 6, "survey": survey.pk}
     assert event.occurred_at == at
-    assert event.idempotency_key == f"nps-response-{response.pk}"
+    assert event.idempotency_key == f"nps-response-{response.pk}-{at:%Y%m%dT%H%M%S%f}"
 
 
 @pytest.mark.django_db
