@@ -35,6 +35,10 @@ class LinkExpired(Exception):
     pass
 
 
+class MailFailure(Exception):
+    """The mail server did not take a chunk of invitations; they stay pending."""
+
+
 def token_hash(raw_token: str) -> str:
     # Tokens are 256 random bits, so a plain digest is enough; no salt is needed to stop guessing.
     return hashlib.sha256(raw_token.encode()).hexdigest()
@@ -120,9 +124,9 @@ def invitations_deliver(*, survey_id: int | None = None, now: datetime | None = 
             after_id = chunk[-1].pk
             try:
                 sent += _deliver(chunk, now or timezone.now())
-            except Exception as error:  # noqa: BLE001 - any mail failure leaves the chunk pending
-                _record_failure(chunk, error)
-                return DeliveryResult(sent=sent, error=f"{type(error).__name__}: {error}")
+            except MailFailure as failure:
+                _record_failure(chunk, failure.__cause__)
+                return DeliveryResult(sent=sent, error=str(failure))
 
 
 def _claim(pending: QuerySet, chunk_size: int) -> list[Invitation]:
@@ -150,7 +154,10 @@ def _deliver(chunk: list[Invitation], now: datetime) -> int:
         ready.append(invitation)
     # Sent inside the transaction: if the commit then fails, the links in those emails do not
     # work and the invitations stay pending, so the lead gets a fresh, working link next run.
-    get_connection().send_messages(messages)
+    try:
+        get_connection().send_messages(messages)
+    except Exception as error:  # noqa: BLE001 - SMTP, DNS, TLS and socket errors all mean "not sent"
+        raise MailFailure(f"{type(error).__name__}: {error}") from error
     Invitation.objects.bulk_update(chunk, ["token_hash", "status", "sent_at", "expires_at", "send_attempts",
                                            "last_error"])
     return len(ready)
