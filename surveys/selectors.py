@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from leads import scoring
@@ -131,6 +131,16 @@ def nps_by_segment(*, limit: int = 30) -> list[GroupNps]:
             continue
         result.append(GroupNps(segment.name, _summary(members.aggregate(**LEAD_GROUP_COUNTS)), pk=segment.pk))
     return result
+
+
+def survey_list(*, limit: int = 50) -> QuerySet:
+    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
+    sent = (Invitation.objects.filter(survey=OuterRef("pk")).exclude(status=Invitation.Status.PENDING)
+            .order_by().values("survey").annotate(n=Count("id")).values("n"))
+    answers = Response.objects.filter(survey=OuterRef("pk")).order_by().values("survey").annotate(n=Count("id")).values("n")
+    return Survey.objects.annotate(
+        sent=Coalesce(Subquery(sent), 0), answers=Coalesce(Subquery(answers), 0),
+    ).order_by("-created_at", "-id")[:limit]
 
 
 def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:

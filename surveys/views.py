@@ -2,8 +2,7 @@
 import csv
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_POST
 from leads.roles import marketer_required
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
-from surveys.models import Invitation, Response, Survey
+from surveys.models import Invitation, Survey
 
 QUEUE_DOWN = ("The invitations are saved, but the mail queue is unavailable right now. They stay pending and "
               "are sent automatically when it is back (or press “Send pending invitations”).")
@@ -33,7 +32,7 @@ def dashboard(request):
     survey = selected_survey(request)
     return render(request, "surveys/dashboard.html", {
         "survey": survey,
-        "surveys": survey_rows(),
+        "surveys": selectors.survey_list(),
         "summary": selectors.nps_summary(survey=survey),
         "rate": selectors.response_rate(survey=survey),
         "by_account": selectors.nps_by_account(),
@@ -42,16 +41,6 @@ def dashboard(request):
         "engagement": selectors.engagement_vs_nps_cached(),
         "query": f"?survey={survey.pk}" if survey else "",
     })
-
-
-def survey_rows():
-    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
-    sent = (Invitation.objects.filter(survey=OuterRef("pk")).exclude(status=Invitation.Status.PENDING)
-            .order_by().values("survey").annotate(n=Count("id")).values("n"))
-    answers = Response.objects.filter(survey=OuterRef("pk")).order_by().values("survey").annotate(n=Count("id")).values("n")
-    return Survey.objects.annotate(
-        sent=Coalesce(Subquery(sent), 0), answers=Coalesce(Subquery(answers), 0),
-    ).order_by("-created_at", "-id")[:50]
 
 
 @marketer_required

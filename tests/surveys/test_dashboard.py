@@ -162,3 +162,17 @@ def test_cached_engagement_view_is_recomputed_after_a_new_answer(survey, spec_mo
     assert selectors.engagement_vs_nps_cached(now=now).active_promoters == []
     answer(survey, lead, 10)
     assert [r.lead.name for r in selectors.engagement_vs_nps_cached(now=now).active_promoters] == ["Freja"]
+
+
+def test_survey_list_counts_sent_links_and_answers_without_multiplying(survey, spec_model):
+    from surveys.models import Invitation
+
+    leads = [LeadFactory() for _ in range(3)]
+    for lead in leads:
+        issue_link(survey, lead, token=f"list-{lead.pk}")
+    Invitation.objects.create(survey=survey, lead=LeadFactory(), created_at=timezone.now())  # pending: not sent
+    response_record(invitation=invitation_for_token(f"list-{leads[0].pk}"), score=9)
+    response_record(invitation=invitation_for_token(f"list-{leads[1].pk}"), score=4)
+    Response.objects.create(survey=survey, score=8, channel="public", answered_at=timezone.now())
+    row = selectors.survey_list().get(pk=survey.pk)
+    assert (row.sent, row.answers) == (3, 3)
