@@ -191,6 +191,8 @@ def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, no
         if index and index % 500 == 0:
             progress(f"{index} leads, {stored} events")
     accounts_rollup(as_of=now)
+    from surveys.demo import load_demo_nps  # imported here: surveys builds on leads, not the reverse
+    stored += load_demo_nps(now=now, seed=seed, progress=progress)  # its nps_response events
     return {"leads": Lead.objects.count(), "events": stored, "accounts": len(account_rows),
             "assets": Asset.objects.count()}
 

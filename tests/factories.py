@@ -60,3 +60,10 @@ class AssetFactory(factory.django.DjangoModelFactory):
 
     kind = Asset.Kind.PAGE
     key = factory.Sequence(lambda n: f"https://x.example/page-{n}")
+
+
+class SurveyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.Survey"
+
+    name = factory.Sequence(lambda n: f"NPS survey {n}")

@@ -1,0 +1,249 @@
+"""Reads for the NPS dashboard (SPEC §8) and the engagement-vs-NPS view (§4)."""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from leads import scoring
+from leads.assets import AssetCatalog
+from leads.filters import FilterError, segment_members
+from leads.models import Event, Lead, Segment
+from leads.services import active_version, engine_inputs, spec_for
+from surveys.models import Invitation, Response, Survey
+from surveys.nps import PASSIVE_MIN, PROMOTER_MIN, SCORES, NpsSummary, nps_group
+
+ENGAGEMENT_DAYS = 90
+ENGAGEMENT_SAMPLE = 400
+TREND_MONTHS = 12
+
+GROUP_COUNTS = {
+    "promoters": Count("id", filter=Q(score__gte=PROMOTER_MIN)),
+    "passives": Count("id", filter=Q(score__gte=PASSIVE_MIN, score__lt=PROMOTER_MIN)),
+    "detractors": Count("id", filter=Q(score__lt=PASSIVE_MIN)),
+}
+LEAD_GROUP_COUNTS = {
+    "promoters": Count("id", filter=Q(nps_score__gte=PROMOTER_MIN)),
+    "passives": Count("id", filter=Q(nps_score__gte=PASSIVE_MIN, nps_score__lt=PROMOTER_MIN)),
+    "detractors": Count("id", filter=Q(nps_score__lt=PASSIVE_MIN)),
+}
+
+
+def responses(*, survey: Survey | None = None) -> QuerySet:
+    rows = Response.objects.all()
+    return rows.filter(survey=survey) if survey is not None else rows
+
+
+def nps_summary(*, survey: Survey | None = None) -> NpsSummary:
+    return _summary(responses(survey=survey).aggregate(**GROUP_COUNTS))
+
+
+def _summary(row: dict) -> NpsSummary:
+    return NpsSummary(row["promoters"] or 0, row["passives"] or 0, row["detractors"] or 0)
+
+
+def score_distribution(*, survey: Survey | None = None) -> list[int]:
+    """Answers per score, 0 to 10 (every score present, zeros included)."""
+    counts = dict(responses(survey=survey).values_list("score").annotate(n=Count("id")).order_by())
+    return [counts.get(score, 0) for score in SCORES]
+
+
+@dataclass(frozen=True)
+class MonthNps:
+    month: date
+    summary: NpsSummary
+
+    @property
+    def label(self) -> str:
+        return self.month.strftime("%b %Y")
+
+
+def nps_trend(*, survey: Survey | None = None, months: int = TREND_MONTHS, now: datetime | None = None) -> list[MonthNps]:
+    """NPS per calendar month (in TIME_ZONE) for the last `months` months, oldest first; a month
+    without answers has "no data", not zero."""
+    now = now or timezone.now()
+    first = _month_start(now.date(), months - 1)
+    since = datetime(first.year, first.month, 1, tzinfo=now.tzinfo or timezone.get_current_timezone())
+    rows = (responses(survey=survey).filter(answered_at__gte=since, answered_at__lte=now)
+            .annotate(month=TruncMonth("answered_at")).values("month").annotate(**GROUP_COUNTS).order_by())
+    by_month = {(row["month"].year, row["month"].month): _summary(row) for row in rows}
+    result = []
+    for offset in range(months - 1, -1, -1):
+        month = _month_start(now.date(), offset)
+        result.append(MonthNps(month, by_month.get((month.year, month.month), NpsSummary())))
+    return result
+
+
+def _month_start(day: date, months_back: int) -> date:
+    index = day.year * 12 + day.month - 1 - months_back
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    answered: int
+    sent: int
+    pending: int
+
+    @property
+    def percent(self) -> float | None:
+        return 100.0 * self.answered / self.sent if self.sent else None
+
+
+def response_rate(*, survey: Survey | None = None) -> ResponseRate:
+    invitations = Invitation.objects.all() if survey is None else Invitation.objects.filter(survey=survey)
+    counts = dict(invitations.values_list("status").annotate(n=Count("id")).order_by())
+    answered = counts.get(Invitation.Status.ANSWERED, 0)
+    return ResponseRate(answered=answered, sent=answered + counts.get(Invitation.Status.SENT, 0),
+                        pending=counts.get(Invitation.Status.PENDING, 0))
+
+
+@dataclass(frozen=True)
+class GroupNps:
+    name: str
+    summary: NpsSummary
+    pk: int | None = None
+    note: str = ""
+
+
+def nps_by_account(*, limit: int = 15) -> list[GroupNps]:
+    """Each account's NPS from its leads' latest answers, most answers first."""
+    rows = (Lead.objects.filter(nps_score__isnull=False, account__isnull=False)
+            .values("account", "account__name").annotate(total=Count("id"), **LEAD_GROUP_COUNTS)
+            .order_by("-total", "account__name")[:limit])
+    return [GroupNps(row["account__name"], _summary(row), pk=row["account"]) for row in rows]
+
+
+def nps_by_segment(*, limit: int = 30) -> list[GroupNps]:
+    """Each saved segment's NPS from its members' latest answers (one aggregate per segment)."""
+    result = []
+    for segment in Segment.objects.order_by("name")[:limit]:
+        try:
+            members = segment_members(segment).filter(nps_score__isnull=False).order_by()
+        except FilterError as error:
+            result.append(GroupNps(segment.name, NpsSummary(), pk=segment.pk, note=f"Filter error: {error}"))
+            continue
+        result.append(GroupNps(segment.name, _summary(members.aggregate(**LEAD_GROUP_COUNTS)), pk=segment.pk))
+    return result
+
+
+def survey_list(*, limit: int = 50) -> QuerySet:
+    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
+    sent = (Invitation.objects.filter(survey=OuterRef("pk")).exclude(status=Invitation.Status.PENDING)
+            .order_by().values("survey").annotate(n=Count("id")).values("n"))
+    answers = Response.objects.filter(survey=OuterRef("pk")).order_by().values("survey").annotate(n=Count("id")).values("n")
+    return Survey.objects.annotate(
+        sent=Coalesce(Subquery(sent), 0), answers=Coalesce(Subquery(answers), 0),
+    ).order_by("-created_at", "-id")[:limit]
+
+
+def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:
+    return (responses(survey=survey).exclude(reason="").select_related("lead", "survey")
+            .order_by("-answered_at", "-id")[:limit])
+
+
+# --- engagement vs NPS ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngagedRespondent:
+    lead: Lead
+    engagement: float
+
+    @property
+    def group(self) -> str:
+        return nps_group(self.lead.nps_score)
+
+
+@dataclass(frozen=True)
+class EngagementView:
+    respondents: int
+    measured: list[EngagedRespondent]
+    truncated: bool
+    since: datetime
+    group_sizes: dict[str, int]
+
+    def active(self, group: str, limit: int = 10) -> list[EngagedRespondent]:
+        rows = [r for r in self.measured if r.group == group and r.engagement > 0]
+        return sorted(rows, key=lambda r: (-r.engagement, r.lead.pk))[:limit]
+
+    @property
+    def active_promoters(self):
+        return self.active("promoter")
+
+    @property
+    def active_detractors(self):
+        return self.active("detractor")
+
+    def average(self, group: str) -> float | None:
+        """Average engagement of a group's respondents. Those not measured earned nothing
+        in the window (their last engagement is older), so they count as 0."""
+        if self.truncated:
+            return None
+        members = [r.engagement for r in self.measured if r.group == group]
+        return None if not self.group_size(group) else sum(members) / self.group_size(group)
+
+    def group_size(self, group: str) -> int:
+        return self.group_sizes.get(group, 0)
+
+    @property
+    def averages(self) -> list[tuple[str, float | None, int]]:
+        return [(group, self.average(group), self.group_size(group)) for group in ("promoter", "passive", "detractor")]
+
+
+def engagement_vs_nps(*, now: datetime | None = None, days: int = ENGAGEMENT_DAYS,
+                      sample: int = ENGAGEMENT_SAMPLE) -> EngagementView:
+    """Points each answering lead earned in the last `days` (§4), from the score engine.
+
+    Only leads whose last engagement falls in the window can have earned points in it
+    (last_engaged_at is the latest event that earned > 0), so that index narrows the set;
+    the most recently engaged `sample` of them are replayed, in chunks."""
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    answered = Lead.objects.filter(nps_score__isnull=False)
+    sizes = {}
+    for score, count in answered.values_list("nps_score").annotate(n=Count("id")).order_by():
+        sizes[nps_group(score)] = sizes.get(nps_group(score), 0) + count
+    candidates = answered.filter(last_engaged_at__gte=since).select_related("account").order_by("-last_engaged_at", "id")
+    leads = list(candidates[: sample + 1])
+    truncated = len(leads) > sample
+    leads = leads[:sample]
+    engagement = engagement_points(lead_ids=[lead.pk for lead in leads], since=since, now=now)
+    measured = [EngagedRespondent(lead, engagement.get(lead.pk, 0.0)) for lead in leads]
+    return EngagementView(respondents=sum(sizes.values()), measured=measured, truncated=truncated, since=since,
+                          group_sizes=sizes)
+
+
+def engagement_points(*, lead_ids: list[int], since: datetime, now: datetime, chunk: int = 100) -> dict[int, float]:
+    """Positive points earned since `since`, per lead, by replaying each lead under the
+    active version — the same arithmetic as the lead's own score (§3, §4)."""
+    spec, catalog = spec_for(active_version()), AssetCatalog.load()
+    result = {}
+    for start in range(0, len(lead_ids), chunk):
+        events_by_lead = defaultdict(list)
+        rows = Event.objects.filter(lead_id__in=lead_ids[start:start + chunk]).order_by("lead_id", "occurred_at", "id")
+        for event in rows.iterator(chunk_size=2000):
+            events_by_lead[event.lead_id].append(event)
+        for lead_id, events in events_by_lead.items():
+            _, outcome = scoring.replay(engine_inputs(events, catalog), spec, as_of=max(now, events[-1].occurred_at))
+            result[lead_id] = scoring.points_in_window(outcome.contributions, since)
+    return result
+
+
+def engagement_vs_nps_cached(*, now: datetime | None = None, ttl_seconds: int = 300) -> EngagementView:
+    """The dashboard and its scatter chart both show this, and replaying a few hundred leads
+    takes a second or more; one result serves both for a few minutes. The key holds what
+    would change the answer: the model version, the newest event and answer, the window."""
+    now = now or timezone.now()
+    answered = Lead.objects.filter(nps_score__isnull=False).aggregate(n=Count("id"), latest=Max("nps_answered_at"))
+    newest_event = Event.objects.aggregate(newest=Max("id"))["newest"]
+    window = int(now.timestamp()) // ttl_seconds
+    parts = (active_version().pk, answered["n"], answered["latest"], newest_event, window)
+    key = "nps-engagement:" + hashlib.sha1(repr(parts).encode()).hexdigest()
+    return cache.get_or_set(key, lambda: engagement_vs_nps(now=now), ttl_seconds)
