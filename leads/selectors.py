@@ -224,10 +224,15 @@ def _seconds_between(later: str, earlier: str) -> str:
     return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
 
+def _db_instant(instant: datetime):
+    # Raw SQL gets instants exactly as the ORM would store them (SQLite keeps naive UTC text).
+    return connection.ops.adapt_datetimefield_value(instant)
+
+
 def _stays_sql(period: DateRange, leads) -> tuple[str, list]:
     # Filtering on `at` before the window is safe: a stay's end is always a later change.
     table = StageChange._meta.db_table
-    where, params = "at >= %s", [period.start]
+    where, params = "at >= %s", [_db_instant(period.start)]
     if leads is not None:
         lead_sql, lead_params = leads.values("id").query.sql_with_params()
         where += f" AND lead_id IN ({lead_sql})"
@@ -252,7 +257,7 @@ def _stay_aggregates(period: DateRange, leads) -> dict[int, dict]:
                AVG({seconds}) / 86400.0
         FROM ({stays}) stays WHERE entered_at < %s GROUP BY stage"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, FORECAST_DAYS * 86400, period.end])
+        cursor.execute(sql, [FORECAST_DAYS * 86400, *params, _db_instant(period.end)])
         return {
             stage: {"entered": entered, "left": left, "forward": forward_n or 0, "forward_within": within or 0,
                     "average_days": float(average) if average is not None else None}
@@ -267,9 +272,9 @@ def _stay_medians(period: DateRange, leads) -> dict[int, float]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"SELECT stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) / 86400.0 "
-                           f"{base} GROUP BY stage", [*params, period.end])
+                           f"{base} GROUP BY stage", [*params, _db_instant(period.end)])
             return {stage: float(median) for stage, median in cursor.fetchall()}
-        cursor.execute(f"SELECT stage, {seconds} / 86400.0 {base} ORDER BY stage", [*params, period.end])
+        cursor.execute(f"SELECT stage, {seconds} / 86400.0 {base} ORDER BY stage", [*params, _db_instant(period.end)])
         durations: dict[int, list[float]] = {}
         for stage, days in cursor.fetchall():
             durations.setdefault(stage, []).append(days)
