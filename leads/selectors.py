@@ -348,9 +348,10 @@ def score_histogram(*, leads=None) -> tuple[list[str], list[int]]:
     return labels, counts
 
 
-def capped_count(queryset, cap: int = LIST_COUNT_CAP) -> tuple[int, bool]:
+def capped_count(queryset, cap: int | None = None) -> tuple[int, bool]:
     """How many rows, counting at most `cap` + 1: an exact COUNT(*) over a million filtered
     leads on every keystroke is what makes lead lists slow."""
+    cap = LIST_COUNT_CAP if cap is None else cap
     n = queryset.order_by()[: cap + 1].count()
     return min(n, cap), n > cap
 
