@@ -109,6 +109,8 @@ def describe_filters(filters: dict) -> str:
         shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
         if key == "stage":
             shown = ", ".join(_stage_name(v) for v in (value if isinstance(value, list) else [value]))
+        elif key in ("cold", "qualified"):
+            shown = "yes" if str(value) in ("1", "true") else "no"
         parts.append(f"{key.replace('_', ' ')}: {shown}")
     return "; ".join(parts)
 
