@@ -164,3 +164,19 @@ def test_accounts_list_and_page(client, marketer, spec_model):
     assert "Acme &lt;Corp&gt;" in client.get("/leads/accounts/?q=acme").content.decode()
     page = client.get(f"/leads/accounts/{account.pk}/")
     assert [(m.lead.name, round(m.share, 3)) for m in page.context["members"]] == [("Ann", 0.667), ("Bob", 0.333)]
+
+
+def test_dashboard_segment_filter_narrows_the_counts(client, marketer, spec_model):
+    from leads.models import Segment
+
+    LeadFactory(stage=4, score=120, is_cold=True)
+    LeadFactory(stage=1, score=5)
+    LeadFactory(stage=1, score=7, is_cold=True)
+    cold = Segment.objects.create(name="Cold", filters={"cold": "1"})
+    client.force_login(marketer)
+    board = client.get(f"/leads/dashboard/?segment={cold.pk}").context["board"]
+    assert board.lead_total == 2
+    assert {c.stage: c.count for c in board.stage_counts}[4] == 1
+    histogram = client.get(f"/leads/dashboard/charts/scores.json?segment={cold.pk}").json()
+    assert sum(histogram["datasets"][0]["data"]) == 2
+    assert client.get("/leads/dashboard/?segment=999999").status_code == 400
