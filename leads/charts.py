@@ -66,7 +66,7 @@ class StagesPerDayChart(DashboardChart):
 
 class ScoreHistogramChart(DashboardChart):
     def get(self, request, *args, **kwargs):
-        leads = selectors._segment_leads(self.segment)
+        leads = selectors.segment_leads(self.segment)
         self.labels, self.counts = selectors.score_histogram(leads=leads, segment_key=str(self.segment.pk) if self.segment else "-")
         return super().get(request, *args, **kwargs)
 

@@ -203,7 +203,8 @@ def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
     share of stays that ended by moving forward; the forecast is today's count times the
     share of stays that moved forward within 30 days."""
     rows = _stay_aggregates(period, leads)
-    medians = _stay_medians(period, leads)
+    medians = ({stage: row["median_days"] for stage, row in rows.items()} if connection.vendor == "postgresql"
+               else _stay_medians(period, leads))
     counts_now = {c.stage: c.count for c in stage_counts(leads=leads)}
     result = []
     for stage in FUNNEL[:-1]:
@@ -250,32 +251,34 @@ def _stay_aggregates(period: DateRange, leads) -> dict[int, dict]:
     stays, params = _stays_sql(period, leads)
     seconds = _seconds_between("left_at", "entered_at")
     forward = f"(next_stage > stage AND next_stage <> {Stage.DISQUALIFIED.value})"
+    # PostgreSQL takes the median in the same pass; SQLite has no percentile, see _stay_medians.
+    median = (f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE left_at IS NOT NULL) / 86400.0"
+              if connection.vendor == "postgresql" else "NULL")
     sql = f"""
         SELECT stage, COUNT(*),
                COUNT(left_at),
                SUM(CASE WHEN {forward} THEN 1 ELSE 0 END),
                SUM(CASE WHEN {forward} AND {seconds} <= %s THEN 1 ELSE 0 END),
-               AVG({seconds}) / 86400.0
+               AVG({seconds}) / 86400.0,
+               {median}
         FROM ({stays}) stays WHERE entered_at < %s GROUP BY stage"""
     with connection.cursor() as cursor:
         cursor.execute(sql, [FORECAST_DAYS * 86400, *params, _db_instant(period.end)])
         return {
             stage: {"entered": entered, "left": left, "forward": forward_n or 0, "forward_within": within or 0,
-                    "average_days": float(average) if average is not None else None}
-            for stage, entered, left, forward_n, within, average in cursor.fetchall()
+                    "average_days": float(average) if average is not None else None,
+                    "median_days": float(median_days) if median_days is not None else None}
+            for stage, entered, left, forward_n, within, average, median_days in cursor.fetchall()
         }
 
 
 def _stay_medians(period: DateRange, leads) -> dict[int, float]:
+    """Median time in stage for databases without percentile_cont (SQLite: small installs)."""
     stays, params = _stays_sql(period, leads)
     seconds = _seconds_between("left_at", "entered_at")
-    base = f"FROM ({stays}) stays WHERE entered_at < %s AND left_at IS NOT NULL"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT stage, percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) / 86400.0 "
-                           f"{base} GROUP BY stage", [*params, _db_instant(period.end)])
-            return {stage: float(median) for stage, median in cursor.fetchall()}
-        cursor.execute(f"SELECT stage, {seconds} / 86400.0 {base} ORDER BY stage", [*params, _db_instant(period.end)])
+        cursor.execute(f"SELECT stage, {seconds} / 86400.0 FROM ({stays}) stays "
+                       f"WHERE entered_at < %s AND left_at IS NOT NULL ORDER BY stage", [*params, _db_instant(period.end)])
         durations: dict[int, list[float]] = {}
         for stage, days in cursor.fetchall():
             durations.setdefault(stage, []).append(days)
@@ -466,7 +469,7 @@ def stage_dashboard(*, period: DateRange, segment=None) -> StageDashboard:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    leads = _segment_leads(segment)
+    leads = segment_leads(segment)
     counts = stage_counts(leads=leads)
     velocity = stage_velocity(period=period, leads=leads)
     dashboard = StageDashboard(
@@ -478,7 +481,7 @@ def stage_dashboard(*, period: DateRange, segment=None) -> StageDashboard:
     return dashboard
 
 
-def _segment_leads(segment):
+def segment_leads(segment):
     if segment is None:
         return None
     return segment_members(segment).order_by()

@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -99,16 +100,23 @@ def _without(params: QueryDict, *keys) -> str:
 @require_GET
 def accounts(request):
     query = request.GET.get("q", "").strip()[:200]
-    page = _page_number(request.GET.get("page")) if str(request.GET.get("page", "1")).isdigit() else 1
+    try:
+        page = _page_number(request.GET.get("page"))
+    except FilterError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
     rows = Account.objects.order_by("-score", "id")
     if query:
-        rows = rows.filter(name__icontains=query) | rows.filter(domain__icontains=query)
+        rows = rows.filter(Q(name__icontains=query) | Q(domain__icontains=query))
     total, more = selectors.capped_count(rows)
     page_rows = list(rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
     return render(request, "leads/accounts.html", {
         "accounts": page_rows[:PAGE_SIZE], "q": query, "page": page, "has_next": len(page_rows) > PAGE_SIZE,
-        "total": total, "total_is_capped": more, "threshold": selectors.spec_for(selectors.active_version()).account_sales_ready_score,
+        "total": total, "total_is_capped": more, "threshold": _account_threshold(),
     })
+
+
+def _account_threshold() -> float:
+    return selectors.spec_for(selectors.active_version()).account_sales_ready_score
 
 
 @marketer_required
@@ -118,7 +126,7 @@ def account_detail(request, pk):
     members = selectors.account_members(account=account)
     return render(request, "leads/account_detail.html", {
         "account": account, "members": members, "top_contributors": members[:5],
-        "threshold": selectors.spec_for(selectors.active_version()).account_sales_ready_score,
+        "threshold": _account_threshold(),
         "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
     })
 
@@ -127,22 +135,25 @@ def account_detail(request, pk):
 @require_http_methods(["GET", "POST"])
 def segments(request):
     segments_ensure_built_in()
-    form = SegmentForm(request.POST or None)
     if request.method == "POST":
-        try:
-            if not form.is_valid():
-                raise SegmentError(*first_error(form).split(": ", 1))
-            lead_filter = parse_filters(QueryDict(request.POST.get("query", "")))
-            segment = segment_create(name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-                                     lead_filter=lead_filter, by=request.user)
-        except (SegmentError, FilterError) as error:
-            messages.error(request, f"Segment not saved — {error}")
-            return redirect(f"{reverse('leads:list')}?{request.POST.get('query', '')}")
-        messages.success(request, f"Segment “{segment.name}” saved.")
-        return redirect("leads:segment", pk=segment.pk)
+        return _segment_save(request, SegmentForm(request.POST))
     rows = [(segment, describe_filters(segment.filters), selectors.capped_count(segment_members(segment), cap=1_000_000))
             for segment in Segment.objects.all()]
     return render(request, "leads/segments.html", {"rows": rows})
+
+
+def _segment_save(request, form):
+    query = request.POST.get("query", "")
+    try:
+        if not form.is_valid():
+            raise SegmentError("name", first_error(form).removeprefix("name: "))
+        segment = segment_create(name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+                                 lead_filter=parse_filters(QueryDict(query)), by=request.user)
+    except (SegmentError, FilterError) as error:
+        messages.error(request, f"Segment not saved — {error}")
+        return redirect(f"{reverse('leads:list')}?{_without(QueryDict(query), 'page')}")
+    messages.success(request, f"Segment “{segment.name}” saved.")
+    return redirect("leads:segment", pk=segment.pk)
 
 
 @marketer_required
