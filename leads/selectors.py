@@ -1,15 +1,22 @@
 """Reads that are more than one filter()."""
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
-from django.db.models import Count
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Floor
 from django.utils import timezone
 
 from leads import scoring
 from leads.assets import AssetCatalog
-from leads.models import Event, Lead, Stage
+from leads.filters import segment_members
+from leads.models import Account, Event, EventType, Lead, Stage, StageChange, StageSnapshot
 from leads.roles import visible_leads
 from leads.services import active_version, engine_inputs, lead_events, spec_for
 
@@ -84,3 +91,400 @@ def lead_score_now(*, lead: Lead, as_of: datetime | None = None) -> float:
     state = scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at)
     as_of = as_of or timezone.now()
     return scoring.advance(state, max(as_of, lead.scored_at or as_of), spec.decay, spec.floor).score
+
+
+# --- marketer workspace (§4, §5, §6) ---------------------------------------------------------
+# Everything below returns plain ints, floats and strings so charts and templates never
+# touch the ORM. Aggregates are set-based: one GROUP BY per figure, never a loop over leads.
+
+FUNNEL = (Stage.STAGE_1, Stage.STAGE_2, Stage.STAGE_3, Stage.SALES_READY, Stage.OPPORTUNITY, Stage.CUSTOMER)
+FORECAST_DAYS = 30
+HISTOGRAM_BUCKET = 10
+LIST_COUNT_CAP = 10_000
+DASHBOARD_CACHE_SECONDS = 60
+STAGE_LABEL = {stage.value: stage.label for stage in Stage}
+
+
+def stage_label(stage: int) -> str:
+    return STAGE_LABEL.get(stage, f"Stage {stage}")
+
+
+@dataclass(frozen=True)
+class DateRange:
+    since: date
+    until: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.until - self.since).days + 1
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.since, time.min, tzinfo=dt_timezone.utc)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+
+    def previous(self) -> "DateRange":
+        return DateRange(self.since - timedelta(days=self.days), self.since - timedelta(days=1))
+
+
+def snapshot_series(*, period: DateRange) -> tuple[list[str], dict[int, list[int]]]:
+    """Stage counts per day from the daily snapshots; a day without a snapshot is left
+    out rather than drawn as zero (zero would be a claim the snapshot job never made)."""
+    rows = StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until).values_list("day", "stage", "count")
+    by_day: dict[date, dict[int, int]] = {}
+    for day_, stage, count in rows:
+        by_day.setdefault(day_, {})[stage] = count
+    days = sorted(by_day)
+    stages = sorted({stage for counts in by_day.values() for stage in counts})
+    return [d.isoformat() for d in days], {s: [by_day[d].get(s, 0) for d in days] for s in stages}
+
+
+@dataclass(frozen=True)
+class PeriodComparison:
+    stage: int
+    label: str
+    current: int | None
+    previous: int | None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.current is None or self.previous is None else self.current - self.previous
+
+    @property
+    def change_percent(self) -> float | None:
+        if self.change is None or not self.previous:
+            return None
+        return 100.0 * self.change / self.previous
+
+
+def period_comparison(*, period: DateRange) -> list[PeriodComparison]:
+    """Leads per stage on the last snapshot day of this period vs of the period before."""
+    current = _last_snapshot(period)
+    previous = _last_snapshot(period.previous())
+    stages = sorted(set(current) | set(previous))
+    return [PeriodComparison(s, stage_label(s), current.get(s), previous.get(s)) for s in stages]
+
+
+def _last_snapshot(period: DateRange) -> dict[int, int]:
+    last_day = (StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until)
+                .order_by("-day").values_list("day", flat=True).first())
+    if last_day is None:
+        return {}
+    return dict(StageSnapshot.objects.filter(day=last_day).values_list("stage", "count"))
+
+
+@dataclass(frozen=True)
+class StageVelocity:
+    stage: int
+    label: str
+    now: int
+    entered: int
+    left: int
+    moved_forward: int
+    forward_within_forecast: int
+    average_days: float | None
+    median_days: float | None
+    forecast: int
+
+    @property
+    def conversion(self) -> float | None:
+        """Share of leads that entered this stage in the period and then moved further down the funnel."""
+        return self.moved_forward / self.entered if self.entered else None
+
+
+def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
+    """Time in stage, conversion and 30-day forecast from the stage-change log (§5).
+
+    A *stay* starts at a change into a stage within the period and ends at the lead's next
+    change (whenever it happened). Time in stage counts stays that ended; conversion is the
+    share of stays that ended by moving forward; the forecast is today's count times the
+    share of stays that moved forward within 30 days."""
+    rows = _stay_aggregates(period, leads)
+    medians = ({stage: row["median_days"] for stage, row in rows.items()} if connection.vendor == "postgresql"
+               else _stay_medians(period, leads))
+    counts_now = {c.stage: c.count for c in stage_counts(leads=leads)}
+    result = []
+    for stage in FUNNEL[:-1]:
+        row = rows.get(stage.value, {})
+        entered = row.get("entered", 0)
+        within = row.get("forward_within", 0)
+        forecast = round(counts_now.get(stage.value, 0) * within / entered) if entered else 0
+        result.append(StageVelocity(
+            stage=stage.value, label=stage.label, now=counts_now.get(stage.value, 0), entered=entered,
+            left=row.get("left", 0), moved_forward=row.get("forward", 0), forward_within_forecast=within,
+            average_days=row.get("average_days"), median_days=medians.get(stage.value), forecast=forecast,
+        ))
+    return result
+
+
+def _seconds_between(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+def _db_instant(instant: datetime):
+    # Raw SQL gets instants exactly as the ORM would store them (SQLite keeps naive UTC text).
+    return connection.ops.adapt_datetimefield_value(instant)
+
+
+def _stays_sql(period: DateRange, leads) -> tuple[str, list]:
+    # Filtering on `at` before the window is safe: a stay's end is always a later change.
+    table = StageChange._meta.db_table
+    where, params = "at >= %s", [_db_instant(period.start)]
+    if leads is not None:
+        lead_sql, lead_params = leads.values("id").query.sql_with_params()
+        where += f" AND lead_id IN ({lead_sql})"
+        params += list(lead_params)
+    sql = f"""
+        SELECT to_stage AS stage, at AS entered_at,
+               LEAD(at) OVER (PARTITION BY lead_id ORDER BY at, id) AS left_at,
+               LEAD(to_stage) OVER (PARTITION BY lead_id ORDER BY at, id) AS next_stage
+        FROM {table} WHERE {where}"""
+    return sql, params
+
+
+def _stay_aggregates(period: DateRange, leads) -> dict[int, dict]:
+    stays, params = _stays_sql(period, leads)
+    seconds = _seconds_between("left_at", "entered_at")
+    forward = f"(next_stage > stage AND next_stage <> {Stage.DISQUALIFIED.value})"
+    # PostgreSQL takes the median in the same pass; SQLite has no percentile, see _stay_medians.
+    median = (f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE left_at IS NOT NULL) / 86400.0"
+              if connection.vendor == "postgresql" else "NULL")
+    sql = f"""
+        SELECT stage, COUNT(*),
+               COUNT(left_at),
+               SUM(CASE WHEN {forward} THEN 1 ELSE 0 END),
+               SUM(CASE WHEN {forward} AND {seconds} <= %s THEN 1 ELSE 0 END),
+               AVG({seconds}) / 86400.0,
+               {median}
+        FROM ({stays}) stays WHERE entered_at < %s GROUP BY stage"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [FORECAST_DAYS * 86400, *params, _db_instant(period.end)])
+        return {
+            stage: {"entered": entered, "left": left, "forward": forward_n or 0, "forward_within": within or 0,
+                    "average_days": float(average) if average is not None else None,
+                    "median_days": float(median_days) if median_days is not None else None}
+            for stage, entered, left, forward_n, within, average, median_days in cursor.fetchall()
+        }
+
+
+def _stay_medians(period: DateRange, leads) -> dict[int, float]:
+    """Median time in stage for databases without percentile_cont (SQLite: small installs)."""
+    stays, params = _stays_sql(period, leads)
+    seconds = _seconds_between("left_at", "entered_at")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT stage, {seconds} / 86400.0 FROM ({stays}) stays "
+                       f"WHERE entered_at < %s AND left_at IS NOT NULL ORDER BY stage", [*params, _db_instant(period.end)])
+        durations: dict[int, list[float]] = {}
+        for stage, days in cursor.fetchall():
+            durations.setdefault(stage, []).append(days)
+        return {stage: statistics.median(values) for stage, values in durations.items()}
+
+
+@dataclass(frozen=True)
+class Mover:
+    what: str
+    count: int
+
+
+@dataclass(frozen=True)
+class StageMovers:
+    stage: int
+    label: str
+    actions_in: list[Mover]
+    actions_out: list[Mover]
+    campaigns_in: list[Mover]
+    campaigns_out: list[Mover]
+
+
+def stage_movers(*, period: DateRange, leads=None, top: int = 3) -> list[StageMovers]:
+    """The actions (event types, custom names) and campaigns behind stage changes in the period.
+    One GROUP BY over the period's changes feeds all four top lists."""
+    changes = StageChange.objects.filter(at__gte=period.start, at__lt=period.end)
+    if leads is not None:
+        changes = changes.filter(lead__in=leads.values("id"))
+    rows = changes.values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign") \
+        .annotate(n=Count("id")).order_by()
+    tallies: dict[tuple[str, int], dict[str, int]] = {}
+    for from_stage, to_stage, reason, event_type, name, campaign, n in rows:
+        action = _action_label(reason, event_type, name)
+        for key, what in ((("actions_in", to_stage), action), (("actions_out", from_stage), action),
+                          (("campaigns_in", to_stage), campaign), (("campaigns_out", from_stage), campaign)):
+            if what:
+                bucket = tallies.setdefault(key, {})
+                bucket[what] = bucket.get(what, 0) + n
+    result = []
+    for stage in Stage:
+        lists = {kind: _top(tallies.get((kind, stage.value), {}), top)
+                 for kind in ("actions_in", "actions_out", "campaigns_in", "campaigns_out")}
+        if any(lists.values()):
+            result.append(StageMovers(stage.value, stage.label, **lists))
+    return result
+
+
+def _top(counts: dict[str, int], top: int) -> list[Mover]:
+    return sorted((Mover(what, n) for what, n in counts.items()), key=lambda m: (-m.count, m.what))[:top]
+
+
+def _action_label(reason: str, event_type: str | None, name: str | None) -> str:
+    if event_type:
+        label = dict(EventType.choices).get(event_type, event_type)
+        return f"{label}: {name}" if name else label
+    return dict(StageChange.Reason.choices).get(reason, reason)
+
+
+def score_histogram(*, leads=None, segment_key: str = "-") -> tuple[list[str], list[int]]:
+    """Leads per score band of 10 points; the top band is open (T×1.5 and above).
+    Cached like the dashboard it belongs to: it reads every lead."""
+    key = f"leads:score-histogram:{segment_key}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _score_histogram(leads)
+        cache.set(key, cached, DASHBOARD_CACHE_SECONDS)
+    return cached
+
+
+def _score_histogram(leads) -> tuple[list[str], list[int]]:
+    leads = Lead.objects.all() if leads is None else leads
+    top = int(spec_for(active_version()).sales_ready_score * 1.5) // HISTOGRAM_BUCKET
+    rows = dict(leads.annotate(band=Floor(F("score") / HISTOGRAM_BUCKET)).values_list("band").annotate(n=Count("id")).order_by())
+    counts = [0] * (top + 1)
+    for band, n in rows.items():
+        counts[min(int(band or 0), top)] += n
+    labels = [f"{b * HISTOGRAM_BUCKET}–{(b + 1) * HISTOGRAM_BUCKET - 1}" for b in range(top)] + [f"{top * HISTOGRAM_BUCKET}+"]
+    return labels, counts
+
+
+def capped_count(queryset, cap: int | None = None) -> tuple[int, bool]:
+    """How many rows, counting at most `cap` + 1: an exact COUNT(*) over a million filtered
+    leads on every keystroke is what makes lead lists slow."""
+    cap = LIST_COUNT_CAP if cap is None else cap
+    n = queryset.order_by()[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
+def lead_score_series(*, lead: Lead, as_of: datetime | None = None) -> list[tuple[str, float]]:
+    """(ISO instant, score) after every contribution, ending at now: the score-over-time line."""
+    as_of = as_of or timezone.now()
+    contributions, score_now = lead_contributions(lead=lead, as_of=as_of)
+    points = [(line.at.isoformat(), round(line.score_after, 2)) for line in contributions]
+    if contributions:
+        points.append((max(as_of, contributions[-1].at).isoformat(), round(score_now, 2)))
+    return points
+
+
+ACCOUNT_CHART_MEMBERS = 50
+
+
+def account_score_series(*, account: Account, days: int = 90, as_of: datetime | None = None) -> list[tuple[str, float]]:
+    """The account score (sum of member scores, §4) at the end of each of the last `days` days,
+    rebuilt from each member's contributions. Only the top members are replayed so a
+    giant account cannot make its page slow; the page says so."""
+    as_of = as_of or timezone.now()
+    day_ends = [as_of - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    totals = [0.0] * len(day_ends)
+    for member in account.leads.order_by("-score", "id")[:ACCOUNT_CHART_MEMBERS]:
+        contributions, _ = lead_contributions(lead=member, as_of=as_of)
+        index, score = 0, 0.0
+        for i, end in enumerate(day_ends):
+            while index < len(contributions) and contributions[index].at <= end:
+                score = contributions[index].score_after
+                index += 1
+            totals[i] += score
+    return [(end.date().isoformat(), round(total, 2)) for end, total in zip(day_ends, totals)]
+
+
+@dataclass(frozen=True)
+class AccountMember:
+    lead: Lead
+    share: float  # of the account score, 0..1
+
+
+def account_members(*, account: Account, limit: int = 100) -> list[AccountMember]:
+    members = account.leads.select_related("owner").order_by("-score", "id")[:limit]
+    total = account.score or 0
+    return [AccountMember(m, (m.score / total) if total else 0.0) for m in members]
+
+
+@dataclass(frozen=True)
+class TallyReport:
+    sales_ready_score: float
+    leads: int
+    averages: list[tuple[int, str, float]]  # (stage, label, average interactions)
+    suggested_points: int | None
+
+
+def tally_calibration() -> TallyReport:
+    """§4: average interactions per stage of the leads that reached sales-ready, and the
+    points per interaction that would have brought them there: T / sum of the averages."""
+    spec = spec_for(active_version())
+    reached = Lead.objects.filter(
+        Q(stage__in=[Stage.SALES_READY, Stage.OPPORTUNITY, Stage.CUSTOMER])
+        | Exists(StageChange.objects.filter(lead=OuterRef("pk"), to_stage=Stage.SALES_READY))
+    )
+    stages = [s for s in scoring.SCORE_STAGES if s != scoring.SALES_READY]
+    annotations = {f"tally_{s}": _tally_of(s) for s in stages}
+    row = reached.annotate(**annotations).aggregate(
+        leads=Count("id"), **{f"avg_{s}": Avg(f"tally_{s}") for s in stages}
+    )
+    averages = [(s, stage_label(s), float(row[f"avg_{s}"] or 0.0)) for s in stages]
+    suggested = scoring.suggested_points_per_interaction(spec.sales_ready_score, [a for _, _, a in averages]) if row["leads"] else None
+    return TallyReport(spec.sales_ready_score, row["leads"], averages, suggested)
+
+
+def _tally_of(stage: int) -> RawSQL:
+    # Tally keys are stage numbers as strings; Django's JSON key lookups would read a
+    # numeric key as an array index, so the path is spelled out per database.
+    column = f'"{Lead._meta.db_table}"."engine_state"'
+    if connection.vendor == "postgresql":
+        return RawSQL(f"COALESCE(({column} -> 'tallies' ->> %s)::float, 0)", [str(stage)], output_field=FloatField())
+    return RawSQL(f"COALESCE(json_extract({column}, %s), 0)", [f'$.tallies."{stage}"'], output_field=FloatField())
+
+
+
+@dataclass(frozen=True)
+class StageDashboard:
+    computed_at: datetime
+    period: DateRange
+    lead_total: int
+    stage_counts: list[StageCount]
+    comparison: list[PeriodComparison]
+    velocity: list[StageVelocity]
+    movers: list[StageMovers]
+    forecast_total: int
+
+
+def stage_dashboard(*, period: DateRange, segment=None) -> StageDashboard:
+    """Every figure of the stage dashboard (§5). Held for a minute per range and segment:
+    with events streaming in, the stage-change log moves every second, and a page that
+    says "figures as of 14:02" is honest where recomputing a million leads per view is not."""
+    key = f"leads:stage-dashboard:{period.since}:{period.until}:{segment.pk if segment else '-'}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    leads = segment_leads(segment)
+    counts = stage_counts(leads=leads)
+    velocity = stage_velocity(period=period, leads=leads)
+    dashboard = StageDashboard(
+        computed_at=timezone.now(), period=period, lead_total=sum(c.count for c in counts), stage_counts=counts,
+        comparison=period_comparison(period=period), velocity=velocity,
+        movers=stage_movers(period=period, leads=leads), forecast_total=sum(v.forecast for v in velocity),
+    )
+    cache.set(key, dashboard, DASHBOARD_CACHE_SECONDS)
+    return dashboard
+
+
+def segment_leads(segment):
+    if segment is None:
+        return None
+    return segment_members(segment).order_by()
+
+
+def lead_tallies(*, lead: Lead) -> list[tuple[str, int]]:
+    """Interactions counted while the lead was in each stage (§4), in funnel order."""
+    tallies = (lead.engine_state or {}).get("tallies", {})
+    return [(stage_label(int(key)), count) for key, count in sorted(tallies.items(), key=lambda kv: int(kv[0]))]

@@ -1,0 +1,122 @@
+"""Writes on saved segments (§6): the built-ins the product maintains and marketers' own."""
+from __future__ import annotations
+
+import csv
+from typing import Iterator
+
+from django.db import IntegrityError, transaction
+
+from leads.filters import LeadFilter, parse_filters
+from leads.models import Segment, Stage
+
+# (key, name, description, filters, order). Keys are stable: other jobs (cold detection)
+# find the nurture segment by `built_in`, never by its name, which a marketer may rename.
+BUILT_INS = (
+    ("sales-ready", "Sales-ready", "Leads at the sales-ready stage (MQL), best first.",
+     {"stage": [str(Stage.SALES_READY.value)]}, Segment.Order.HIGHEST_FIRST),
+    ("cold-nurture", "Cold — nurture", "Leads whose score has not grown for the cold window: re-engage them.",
+     {"cold": "1"}, Segment.Order.LOWEST_FIRST),
+    ("lowest-scores", "Lowest scores", "Every lead, lowest score first (re-engagement campaigns).",
+     {}, Segment.Order.LOWEST_FIRST),
+    ("highest-scores", "Highest scores", "Every lead, highest score first (personal outreach).",
+     {}, Segment.Order.HIGHEST_FIRST),
+)
+
+
+def segments_ensure_built_in() -> int:
+    """Create any missing built-in segment; safe to call on every visit. Returns how many were made."""
+    existing = set(Segment.objects.exclude(built_in="").values_list("built_in", flat=True))
+    made = 0
+    for key, name, description, filters, order in BUILT_INS:
+        if key in existing:
+            continue
+        taken = Segment.objects.filter(name=name).exists()
+        try:
+            with transaction.atomic():
+                Segment.objects.create(built_in=key, name=f"{name} (built-in)" if taken else name,
+                                       description=description, filters=filters, order=order)
+            made += 1
+        except IntegrityError:
+            pass  # a concurrent visit created it first
+    return made
+
+
+class SegmentError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "", by=None) -> Segment:
+    """Save the lead list's current filter as a dynamic segment; its order is the list's sort
+    when that is a score order, else highest first."""
+    name = (name or "").strip()
+    if not name:
+        raise SegmentError("name", "give the segment a name.")
+    if len(name) > 120:
+        raise SegmentError("name", "use at most 120 characters.")
+    params = lead_filter.as_params()
+    sort = params.pop("sort", "-score")
+    order = sort if sort in Segment.Order.values else Segment.Order.HIGHEST_FIRST
+    parse_filters({**params, "sort": order}, allow_extra=("sort",))  # what is saved must load again
+    try:
+        with transaction.atomic():
+            return Segment.objects.create(name=name, description=description.strip()[:300], filters=params,
+                                          order=order, created_by=by)
+    except IntegrityError:
+        raise SegmentError("name", f"a segment called “{name}” already exists.")
+
+
+# --- CSV export ---------------------------------------------------------------------------
+
+CSV_COLUMNS = ("email", "name", "title", "account", "owner", "score", "stage", "cold", "last_engaged_at", "nps_score", "tags")
+# Spreadsheets run a cell starting with these as a formula (CSV/formula injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell) -> str:
+    text = "" if cell is None else str(cell)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def segment_csv_rows(members, chunk_size: int = 2000) -> Iterator[str]:
+    """CSV lines for a queryset of leads, read in chunks so a big segment streams."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    rows = members.select_related("account", "owner").prefetch_related("tags")
+    for lead in rows.iterator(chunk_size=chunk_size):
+        yield writer.writerow([neutralise(value) for value in (
+            lead.email, lead.name, lead.title, lead.account.name if lead.account else "",
+            lead.owner.get_username() if lead.owner else "", f"{lead.score:.2f}", lead.stage_label,
+            "yes" if lead.is_cold else "no", lead.last_engaged_at.isoformat() if lead.last_engaged_at else "",
+            lead.nps_score if lead.nps_score is not None else "", ", ".join(t.name for t in lead.tags.all()),
+        )])
+
+
+
+def describe_filters(filters: dict) -> str:
+    """A segment's saved filter in words for the segment list."""
+    if not filters:
+        return "All leads"
+    parts = []
+    for key, value in filters.items():
+        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        if key == "stage":
+            shown = ", ".join(_stage_name(v) for v in (value if isinstance(value, list) else [value]))
+        elif key in ("cold", "qualified"):
+            shown = "yes" if str(value) in ("1", "true") else "no"
+        parts.append(f"{key.replace('_', ' ')}: {shown}")
+    return "; ".join(parts)
+
+
+def _stage_name(value) -> str:
+    try:
+        return Stage(int(value)).label
+    except (TypeError, ValueError):
+        return str(value)

@@ -1,0 +1,241 @@
+"""The marketer workspace: stage dashboard, lead list, accounts, segments, tally report."""
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from leads import selectors
+from leads.filters import FilterError, filtered_leads, parse_filters, segment_members
+from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
+from leads.roles import SALES_REPS, marketer_required, visible_leads
+from leads.segments import SegmentError, describe_filters, segment_create, segment_csv_rows, segments_ensure_built_in
+from leads.services import lead_adjust as lead_adjust_service
+from leads.tags import TagError, lead_tag_add, lead_tag_remove
+from leads.workspace_forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
+from scoring_site.htmx import htmx_partial
+
+PAGE_SIZE = 50
+MAX_PAGE = 2000  # deep OFFSETs are slow at a million leads; narrow the filter instead
+ACCOUNT_SELECT_LIMIT = 300
+
+
+@marketer_required
+@require_GET
+def dashboard(request):
+    form = DashboardFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "leads/dashboard.html", {"form": form, "error": first_error(form)}, status=400)
+    data = form.cleaned_data
+    board = selectors.stage_dashboard(period=data["period"], segment=data.get("segment"))
+    return render(request, "leads/dashboard.html", {
+        "form": form, "board": board, "segment": data.get("segment"), "chart_query": request.GET.urlencode(),
+    })
+
+
+@login_required
+@require_GET
+def lead_list(request):
+    try:
+        lead_filter = parse_filters(request.GET)
+        page = _page_number(request.GET.get("page"))
+    except FilterError as error:
+        return _lead_list_response(request, {"error": error}, status=400)
+    leads = filtered_leads(lead_filter, visible_leads(request.user, Lead.objects.select_related("account", "owner")))
+    total, more = selectors.capped_count(leads)
+    rows = list(leads[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+    return _lead_list_response(request, {
+        "lead_filter": lead_filter, "leads": rows[:PAGE_SIZE], "total": total, "total_is_capped": more,
+        "page": page, "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE, **_row_span(page, rows),
+        "query": _without(request.GET, "page"),
+    })
+
+
+def _lead_list_response(request, context, status=200):
+    if htmx_partial(request):
+        return render(request, "leads/_lead_table.html", context, status=status)
+    context.update(_lead_list_choices(request.user))
+    context.setdefault("lead_filter", None)
+    context["params"] = request.GET
+    return render(request, "leads/lead_list.html", context, status=status)
+
+
+def _lead_list_choices(user):
+    # Unordered LIMIT first: sorting every account by name just to learn there are too many is waste.
+    accounts = sorted(Account.objects.values_list("id", "name")[: ACCOUNT_SELECT_LIMIT + 1], key=lambda row: row[1])
+    return {
+        "stages": Stage.choices,
+        "product_lines": ProductLine.objects.values_list("name", flat=True),
+        "tags": Tag.objects.values_list("name", flat=True)[:200],
+        "owners": get_user_model().objects.filter(groups__name=SALES_REPS).order_by("username").values_list("id", "username"),
+        "accounts": accounts if len(accounts) <= ACCOUNT_SELECT_LIMIT else None,
+        "nps_groups": ("promoter", "passive", "detractor"),
+    }
+
+
+def _row_span(page: int, rows: list) -> dict:
+    first = (page - 1) * PAGE_SIZE + 1
+    return {"first_row": first, "last_row": first + min(len(rows), PAGE_SIZE) - 1}
+
+
+def _page_number(raw) -> int:
+    if raw in (None, ""):
+        return 1
+    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise FilterError("page", f"must be a page number from 1 to {MAX_PAGE}")
+    return int(raw)
+
+
+def _without(params: QueryDict, *keys) -> str:
+    kept = params.copy()
+    for key in keys:
+        kept.pop(key, None)
+    return kept.urlencode()
+
+
+@marketer_required
+@require_GET
+def accounts(request):
+    query = request.GET.get("q", "").strip()[:200]
+    try:
+        page = _page_number(request.GET.get("page"))
+    except FilterError as error:
+        return HttpResponse(str(error), status=400, content_type="text/plain")
+    rows = Account.objects.order_by("-score", "id")
+    if query:
+        rows = rows.filter(Q(name__icontains=query) | Q(domain__icontains=query))
+    total, more = selectors.capped_count(rows)
+    page_rows = list(rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+    return render(request, "leads/accounts.html", {
+        "accounts": page_rows[:PAGE_SIZE], "q": query, "page": page, "has_next": len(page_rows) > PAGE_SIZE,
+        "total": total, "total_is_capped": more, "threshold": _account_threshold(),
+    })
+
+
+def _account_threshold() -> float:
+    return selectors.spec_for(selectors.active_version()).account_sales_ready_score
+
+
+@marketer_required
+@require_GET
+def account_detail(request, pk):
+    account = get_object_or_404(Account, pk=pk)
+    members = selectors.account_members(account=account)
+    return render(request, "leads/account_detail.html", {
+        "account": account, "members": members, "top_contributors": members[:5],
+        "threshold": _account_threshold(),
+        "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
+    })
+
+
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def segments(request):
+    segments_ensure_built_in()
+    if request.method == "POST":
+        return _segment_save(request, SegmentForm(request.POST))
+    rows = [(segment, describe_filters(segment.filters), selectors.capped_count(segment_members(segment), cap=1_000_000))
+            for segment in Segment.objects.all()]
+    return render(request, "leads/segments.html", {"rows": rows})
+
+
+def _segment_save(request, form):
+    query = request.POST.get("query", "")
+    try:
+        if not form.is_valid():
+            raise SegmentError("name", first_error(form).removeprefix("name: "))
+        segment = segment_create(name=form.cleaned_data["name"], description=form.cleaned_data["description"],
+                                 lead_filter=parse_filters(QueryDict(query)), by=request.user)
+    except (SegmentError, FilterError) as error:
+        messages.error(request, f"Segment not saved — {error}")
+        return redirect(f"{reverse('leads:list')}?{_without(QueryDict(query), 'page')}")
+    messages.success(request, f"Segment “{segment.name}” saved.")
+    return redirect("leads:segment", pk=segment.pk)
+
+
+@marketer_required
+@require_GET
+def segment_detail(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    try:
+        page = _page_number(request.GET.get("page"))
+        members = segment_members(segment).select_related("account", "owner")
+    except FilterError as error:
+        return render(request, "leads/segment_detail.html", {"segment": segment, "error": error}, status=400)
+    total, more = selectors.capped_count(members, cap=1_000_000)
+    rows = list(members[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+    template = "leads/_lead_table.html" if htmx_partial(request) else "leads/segment_detail.html"
+    return render(request, template, {
+        "segment": segment, "leads": rows[:PAGE_SIZE], "total": total, "total_is_capped": more, "page": page,
+        "has_next": len(rows) > PAGE_SIZE, **_row_span(page, rows), "query": "",
+        "list_query": _segment_query(segment),
+    })
+
+
+def _segment_query(segment) -> str:
+    params = QueryDict(mutable=True)
+    for key, value in {**segment.filters, "sort": segment.order}.items():
+        params.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
+    return params.urlencode()
+
+
+@marketer_required
+@require_GET
+def segment_export(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    try:
+        members = segment_members(segment)
+    except FilterError as error:
+        return HttpResponse(f"This segment's saved filter is invalid — {error}", status=400, content_type="text/plain")
+    filename = f"segment-{segment.pk}-{timezone.now():%Y%m%d}.csv"
+    response = StreamingHttpResponse(segment_csv_rows(members), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@marketer_required
+@require_GET
+def tally_report(request):
+    return render(request, "leads/tally_report.html", {"report": selectors.tally_calibration()})
+
+
+# --- lead page actions ------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def lead_tags(request, pk):
+    """Add or remove one tag inline; answers with the tag list fragment."""
+    lead = get_object_or_404(visible_leads(request.user, Lead.objects.all()), pk=pk)
+    error = ""
+    try:
+        if request.POST.get("remove"):
+            lead_tag_remove(lead=lead, name=request.POST["remove"])
+        else:
+            lead_tag_add(lead=lead, name=request.POST.get("tag", ""))
+    except TagError as exc:
+        error = str(exc)
+    context = {"lead": lead, "tag_error": error}
+    if htmx_partial(request):
+        return render(request, "leads/_tags.html", context, status=400 if error else 200)
+    if error:
+        messages.error(request, error)
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@marketer_required
+@require_POST
+def lead_adjust(request, pk):
+    lead = get_object_or_404(Lead, pk=pk)
+    form = AdjustForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Adjustment not saved — {first_error(form)}")
+        return redirect("leads:detail", pk=lead.pk)
+    points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
+    lead_adjust_service(lead=lead, points=points, reason=reason, by=request.user)
+    messages.success(request, f"Score adjusted by {points:+g} points: {reason}")
+    return redirect("leads:detail", pk=lead.pk)
