@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0003_shared_snapshot_segment_recalc'),
+        ('leads', '0004_tracking_keys_tokens_csv_imports'),
         ('models_review', '0002_shared_snapshot_segment_recalc'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
