@@ -191,6 +191,9 @@ def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, no
         if index and index % 500 == 0:
             progress(f"{index} leads, {stored} events")
     accounts_rollup(as_of=now)
+    from leads.maintenance import background_catch_up  # issue 4: decay, cold, qualification, history
+
+    background_catch_up(now=now, history_days=180)
     return {"leads": Lead.objects.count(), "events": stored, "accounts": len(account_rows),
             "assets": Asset.objects.count()}
 

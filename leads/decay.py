@@ -1,0 +1,108 @@
+"""Decay materialisation (§3): write every lead's decayed score to an instant, set-based.
+
+Only leads a tick can change are read: engaged at least the inactivity window ago and
+above the floor (or with a product score above 0). They are read in id-ordered chunks,
+advanced by the engine's own `advance_lead` (so the arithmetic is `leads.scoring`'s, not
+a copy in SQL), and written back with one UPDATE … FROM per chunk. Stages that decay
+moves back are logged with reason `decay` at the tick instant.
+
+Each state is dated at the last instant anything changed (the last tick, or the last
+event), not at `now`: scores are flat between ticks, and an event arriving later but
+dated after that instant then needs no replay. Running twice for the same instant
+changes nothing the second time (no tick falls in (scored_at, now])."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from leads import scoring
+from leads.bulk import update_rows
+from leads.models import Lead, ProductScore, StageChange
+from leads.services import active_version, spec_for
+
+CHUNK_SIZE = 5000
+
+
+@dataclass
+class DecayResult:
+    leads_changed: int = 0
+    products_changed: int = 0
+    stage_changes: int = 0
+
+    def __str__(self):
+        return f"{self.leads_changed} leads decayed, {self.products_changed} product scores, " \
+               f"{self.stage_changes} stages moved back"
+
+
+def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayResult:
+    version = active_version()
+    spec = spec_for(version)
+    result, after_id = DecayResult(), 0
+    while True:
+        with transaction.atomic():
+            rows = list(_candidates(spec, now).filter(pk__gt=after_id).order_by("pk").values_list(
+                "pk", "score", "scored_at", "last_engaged_at", "stage")[:chunk_size])
+            if not rows:
+                return result
+            _decay_chunk(rows, spec, version, now, result)
+        after_id = rows[-1][0]
+
+
+def _candidates(spec: scoring.ModelSpec, now: datetime):
+    engaged_before = now - spec.decay.window
+    decaying_product = ProductScore.objects.filter(
+        lead=OuterRef("pk"), score__gt=0, last_engaged_at__lte=engaged_before, scored_at__lt=now)
+    return Lead.objects.select_for_update().filter(
+        Q(score__gt=spec.floor, last_engaged_at__lte=engaged_before, scored_at__lt=now) | Q(Exists(decaying_product))
+    )
+
+
+def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
+    products = defaultdict(dict)
+    for pk, lead_id, score, scored_at, engaged_at in ProductScore.objects.filter(
+            lead_id__gte=rows[0][0], lead_id__lte=rows[-1][0]).values_list(
+            "pk", "lead_id", "score", "scored_at", "last_engaged_at"):
+        products[lead_id][pk] = scoring.ScoreState(score, scored_at, engaged_at)
+    lead_rows, product_rows, changes = [], [], []
+    for pk, score, scored_at, last_engaged_at, stage in rows:
+        before = scoring.ScoreState(score, scored_at, last_engaged_at)
+        state = scoring.LeadState(sales=before, products=dict(products[pk]), stage=stage)
+        outcome = scoring.Outcome()
+        scoring.advance_lead(state, now, spec, outcome)
+        changed_at = _last_change(before, products[pk].values(), now, spec)
+        if state.sales.score != score or changed_at != scored_at:
+            stage_changed_at = outcome.stage_changes[-1].at if outcome.stage_changes else None
+            lead_rows.append((pk, state.sales.score, max(changed_at, scored_at), state.stage,
+                              stage_changed_at))
+        for product_pk, product in state.products.items():
+            if product.score != products[pk][product_pk].score:
+                product_rows.append((product_pk, product.score, changed_at))
+        changes.extend(
+            StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
+                        reason=StageChange.Reason.DECAY, version=version)
+            for c in outcome.stage_changes
+        )
+    _write(lead_rows, product_rows, changes)
+    result.leads_changed += len(lead_rows)
+    result.products_changed += len(product_rows)
+    result.stage_changes += len(changes)
+
+
+def _last_change(sales: scoring.ScoreState, products, now: datetime, spec: scoring.ModelSpec) -> datetime:
+    """The last instant at or before `now` when any of the lead's scores changed (or could have)."""
+    instants = [sales.scored_at, scoring.last_tick_at_or_before(sales, now, spec.decay)]
+    instants += [scoring.last_tick_at_or_before(product, now, spec.decay) for product in products]
+    return max((i for i in instants if i is not None and i <= now), default=sales.scored_at)
+
+
+def _write(lead_rows, product_rows, changes) -> None:
+    moved = [row for row in lead_rows if row[4] is not None]
+    still = [row[:4] for row in lead_rows if row[4] is None]
+    update_rows(Lead, ("score", "scored_at", "stage", "stage_changed_at"), moved)
+    update_rows(Lead, ("score", "scored_at", "stage"), still)
+    update_rows(ProductScore, ("score", "scored_at"), product_rows)
+    StageChange.objects.bulk_create(changes, batch_size=2000)

@@ -1,0 +1,19 @@
+"""The periodic jobs and when they run (UTC cron expressions), shared by the scheduler
+(scoring_site/cron.py) and the job status page.
+
+Daily chain in dependency order: decay first (scores settle), then cold detection on the
+settled scores, the snapshot just before midnight, the report in the morning;
+qualification and account roll-ups run through the day so hand-offs are not late."""
+from leads import jobs
+
+# (name shown to marketers, job, cron expression, queue)
+PERIODIC = (
+    ("decay", jobs.decay_materialise, "5 0 * * *", "low"),
+    ("cold leads", jobs.cold_detect, "20 0 * * *", "low"),
+    ("qualification", jobs.qualification_evaluate, "*/5 * * * *", "default"),
+    ("account roll-up", jobs.accounts_rollup_all, "30 * * * *", "low"),
+    ("stage snapshot", jobs.stage_snapshot, "55 23 * * *", "low"),
+    ("daily report", jobs.daily_report_send, "0 7 * * *", "default"),
+    ("webhook retries", jobs.webhooks_retry_due, "* * * * *", "default"),
+    ("outbox sweep", jobs.outbox_sweep, "* * * * *", "default"),
+)
