@@ -93,10 +93,25 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
 
 
 def _last_change(sales: scoring.ScoreState, products, now: datetime, spec: scoring.ModelSpec) -> datetime:
-    """The last instant at or before `now` when any of the lead's scores changed (or could have)."""
-    instants = [sales.scored_at, scoring.last_tick_at_or_before(sales, now, spec.decay)]
-    instants += [scoring.last_tick_at_or_before(product, now, spec.decay) for product in products]
+    """The last instant at or before `now` when any of the lead's scores changed: its last
+    event or the last tick that moved a score (a tick at the floor changes nothing)."""
+    instants = [sales.scored_at, _last_moving_tick(sales, now, spec.decay, spec.floor)]
+    instants += [_last_moving_tick(product, now, spec.decay, 0.0) for product in products]
     return max((i for i in instants if i is not None and i <= now), default=sales.scored_at)
+
+
+def _last_moving_tick(state: scoring.ScoreState, now: datetime, decay: scoring.DecaySettings, floor: float):
+    if state.score <= floor:
+        return None
+    if decay.mode == "percent" and floor == 0:
+        # Every percent tick moves a positive score with no floor; skip walking them one by one.
+        return scoring.last_tick_at_or_before(state, now, decay) if state.scored_at is None or \
+            scoring.ticks_until(state.last_engaged_at, now, decay) > \
+            scoring.ticks_until(state.last_engaged_at, state.scored_at, decay) else None
+    last = None
+    for last, _score in scoring.decay_steps(state, now, decay, floor):
+        pass
+    return last
 
 
 def _write(lead_rows, product_rows, changes) -> None:
