@@ -20,11 +20,18 @@ def _redis_server():
 
 
 def _empty(queue):
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
     queue.empty()
     for registry in (queue.failed_job_registry, queue.started_job_registry, queue.finished_job_registry,
                      queue.deferred_job_registry, queue.scheduled_job_registry):
         for job_id in registry.get_job_ids():
-            registry.remove(job_id, delete_job=True)
+            try:
+                Job.fetch(job_id, connection=queue.connection).delete(remove_from_queue=False)
+            except NoSuchJobError:
+                pass
+        queue.connection.delete(registry.key)
 
 
 @pytest.fixture
