@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 
 # SQLite allows 32,766 parameters per statement; PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -19,10 +19,33 @@ def update_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
         return 0
     meta = model._meta
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    if connection.vendor == "postgresql":
+        _update_by_copy(meta.db_table, columns, rows)
+        return len(rows)
     batch = max(1, MAX_PARAMETERS // len(columns))
     for start in range(0, len(rows), batch):
         _update_batch(meta.db_table, columns, rows[start:start + batch])
     return len(rows)
+
+
+def _update_by_copy(table: str, columns, rows: Sequence[tuple]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one UPDATE … FROM it.
+    Binding 10,000s of parameters costs more than the update itself."""
+    quote = connection.ops.quote_name
+    temp = quote(f"_update_{table}")
+    definitions = ", ".join(f"c{index} {_cast_type(column)}" for index, column in enumerate(columns))
+    needs_prep = [column.get_internal_type() == "JSONField" for column in columns]
+    assignments = ", ".join(f"{quote(column.column)} = v.c{index}" for index, column in enumerate(columns) if index)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+        cursor.execute(f"CREATE TEMP TABLE {temp} ({definitions}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([column.get_db_prep_save(value, connection) if prep else value
+                                for column, value, prep in zip(columns, row, needs_prep)])
+        cursor.execute(f"UPDATE {quote(table)} SET {assignments} FROM {temp} AS v "
+                       f"WHERE {quote(table)}.{quote(columns[0].column)} = v.c0")
+        cursor.execute(f"DROP TABLE {temp}")
 
 
 def _update_batch(table: str, columns, rows: Sequence[tuple]) -> None:

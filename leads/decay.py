@@ -16,8 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection, transaction
 
 from leads import scoring
 from leads.bulk import update_rows
@@ -44,21 +43,47 @@ def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayRe
     result, after_id = DecayResult(), 0
     while True:
         with transaction.atomic():
-            rows = list(_candidates(spec, now).filter(pk__gt=after_id).order_by("pk").values_list(
-                "pk", "score", "scored_at", "last_engaged_at", "stage")[:chunk_size])
-            if not rows:
+            ids = _candidate_ids(spec, now, after_id, chunk_size)
+            if not ids:
                 return result
+            rows = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list(
+                "pk", "score", "scored_at", "last_engaged_at", "stage"))
             _decay_chunk(rows, spec, version, now, result)
-        after_id = rows[-1][0]
+        after_id = ids[-1]
 
 
-def _candidates(spec: scoring.ModelSpec, now: datetime):
-    engaged_before = now - spec.decay.window
-    decaying_product = ProductScore.objects.filter(
-        lead=OuterRef("pk"), score__gt=0, last_engaged_at__lte=engaged_before, scored_at__lt=now)
-    return Lead.objects.select_for_update().filter(
-        Q(score__gt=spec.floor, last_engaged_at__lte=engaged_before, scored_at__lt=now) | Q(Exists(decaying_product))
-    )
+def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, limit: int) -> list[int]:
+    """Ids of leads with a decay tick in (scored_at, now] on a score above its floor.
+
+    A cheap pre-filter in SQL: the next tick after scored_at is computed in seconds, with a
+    one-second margin so float rounding can only add candidates (the engine then finds no
+    change), never drop one. The arithmetic that writes scores stays the engine's."""
+    window, period = spec.decay.window.total_seconds(), spec.decay.period.total_seconds()
+    sql = f"""
+        SELECT id FROM leads_lead
+         WHERE id > %s AND score > %s AND last_engaged_at IS NOT NULL
+           AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
+        UNION
+        SELECT lead_id FROM leads_productscore
+         WHERE lead_id > %s AND score > 0 AND last_engaged_at IS NOT NULL
+           AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
+        ORDER BY 1 LIMIT %s"""
+    limit_at = now.timestamp() + 1.0
+    with connection.cursor() as cursor:
+        tick = [window, window, window, window, period, period]
+        cursor.execute(sql, [after_id, spec.floor, *tick, limit_at, after_id, *tick, limit_at, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _next_tick_sql(engaged: str, scored: str) -> str:
+    """Epoch seconds of the first tick after `scored` (ticks at engaged + W + k·P, k ≥ 0).
+    Parameters, in order: W, W, W, W, P, P (seconds)."""
+    epoch = (lambda column: f"EXTRACT(EPOCH FROM {column})") if connection.vendor == "postgresql" else \
+        (lambda column: f"((julianday({column}) - 2440587.5) * 86400.0)")
+    first = f"({epoch(engaged)} + %s)"
+    scored_seconds = f"COALESCE({epoch(scored)}, 0)"
+    return (f"(CASE WHEN {scored_seconds} < {first} THEN {first} "
+            f"ELSE {epoch(engaged)} + %s + (FLOOR(({scored_seconds} - {epoch(engaged)} - %s) / %s) + 1) * %s END)")
 
 
 def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:

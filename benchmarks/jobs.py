@@ -1,0 +1,111 @@
+"""Background-job benchmark on PostgreSQL (default 1,000,000 leads, 10,000,000 events):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadscore_bench python benchmarks/jobs.py
+
+Prints recalculation, decay and snapshot seconds, peak memory, and — measured in the same
+run, on the same data — the lower bound for a recalculation: one SQL aggregate over all
+events plus a COPY write of one score per lead."""
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.dataset import DEFAULT_URL, ensure_dataset, setup_django  # noqa: E402
+
+
+def timed(label, action):
+    started = time.monotonic()
+    result = action()
+    seconds = time.monotonic() - started
+    print(f"{label:<34} {seconds:8.1f} s   {result if result is not None else ''}", flush=True)
+    return seconds
+
+
+def recalculate():
+    from models_review.recalculation import recalculation_execute
+    from models_review.services import DEFAULT_MODEL_FILE, version_import
+    import json
+
+    data = json.loads(DEFAULT_MODEL_FILE.read_text())
+    data["note"] = "benchmark: republished to recalculate every lead"
+    version = version_import(data=data, publish=True)  # queues a run; executed here, in this process
+    run = version.recalculations.get()
+    run = recalculation_execute(run_id=run.pk)
+    return f"{run.done:,} leads"
+
+
+def decay(days_ahead: int):
+    from django.utils import timezone
+
+    from leads.decay import decay_materialise
+
+    return decay_materialise(now=timezone.now() + timedelta(days=days_ahead))
+
+
+def snapshot():
+    from django.utils import timezone
+
+    from leads.maintenance import snapshot_take
+
+    return f"{sum(snapshot_take(day=timezone.localdate()).values()):,} leads counted"
+
+
+def lower_bound_aggregate():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT lead_id, count(*), max(occurred_at) FROM leads_event GROUP BY lead_id")
+        rows = cursor.fetchall()
+    lower_bound_aggregate.rows = rows
+    return f"{len(rows):,} groups"
+
+
+def lower_bound_copy():
+    from django.db import connection
+
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_scores")
+        cursor.execute("CREATE TEMP TABLE bench_scores (lead_id bigint, score double precision)")
+        with cursor.copy("COPY bench_scores (lead_id, score) FROM STDIN") as copy:
+            for lead_id, count, _ in lower_bound_aggregate.rows:
+                copy.write_row((lead_id, float(count)))
+        cursor.execute("SELECT count(*) FROM bench_scores")
+        written = cursor.fetchone()[0]
+    raw.commit()
+    return f"{written:,} rows"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--decay-days-ahead", type=int, default=45,
+                        help="decay to this many days after now, so most leads have ticks to write")
+    args = parser.parse_args(argv)
+    setup_django(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    ensure_dataset(leads=args.leads, events=args.events)
+    print(f"\nBenchmark on {args.leads:,} leads / {args.events:,} events (PostgreSQL)")
+    results = {
+        "recalculation": timed("recalculation", recalculate),
+        "decay": timed("decay", lambda: decay(args.decay_days_ahead)),
+        "snapshot": timed("snapshot", snapshot),
+        "aggregate": timed("lower bound: SQL aggregate", lower_bound_aggregate),
+        "copy": timed("lower bound: COPY of scores", lower_bound_copy),
+    }
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'lower bound (aggregate + COPY)':<34} {results['aggregate'] + results['copy']:8.1f} s")
+    print(f"{'peak memory (max RSS)':<34} {peak_mb:8.0f} MB")
+    print(f"targets: recalculation ≤ 120 s, decay ≤ 15 s, peak memory ≤ 1024 MB")
+
+
+if __name__ == "__main__":
+    main()
