@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
+from functools import cached_property
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Iterable, Iterator
@@ -41,11 +42,11 @@ class DecaySettings:
     amount: float = 10
     floor_fraction: float = 0.5
 
-    @property
+    @cached_property  # engine hot path: computed once per frozen instance
     def window(self) -> timedelta:
         return timedelta(days=self.inactivity_days)
 
-    @property
+    @cached_property
     def period(self) -> timedelta:
         return timedelta(days=self.period_days)
 
@@ -61,7 +62,7 @@ class Rule:
     product_line: str | None = None
     max_per_day: int | None = None
 
-    @property
+    @cached_property
     def specificity(self) -> int:
         if any(getattr(self, key) for key in _EXACT_KEYS):
             return 3
@@ -69,7 +70,7 @@ class Rule:
             return 2
         return 1
 
-    @property
+    @cached_property
     def names_a_page(self) -> bool:
         return bool(self.url_pattern or self.asset)
 
@@ -85,11 +86,11 @@ class ModelSpec:
     cold_after_days: float = 30
     account_threshold: float | None = None
 
-    @property
+    @cached_property
     def floor(self) -> float:
         return self.sales_ready_score * self.decay.floor_fraction
 
-    @property
+    @cached_property
     def stage_boundaries(self) -> tuple[float, float]:
         return round(self.sales_ready_score / 3), round(2 * self.sales_ready_score / 3)
 
