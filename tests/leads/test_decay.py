@@ -36,7 +36,7 @@ def engine_truth(spec, as_of):
 
 @pytest.mark.slow
 def test_decay_materialise_equals_the_engine_on_10000_random_leads(spec_model):
-    random_leads(10_000, seed=11, max_events=5)
+    random_leads(10_000, seed=11, max_events=4)
     score_all(spec_model)
     now = day(260)
     result = decay_materialise(now=now)

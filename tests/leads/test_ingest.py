@@ -162,7 +162,11 @@ def test_publishing_a_new_version_recalculates_existing_leads(spec_model):
     from tests.conftest import SPEC_MODEL
 
     raised = {**SPEC_MODEL, "rules": [{"event_type": "form_submit", "points": 40}]}
-    version_import(data=raised, publish=True)
+    version = version_import(data=raised, publish=True)
+    # Publishing queues the recalculation (issue 4); run the queued job as a worker would.
+    from models_review.recalculation import recalculation_execute
+
+    recalculation_execute(run_id=version.recalculations.get().pk)
     lead.refresh_from_db()
     assert lead.score == 40
     assert lead.scored_with.number == 2

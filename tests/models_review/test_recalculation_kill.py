@@ -52,7 +52,7 @@ def wait_until(condition, timeout=300):
 @pytest.mark.django_db(transaction=True)
 def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_redis):
     v1 = version_import(data=SPEC_MODEL, publish=True)
-    random_leads(LEADS, seed=21, max_events=6)
+    random_leads(LEADS, seed=21, max_events=4)
     score_all(v1, chunk=5000)
     stages_before = dict(Lead.objects.values_list("pk", "stage"))
     v2 = version_import(data=V2, publish=True)  # commits, so the job is on the recalc queue now
