@@ -1,9 +1,19 @@
 """RQ jobs of the models app: thin wrappers taking primitives and calling one service."""
+from datetime import datetime
+
+from django.utils import timezone
+
 from leads.jobruns import recorded
-from models_review.recalculation import recalculation_execute
+from models_review import recalculation
 
 
 @recorded("recalculation")
 def recalculation_run(run_id: int):
-    run = recalculation_execute(run_id=run_id)
-    return f"run {run.pk}: {run.done} leads under {run.version}"
+    run = recalculation.recalculation_execute(run_id=run_id)
+    return f"run {run.pk}: {run.done} leads under {run.version} ({run.status})"
+
+
+@recorded("recalculation watchdog")
+def recalculations_resume_stale(at: str | None = None):
+    now = datetime.fromisoformat(at) if at else timezone.now()
+    return f"{recalculation.recalculations_resume_stale(now=now)} stale runs requeued"

@@ -21,6 +21,7 @@ from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 CHUNK_SIZE = 1000
 RECALC_QUEUE = "recalc"
 JOB_PATH = "models_review.jobs.recalculation_run"
+STALE_AFTER = timedelta(minutes=10)
 
 
 def run_reference(run: RecalculationRun) -> str:
@@ -54,6 +55,8 @@ def recalculation_execute(*, run_id: int, chunk_size: int = CHUNK_SIZE) -> Recal
                                  catalog=catalog, on_written=lambda result: _mark_progress(run, result))
             if chunk is None:
                 break
+    except RunTakenOver:
+        return RecalculationRun.objects.get(pk=run.pk)
     except Exception as error:
         RecalculationRun.objects.filter(pk=run.pk).update(status=RecalculationRun.Status.FAILED, error=str(error)[:2000])
         raise
@@ -78,9 +81,28 @@ def _start(run_id: int) -> RecalculationRun:
     return run
 
 
+class RunTakenOver(Exception):
+    """Another worker advanced this run meanwhile; this chunk rolls back and this worker stops."""
+
+
 def _mark_progress(run: RecalculationRun, chunk) -> None:
-    RecalculationRun.objects.filter(pk=run.pk).update(
+    # Conditional on the resume point we started the chunk from, so two workers on one run
+    # (a stale-run resume racing a slow original) never count a chunk twice.
+    moved = RecalculationRun.objects.filter(pk=run.pk, last_lead_id=run.last_lead_id).update(
         last_lead_id=chunk.last_lead_id, done=F("done") + chunk.leads, updated_at=timezone.now())
+    if not moved:
+        raise RunTakenOver(f"Recalculation {run.pk} is being run by another worker.")
+
+
+def recalculations_resume_stale(*, now, stale_after: timedelta = STALE_AFTER) -> int:
+    """Requeue runs whose worker died (SIGKILL, timeout, lost machine): no progress for a while."""
+    stale = list(RecalculationRun.objects.filter(status=RecalculationRun.Status.RUNNING,
+                                                 updated_at__lt=now - stale_after))
+    for run in stale:
+        if not waiting_for_workers(run_reference(run)):
+            RecalculationRun.objects.filter(pk=run.pk).update(updated_at=now)
+            enqueue_or_outbox(RECALC_QUEUE, JOB_PATH, reference=run_reference(run), run_id=run.pk)
+    return len(stale)
 
 
 def seconds_left(run: RecalculationRun) -> float | None:

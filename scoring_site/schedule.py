@@ -5,6 +5,7 @@ Daily chain in dependency order: decay first (scores settle), then cold detectio
 settled scores, the snapshot just before midnight, the report in the morning;
 qualification and account roll-ups run through the day so hand-offs are not late."""
 from leads import jobs
+from models_review import jobs as model_jobs
 
 # (name shown to marketers, job, cron expression, queue)
 PERIODIC = (
@@ -16,4 +17,5 @@ PERIODIC = (
     ("daily report", jobs.daily_report_send, "0 7 * * *", "default"),
     ("webhook retries", jobs.webhooks_retry_due, "* * * * *", "default"),
     ("outbox sweep", jobs.outbox_sweep, "* * * * *", "default"),
+    ("recalculation watchdog", model_jobs.recalculations_resume_stale, "*/5 * * * *", "default"),
 )

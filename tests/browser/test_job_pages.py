@@ -42,6 +42,6 @@ def test_status_page_shows_jobs_and_the_queue_dashboard_link(page, marketer, spe
     sign_in(page, "marketer")
     page.click("nav >> text=Jobs")
     page.wait_for_url("**/leads/status/")
-    assert page.locator("table.jobs tbody tr").count() == 8
+    assert page.locator("table.jobs tbody tr").count() == 9
     assert page.get_by_text("Open the queue dashboard").count() == 1
     shot(page, "status.png")

@@ -146,3 +146,48 @@ def test_publish_with_redis_down_queues_in_the_outbox_and_a_worker_finishes_late
     run.refresh_from_db()
     assert (run.status, run.done) == ("done", 50)
     assert set(Lead.objects.values_list("scored_with", flat=True)) == {v2.pk}
+
+
+@pytest.mark.django_db
+def test_watchdog_requeues_a_run_whose_worker_died_and_only_that_one(django_capture_on_commit_callbacks,
+                                                                     redis_down):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import OutboxJob
+    from models_review.recalculation import recalculations_resume_stale
+
+    v2, run = published_v2_with_leads(3)
+    RecalculationRun.objects.filter(pk=run.pk).update(status="running")
+    now = timezone.now()
+    assert recalculations_resume_stale(now=now) == 0  # it moved recently
+    OutboxJob.objects.all().delete()
+    assert recalculations_resume_stale(now=now + timedelta(minutes=11)) == 1
+    row = OutboxJob.objects.get()
+    assert (row.func_path, row.kwargs, row.queue_name) == ("models_review.jobs.recalculation_run",
+                                                           {"run_id": run.pk}, "recalc")
+
+
+@pytest.mark.django_db
+def test_a_second_worker_on_the_same_run_never_counts_a_chunk_twice(monkeypatch):
+    v2, run = published_v2_with_leads(120)
+    real_mark = recalculation._mark_progress
+
+    def other_worker_got_there_first(run_, chunk):
+        if not calls:
+            calls.append(1)
+            RecalculationRun.objects.filter(pk=run_.pk).update(last_lead_id=chunk.last_lead_id, done=chunk.leads)
+        real_mark(run_, chunk)
+
+    calls = []
+    monkeypatch.setattr(recalculation, "_mark_progress", other_worker_got_there_first)
+    recalculation_execute(run_id=run.pk, chunk_size=40)
+    run.refresh_from_db()
+    # This worker stepped aside: its chunk rolled back (the simulated rival's write with it,
+    # being in the same test transaction), nothing was counted and no lead was rewritten.
+    assert (run.done, run.last_lead_id, run.status) == (0, 0, "running")
+    assert not Lead.objects.filter(scored_with=v2).exists()
+    monkeypatch.setattr(recalculation, "_mark_progress", real_mark)
+    run = recalculation_execute(run_id=run.pk, chunk_size=40)
+    assert (run.status, run.done) == ("done", 120)
