@@ -43,6 +43,7 @@ def _update_by_copy(table: str, columns, rows: Sequence[tuple]) -> None:
             for row in rows:
                 copy.write_row([column.get_db_prep_save(value, connection) if prep else value
                                 for column, value, prep in zip(columns, row, needs_prep)])
+        cursor.execute(f"ANALYZE {temp}")  # without statistics the planner may scan the whole target table
         cursor.execute(f"UPDATE {quote(table)} SET {assignments} FROM {temp} AS v "
                        f"WHERE {quote(table)}.{quote(columns[0].column)} = v.c0")
         cursor.execute(f"DROP TABLE {temp}")
