@@ -1,7 +1,6 @@
 """The daily report email (§5) to marketers in the "Daily report" group."""
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from statistics import median
@@ -13,8 +12,6 @@ from django.db.models import Count, F, Min
 from django.template.loader import render_to_string
 
 from leads.models import Event, Lead, Qualification, Stage, StageChange, StageSnapshot
-
-log = logging.getLogger(__name__)
 
 SUBSCRIBERS_GROUP = "Daily report"
 LIST_LIMIT = 20

@@ -1,5 +1,4 @@
 """Every job through a real RQ worker against real Redis, and called directly twice."""
-from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
