@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Max
 
 from leads import scoring
 from leads.bulk import update_rows
@@ -40,19 +41,22 @@ class DecayResult:
 def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayResult:
     version = active_version()
     spec = spec_for(version)
-    result, after_id = DecayResult(), 0
-    while True:
+    result = DecayResult()
+    last_id = Lead.objects.aggregate(last=Max("pk"))["last"] or 0
+    # Fixed id ranges, so each chunk's candidate query reads one slice of the primary key
+    # index instead of ranking every candidate in the table again.
+    for after_id in range(0, last_id, chunk_size):
         with transaction.atomic():
-            ids = _candidate_ids(spec, now, after_id, chunk_size)
+            ids = _candidate_ids(spec, now, after_id, after_id + chunk_size)
             if not ids:
-                return result
+                continue
             rows = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list(
                 "pk", "score", "scored_at", "last_engaged_at", "stage"))
             _decay_chunk(rows, spec, version, now, result)
-        after_id = ids[-1]
+    return result
 
 
-def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, limit: int) -> list[int]:
+def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, up_to_id: int) -> list[int]:
     """Ids of leads with a decay tick in (scored_at, now] on a score above its floor.
 
     A cheap pre-filter in SQL: the next tick after scored_at is computed in seconds, with a
@@ -61,17 +65,17 @@ def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, limit:
     window, period = spec.decay.window.total_seconds(), spec.decay.period.total_seconds()
     sql = f"""
         SELECT id FROM leads_lead
-         WHERE id > %s AND score > %s AND last_engaged_at IS NOT NULL
+         WHERE id > %s AND id <= %s AND score > %s AND last_engaged_at IS NOT NULL
            AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
         UNION
         SELECT lead_id FROM leads_productscore
-         WHERE lead_id > %s AND score > 0 AND last_engaged_at IS NOT NULL
+         WHERE lead_id > %s AND lead_id <= %s AND score > 0 AND last_engaged_at IS NOT NULL
            AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
-        ORDER BY 1 LIMIT %s"""
+        ORDER BY 1"""
     limit_at = now.timestamp() + 1.0
     with connection.cursor() as cursor:
         tick = [window, window, window, window, period, period]
-        cursor.execute(sql, [after_id, spec.floor, *tick, limit_at, after_id, *tick, limit_at, limit])
+        cursor.execute(sql, [after_id, up_to_id, spec.floor, *tick, limit_at, after_id, up_to_id, *tick, limit_at])
         return [row[0] for row in cursor.fetchall()]
 
 
