@@ -146,3 +146,42 @@ class CsvImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- background work (issue 4) ----------------------------------------------------------
+
+from leads.models import JobRun, OutboxJob, Qualification, WebhookDelivery, WebhookEndpoint  # noqa: E402
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("name", "url", "is_active", "created_at")
+    list_filter = ("is_active",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("endpoint", "qualification", "status", "attempts", "last_status_code", "next_attempt_at",
+                    "delivered_at")
+    list_filter = ("status", "endpoint")
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+
+@admin.register(Qualification)
+class QualificationAdmin(admin.ModelAdmin):
+    list_display = ("lead", "at", "rep", "score", "assigned_by", "version")
+    list_filter = ("assigned_by",)
+    readonly_fields = [f.name for f in Qualification._meta.fields]
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "started_at", "finished_at", "result")
+    list_filter = ("name", "status")
+    readonly_fields = [f.name for f in JobRun._meta.fields]
+
+
+@admin.register(OutboxJob)
+class OutboxJobAdmin(admin.ModelAdmin):
+    list_display = ("func_path", "queue_name", "reference", "created_at", "sent_at", "attempts", "last_error")
+    list_filter = ("queue_name",)

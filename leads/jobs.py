@@ -1,6 +1,74 @@
-"""RQ jobs: thin wrappers taking primitives and calling one service."""
+"""RQ jobs: thin wrappers taking primitives (ids, ISO instants) and calling one service.
+
+Periodic ones are scheduled in scoring_site/cron.py; each run is recorded as a JobRun.
+`at` (ISO 8601) pins the instant, so a rerun for the same instant is a no-op."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.utils import timezone
+
+from leads import decay, maintenance, qualification, report
+from leads.jobruns import recorded
 from leads.services import accounts_rollup
 
 
+def _instant(at: str | None) -> datetime:
+    return datetime.fromisoformat(at) if at else timezone.now()
+
+
+@recorded("decay")
+def decay_materialise(at: str | None = None):
+    return str(decay.decay_materialise(now=_instant(at)))
+
+
+@recorded("stage snapshot")
+def stage_snapshot(day: str | None = None):
+    # Runs just before midnight: the counts at that moment stand for the whole day.
+    taken_for = date.fromisoformat(day) if day else timezone.localdate()
+    counts = maintenance.snapshot_take(day=taken_for)
+    return f"{taken_for}: {sum(counts.values())} leads"
+
+
+@recorded("cold leads")
+def cold_detect(at: str | None = None):
+    flagged, warmed = maintenance.cold_detect(now=_instant(at))
+    return f"{flagged} flagged cold, {warmed} warmed up again"
+
+
+@recorded("qualification")
+def qualification_evaluate(at: str | None = None):
+    qualified, rearmed = qualification.qualification_evaluate(now=_instant(at))
+    return f"{qualified} qualified, {rearmed} re-armed"
+
+
+@recorded("account roll-up")
+def accounts_rollup_all(at: str | None = None):
+    return f"{maintenance.accounts_rollup_all(as_of=_instant(at))} accounts"
+
+
+@recorded("daily report")
+def daily_report_send(at: str | None = None):
+    return f"sent to {report.daily_report_send(now=_instant(at))} marketers"
+
+
+@recorded("webhook retries")
+def webhooks_retry_due(at: str | None = None):
+    return f"{qualification.webhooks_retry_due(now=_instant(at))} retried"
+
+
+def webhook_deliver(delivery_id: int):
+    return qualification.webhook_deliver(delivery_id=delivery_id)
+
+
+def outbox_sweep():
+    from scoring_site.queueing import outbox_sweep as sweep
+
+    return f"{sweep()} jobs moved from the outbox"
+
+
 def daily_maintenance():
+    """Kept for schedules registered before the split into separate jobs."""
     return accounts_rollup()
+
+

@@ -400,3 +400,113 @@ class CsvImport(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} from {self.file_name}"
+
+
+# --- background work (issue 4) ------------------------------------------------------------
+
+
+class JobRun(models.Model):
+    """One run of a periodic or triggered job, so marketers see last results and failures."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=60, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=300, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["name", "-started_at"], name="job_run_name_idx")]
+
+    def __str__(self):
+        return f"{self.name} at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class OutboxJob(models.Model):
+    """A job that could not reach Redis: kept in the database and swept into the queue later."""
+
+    queue_name = models.CharField(max_length=40)
+    func_path = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict, blank=True)
+    reference = models.CharField(max_length=100, blank=True, default="", db_index=True,
+                                 help_text="What the job is for, e.g. recalculation:12.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["sent_at", "id"], name="outbox_pending_idx")]
+
+    def __str__(self):
+        return f"{self.func_path} on {self.queue_name} ({'sent' if self.sent_at else 'waiting'})"
+
+
+class Qualification(models.Model):
+    """A lead meeting the version's qualification criteria (§6): one row per qualification."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="qualifications")
+    at = models.DateTimeField()
+    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                            related_name="qualifications")
+    version = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    score = models.FloatField()
+    assigned_by = models.CharField(max_length=20, blank=True, default="",
+                                   help_text="account owner, lead owner or round-robin")
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["at"], name="qualification_at_idx")]
+
+    def __str__(self):
+        return f"{self.lead} qualified at {self.at:%Y-%m-%d %H:%M}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where qualifications are posted (§6), signed with HMAC-SHA256 of the body."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=200, help_text="Shared secret for the X-Leadscore-Signature header.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """Every attempt to post one payload to one endpoint, retried with exponential back-off."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up"
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    qualification = models.ForeignKey(Qualification, null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="deliveries")
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]

@@ -43,11 +43,11 @@ class DecaySettings:
     amount: float = 10
     floor_fraction: float = 0.5
 
-    @property
+    @cached_property  # engine hot path: computed once per frozen instance
     def window(self) -> timedelta:
         return timedelta(days=self.inactivity_days)
 
-    @property
+    @cached_property
     def period(self) -> timedelta:
         return timedelta(days=self.period_days)
 
@@ -88,11 +88,11 @@ class ModelSpec:
     cold_after_days: float = 30
     account_threshold: float | None = None
 
-    @property
+    @cached_property
     def floor(self) -> float:
         return self.sales_ready_score * self.decay.floor_fraction
 
-    @property
+    @cached_property
     def stage_boundaries(self) -> tuple[float, float]:
         return round(self.sales_ready_score / 3), round(2 * self.sales_ready_score / 3)
 

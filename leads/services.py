@@ -168,21 +168,18 @@ def settle(state: scoring.LeadState, now: datetime, spec: scoring.ModelSpec) -> 
     """Advance every score to `now`, then date the state at the last instant anything
     changed (latest event or decay tick). Scores are flat between ticks, so this is the
     same state, and fewer late events need a replay."""
+    last_event_at = state.sales.scored_at  # read before advancing moves it to `now`
     scoring.advance_lead(state, now, spec)
-    instants = [state.sales.scored_at]
-    instants.append(scoring.last_tick_at_or_before(state.sales, now, spec.decay))
+    instants = [last_event_at, scoring.last_tick_at_or_before(state.sales, now, spec.decay)]
     for product in state.products.values():
         instants.append(scoring.last_tick_at_or_before(product, now, spec.decay))
     effective = max((i for i in instants if i is not None and i <= now), default=None)
     if effective is None:
         return
-    _redate(state, effective)
-
-
-def _redate(state: scoring.LeadState, instant: datetime) -> None:
-    state.sales.scored_at = max(instant, state.sales.scored_at) if state.sales.scored_at else instant
+    # No tick of any score falls in (effective, now], so every score is valid at `effective`.
+    state.sales.scored_at = effective
     for product in state.products.values():
-        product.scored_at = instant
+        product.scored_at = effective
 
 
 def store_state(lead: Lead, state: scoring.LeadState, version, *, changes: Sequence[StageChange] = (),

@@ -31,3 +31,9 @@ urlpatterns += [
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/import", import_views.import_run, name="import_run"),
 ]
+
+from leads import status_views  # noqa: E402  (issue 4: background job status)
+
+urlpatterns += [
+    path("status/", status_views.status, name="status"),
+]

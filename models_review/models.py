@@ -46,6 +46,9 @@ class ModelVersion(models.Model):
     cold_after_days = models.FloatField(default=30)
     stage_mode = models.CharField(max_length=10, choices=StageMode.choices, default=StageMode.SCORE)
     account_threshold = models.FloatField(null=True, blank=True, help_text="Empty means 2 × the sales-ready score.")
+    # Extra lead-filter parameters (leads.filters) a lead must also meet to qualify (§6).
+    qualification_filters = models.JSONField(default=dict, blank=True,
+                                             help_text='Lead filters besides score ≥ T, e.g. {"owner": 3}.')
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -155,6 +158,10 @@ class RecalculationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The instant every lead is settled to: fixed at the first start so a resumed run
+    # writes exactly what an uninterrupted one would.
+    as_of = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,26 +1,126 @@
-"""Recalculation after a version is published (SPEC §7): every lead replayed from its events."""
+"""Recalculation after a version is published (SPEC §7): every lead replayed from its events.
+
+A `RecalculationRun` walks the leads in id order, one chunk per transaction; the chunk's
+scores and the run's `last_lead_id`/`done` commit together, so a worker killed at any
+point resumes exactly after the last committed chunk and the result equals an
+uninterrupted run. Every lead is settled to the run's fixed `as_of` instant."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from leads.assets import AssetCatalog
 from leads.models import Lead
-from leads.services import lead_replay
+from leads.recompute import replay_chunk
+from models_review.models import RecalculationRun
+from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
-CHUNK_SIZE = 500
+CHUNK_SIZE = 1000
+RECALC_QUEUE = "recalc"
+JOB_PATH = "models_review.jobs.recalculation_run"
+STALE_AFTER = timedelta(minutes=10)
 
 
-def recalculation_request(*, version) -> None:
-    """Replay every lead now. The workers issue moves this into a resumable RQ job."""
-    recalculate_range(version=version, start_id=0, end_id=None)
+def run_reference(run: RecalculationRun) -> str:
+    return f"recalculation:{run.pk}"
 
 
-def recalculate_range(*, version, start_id: int, end_id: int | None) -> int:
-    catalog, now, done = AssetCatalog.load(), timezone.now(), 0
-    leads = Lead.objects.filter(pk__gt=start_id).order_by("pk")
-    if end_id is not None:
-        leads = leads.filter(pk__lte=end_id)
-    for lead in leads.iterator(chunk_size=CHUNK_SIZE):
-        lead_replay(lead=lead, version=version, now=now, catalog=catalog)
-        done += 1
-    return done
+def recalculation_request(*, version, by=None) -> RecalculationRun:
+    """Record who asked for what, and queue the run (outbox if Redis is down; never raises for it)."""
+    run = RecalculationRun.objects.create(version=version, requested_by=by, total=Lead.objects.count())
+    enqueue_or_outbox(RECALC_QUEUE, JOB_PATH, reference=run_reference(run), run_id=run.pk)
+    return run
+
+
+def recalculation_execute(*, run_id: int, chunk_size: int = CHUNK_SIZE) -> RecalculationRun:
+    """Run (or resume) a recalculation to the end. Idempotent: a finished run does nothing."""
+    run = _start(run_id)
+    if run.status == RecalculationRun.Status.DONE:
+        return run
+    if not type(run.version).objects.filter(pk=run.version_id, is_active=True).exists():
+        # A newer version was published meanwhile; its own run replays every lead.
+        RecalculationRun.objects.filter(pk=run.pk).update(
+            status=RecalculationRun.Status.FAILED, finished_at=timezone.now(),
+            error="Stopped: a newer version was published and is being recalculated instead.")
+        run.refresh_from_db()
+        return run
+    catalog = AssetCatalog.load()
+    try:
+        while True:
+            run.refresh_from_db(fields=["last_lead_id", "done"])
+            chunk = replay_chunk(version=run.version, after_id=run.last_lead_id, limit=chunk_size, as_of=run.as_of,
+                                 catalog=catalog, on_written=lambda result: _mark_progress(run, result))
+            if chunk is None:
+                break
+    except RunTakenOver:
+        return RecalculationRun.objects.get(pk=run.pk)
+    except Exception as error:
+        RecalculationRun.objects.filter(pk=run.pk).update(status=RecalculationRun.Status.FAILED, error=str(error)[:2000])
+        raise
+    RecalculationRun.objects.filter(pk=run.pk).update(status=RecalculationRun.Status.DONE, finished_at=timezone.now(),
+                                                      total=F("done"), error="")
+    run.refresh_from_db()
+    return run
+
+
+def _start(run_id: int) -> RecalculationRun:
+    with transaction.atomic():
+        run = RecalculationRun.objects.select_for_update().select_related("version").get(pk=run_id)
+        if run.status == RecalculationRun.Status.DONE:
+            return run
+        now = timezone.now()
+        run.as_of = run.as_of or now
+        run.started_at = run.started_at or now
+        # Leads created since the request are replayed too; keep the bar honest.
+        run.total = max(run.done + Lead.objects.filter(pk__gt=run.last_lead_id).count(), run.done)
+        run.status, run.error = RecalculationRun.Status.RUNNING, ""
+        run.save(update_fields=["as_of", "started_at", "total", "status", "error", "updated_at"])
+    return run
+
+
+class RunTakenOver(Exception):
+    """Another worker advanced this run meanwhile; this chunk rolls back and this worker stops."""
+
+
+def _mark_progress(run: RecalculationRun, chunk) -> None:
+    # Conditional on the resume point we started the chunk from, so two workers on one run
+    # (a stale-run resume racing a slow original) never count a chunk twice.
+    moved = RecalculationRun.objects.filter(pk=run.pk, last_lead_id=run.last_lead_id).update(
+        last_lead_id=chunk.last_lead_id, done=F("done") + chunk.leads, updated_at=timezone.now())
+    if not moved:
+        raise RunTakenOver(f"Recalculation {run.pk} is being run by another worker.")
+
+
+def recalculations_resume_stale(*, now, stale_after: timedelta = STALE_AFTER) -> int:
+    """Requeue runs whose worker died (SIGKILL, timeout, lost machine): no progress for a while."""
+    stale = list(RecalculationRun.objects.filter(status=RecalculationRun.Status.RUNNING,
+                                                 updated_at__lt=now - stale_after))
+    for run in stale:
+        if not waiting_for_workers(run_reference(run)):
+            RecalculationRun.objects.filter(pk=run.pk).update(updated_at=now)
+            enqueue_or_outbox(RECALC_QUEUE, JOB_PATH, reference=run_reference(run), run_id=run.pk)
+    return len(stale)
+
+
+def seconds_left(run: RecalculationRun) -> float | None:
+    """Time left at the pace so far; None before the first chunk."""
+    if run.status != RecalculationRun.Status.RUNNING or not run.done or not run.started_at:
+        return None
+    elapsed = (timezone.now() - run.started_at).total_seconds()
+    return max(0.0, elapsed / run.done * (run.total - run.done))
+
+
+def is_waiting_for_workers(run: RecalculationRun) -> bool:
+    return run.status == RecalculationRun.Status.QUEUED and waiting_for_workers(run_reference(run))
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return "less than a minute left"
+    return f"about {round(seconds / 60)} min left" if seconds < 3600 else \
+        f"about {timedelta(seconds=round(seconds))} left"

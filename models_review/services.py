@@ -89,17 +89,18 @@ def version_publish(*, version: ModelVersion, by=None) -> ModelVersion:
             status=ModelVersion.Status.PUBLISHED, is_active=True, published_at=timezone.now(), published_by=by,
         )
         version.refresh_from_db()
-        _after_publish(version)
+        _after_publish(version, by=by)
     return version
 
 
-def _after_publish(version: ModelVersion) -> None:
+def _after_publish(version: ModelVersion, *, by=None) -> None:
     from leads.models import Lead
 
     if Lead.objects.exists():
         from models_review.recalculation import recalculation_request
 
-        recalculation_request(version=version)
+        # Queued, not run here: the request returns at once and the run shows its progress.
+        recalculation_request(version=version, by=by)
 
 
 def ensure_default_model() -> ModelVersion:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from models_review import charts, views
+from models_review import charts, views, views_recalculation
 
 app_name = "models_review"
 urlpatterns = [
@@ -22,4 +22,5 @@ urlpatterns = [
     path("my-leads/", views.my_leads, name="my_leads"),
     path("leads/<int:pk>/feedback/", views.lead_feedback, name="lead_feedback"),
     path("reviews/", views.reviews, name="reviews"),
+    path("recalculations/<int:pk>/", views_recalculation.recalculation, name="recalculation"),
 ]

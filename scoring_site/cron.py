@@ -1,12 +1,18 @@
-"""Every periodic job, in one place; run by `manage.py rqcron scoring_site.cron`."""
+"""Every periodic job, in one place; run by `manage.py rqcron scoring_site.cron`.
+The list itself is in scoring_site/schedule.py (the status page reads it too)."""
+import logging
+
 from rq import cron
 
-from leads import jobs
+from scoring_site import queueing
+from scoring_site.schedule import PERIODIC
 
-cron.register(jobs.daily_maintenance, queue_name="default", cron="15 0 * * *")
+for _name, _job, _cron, _queue in PERIODIC:
+    cron.register(_job, queue_name=_queue, cron=_cron, name=_name)
 
-from surveys import jobs as survey_jobs  # noqa: E402
-
-# Invitations left pending while Redis or the mail server was down go out on the next run.
-cron.register(survey_jobs.pending_invitations_send, queue_name="default", interval=600)
-cron.register(survey_jobs.nps_housekeeping, queue_name="low", cron="45 * * * *")
+# The scheduler starting is a moment Redis is known to answer: move waiting jobs now
+# rather than at the first minute tick.
+try:
+    queueing.outbox_sweep()
+except Exception as error:  # noqa: BLE001 - e.g. not migrated yet; the minute sweep retries
+    logging.getLogger(__name__).warning("Outbox sweep at scheduler start failed: %s", error)

@@ -47,3 +47,6 @@ def rep(db):
     from tests.factories import RepFactory
 
     return RepFactory(username="rep")
+
+
+from tests.redis_fixtures import _redis_server, redis_down, rq_redis  # noqa: E402,F401  (issue 4: worker tests)

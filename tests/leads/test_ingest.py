@@ -162,7 +162,24 @@ def test_publishing_a_new_version_recalculates_existing_leads(spec_model):
     from tests.conftest import SPEC_MODEL
 
     raised = {**SPEC_MODEL, "rules": [{"event_type": "form_submit", "points": 40}]}
-    version_import(data=raised, publish=True)
+    version = version_import(data=raised, publish=True)
+    # Publishing queues the recalculation (issue 4); run the queued job as a worker would.
+    from models_review.recalculation import recalculation_execute
+
+    recalculation_execute(run_id=version.recalculations.get().pk)
     lead.refresh_from_db()
     assert lead.score == 40
     assert lead.scored_with.number == 2
+
+
+def test_replay_dates_the_state_at_its_last_change_so_fewer_late_events_replay(spec_model):
+    lead = LeadFactory()
+    ingest(lead, "form_submit", day(0))
+    ingest(lead, "form_submit", day(0))
+    ingest(lead, "form_submit", day(0))  # 75
+    services.lead_replay(lead=lead, now=day(45))
+    lead.refresh_from_db()
+    # ticks at days 30 and 37 applied (75 → 67.5 → 60.75); the next is due at day 44… which
+    # already passed too: 54.675 at day 44. The state is dated at that last tick, not at day 45.
+    assert lead.score == pytest.approx(54.675)
+    assert lead.scored_at == day(44)

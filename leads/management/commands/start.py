@@ -44,6 +44,9 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         if settings.USING_EMBEDDED_REDIS:
             self.redis = embedded_redis.start()
+        from scoring_site.queueing import outbox_sweep  # jobs requested while Redis was down
+
+        outbox_sweep()
         ensure_default_model()
         demo_users()
         if not no_demo and not Lead.objects.exists():

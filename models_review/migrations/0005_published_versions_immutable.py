@@ -84,7 +84,7 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models_review", "0003_feedback_preview_review")]
+    dependencies = [("models_review", "0004_background_jobs")]
 
     operations = [
         migrations.RunPython(_run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),

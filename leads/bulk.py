@@ -1,0 +1,73 @@
+"""Set-based writes for the background jobs: one UPDATE … FROM per batch of rows.
+
+Django's bulk_update builds a CASE per column and row, which grows quadratically and is
+slow for the 100,000s of rows decay and recalculation write. `WITH v(...) AS (VALUES …)
+UPDATE t … FROM v` works on PostgreSQL and SQLite ≥ 3.33 alike."""
+from __future__ import annotations
+
+from typing import Sequence
+
+from django.db import connection, transaction
+
+# SQLite allows 32,766 parameters per statement; PostgreSQL 65,535.
+MAX_PARAMETERS = 30_000
+
+
+def update_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
+    """UPDATE `model` SET fields = row values WHERE pk = row[0]; rows are (pk, *values)."""
+    if not rows:
+        return 0
+    meta = model._meta
+    columns = [meta.pk, *(meta.get_field(name) for name in fields)]
+    if connection.vendor == "postgresql":
+        _update_by_copy(meta.db_table, columns, rows)
+        return len(rows)
+    batch = max(1, MAX_PARAMETERS // len(columns))
+    for start in range(0, len(rows), batch):
+        _update_batch(meta.db_table, columns, rows[start:start + batch])
+    return len(rows)
+
+
+def _update_by_copy(table: str, columns, rows: Sequence[tuple]) -> None:
+    """PostgreSQL: COPY the rows into a temporary table, then one UPDATE … FROM it.
+    Binding 10,000s of parameters costs more than the update itself."""
+    quote = connection.ops.quote_name
+    temp = quote(f"_update_{table}")
+    definitions = ", ".join(f"c{index} {_cast_type(column)}" for index, column in enumerate(columns))
+    needs_prep = [column.get_internal_type() == "JSONField" for column in columns]
+    assignments = ", ".join(f"{quote(column.column)} = v.c{index}" for index, column in enumerate(columns) if index)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temp}")
+        cursor.execute(f"CREATE TEMP TABLE {temp} ({definitions}) ON COMMIT DROP")
+        with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([column.get_db_prep_save(value, connection) if prep else value
+                                for column, value, prep in zip(columns, row, needs_prep)])
+        cursor.execute(f"ANALYZE {temp}")  # without statistics the planner may scan the whole target table
+        cursor.execute(f"UPDATE {quote(table)} SET {assignments} FROM {temp} AS v "
+                       f"WHERE {quote(table)}.{quote(columns[0].column)} = v.c0")
+        cursor.execute(f"DROP TABLE {temp}")
+
+
+def _update_batch(table: str, columns, rows: Sequence[tuple]) -> None:
+    quote = connection.ops.quote_name
+    names = [f"c{index}" for index in range(len(columns))]
+    cast = connection.vendor == "postgresql"
+    placeholder = "(" + ", ".join(
+        f"%s::{_cast_type(column)}" if cast else "%s" for column in columns
+    ) + ")"
+    params = []
+    for row in rows:
+        params.extend(column.get_db_prep_save(value, connection) for column, value in zip(columns, row))
+    assignments = ", ".join(f"{quote(column.column)} = v.{name}" for column, name in zip(columns[1:], names[1:]))
+    sql = (
+        f"WITH v({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "
+        f"UPDATE {quote(table)} SET {assignments} FROM v WHERE {quote(table)}.{quote(columns[0].column)} = v.c0"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _cast_type(column) -> str:
+    target = column.target_field if column.is_relation else column
+    return target.rel_db_type(connection) if column.is_relation else target.db_type(connection)

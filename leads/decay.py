@@ -1,0 +1,152 @@
+"""Decay materialisation (§3): write every lead's decayed score to an instant, set-based.
+
+Only leads a tick can change are read: engaged at least the inactivity window ago and
+above the floor (or with a product score above 0). They are read in id-ordered chunks,
+advanced by the engine's own `advance_lead` (so the arithmetic is `leads.scoring`'s, not
+a copy in SQL), and written back with one UPDATE … FROM per chunk. Stages that decay
+moves back are logged with reason `decay` at the tick instant.
+
+Each state is dated at the last instant anything changed (the last tick, or the last
+event), not at `now`: scores are flat between ticks, and an event arriving later but
+dated after that instant then needs no replay. Running twice for the same instant
+changes nothing the second time (no tick falls in (scored_at, now])."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Max
+
+from leads import scoring
+from leads.bulk import update_rows
+from leads.models import Lead, ProductScore, StageChange
+from leads.services import active_version, spec_for
+
+CHUNK_SIZE = 5000
+
+
+@dataclass
+class DecayResult:
+    leads_changed: int = 0
+    products_changed: int = 0
+    stage_changes: int = 0
+
+    def __str__(self):
+        return f"{self.leads_changed} leads decayed, {self.products_changed} product scores, " \
+               f"{self.stage_changes} stages moved back"
+
+
+def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayResult:
+    version = active_version()
+    spec = spec_for(version)
+    result = DecayResult()
+    last_id = Lead.objects.aggregate(last=Max("pk"))["last"] or 0
+    # Fixed id ranges, so each chunk's candidate query reads one slice of the primary key
+    # index instead of ranking every candidate in the table again.
+    for after_id in range(0, last_id, chunk_size):
+        with transaction.atomic():
+            ids = _candidate_ids(spec, now, after_id, after_id + chunk_size)
+            if not ids:
+                continue
+            rows = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list(
+                "pk", "score", "scored_at", "last_engaged_at", "stage"))
+            _decay_chunk(rows, spec, version, now, result)
+    return result
+
+
+def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, up_to_id: int) -> list[int]:
+    """Ids of leads with a decay tick in (scored_at, now] on a score above its floor.
+
+    A cheap pre-filter in SQL: the next tick after scored_at is computed in seconds, with a
+    one-second margin so float rounding can only add candidates (the engine then finds no
+    change), never drop one. The arithmetic that writes scores stays the engine's."""
+    window, period = spec.decay.window.total_seconds(), spec.decay.period.total_seconds()
+    sql = f"""
+        SELECT id FROM leads_lead
+         WHERE id > %s AND id <= %s AND score > %s AND last_engaged_at IS NOT NULL
+           AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
+        UNION
+        SELECT lead_id FROM leads_productscore
+         WHERE lead_id > %s AND lead_id <= %s AND score > 0 AND last_engaged_at IS NOT NULL
+           AND {_next_tick_sql("last_engaged_at", "scored_at")} <= %s
+        ORDER BY 1"""
+    limit_at = now.timestamp() + 1.0
+    with connection.cursor() as cursor:
+        tick = [window, window, window, window, period, period]
+        cursor.execute(sql, [after_id, up_to_id, spec.floor, *tick, limit_at, after_id, up_to_id, *tick, limit_at])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _next_tick_sql(engaged: str, scored: str) -> str:
+    """Epoch seconds of the first tick after `scored` (ticks at engaged + W + k·P, k ≥ 0).
+    Parameters, in order: W, W, W, W, P, P (seconds)."""
+    epoch = (lambda column: f"EXTRACT(EPOCH FROM {column})") if connection.vendor == "postgresql" else \
+        (lambda column: f"((julianday({column}) - 2440587.5) * 86400.0)")
+    first = f"({epoch(engaged)} + %s)"
+    scored_seconds = f"COALESCE({epoch(scored)}, 0)"
+    return (f"(CASE WHEN {scored_seconds} < {first} THEN {first} "
+            f"ELSE {epoch(engaged)} + %s + (FLOOR(({scored_seconds} - {epoch(engaged)} - %s) / %s) + 1) * %s END)")
+
+
+def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
+    products = defaultdict(dict)
+    for pk, lead_id, score, scored_at, engaged_at in ProductScore.objects.filter(
+            lead_id__gte=rows[0][0], lead_id__lte=rows[-1][0]).values_list(
+            "pk", "lead_id", "score", "scored_at", "last_engaged_at"):
+        products[lead_id][pk] = scoring.ScoreState(score, scored_at, engaged_at)
+    lead_rows, product_rows, changes = [], [], []
+    for pk, score, scored_at, last_engaged_at, stage in rows:
+        before = scoring.ScoreState(score, scored_at, last_engaged_at)
+        state = scoring.LeadState(sales=before, products=dict(products[pk]), stage=stage)
+        outcome = scoring.Outcome()
+        scoring.advance_lead(state, now, spec, outcome)
+        changed_at = _last_change(before, products[pk].values(), now, spec)
+        if state.sales.score != score or changed_at != scored_at:
+            stage_changed_at = outcome.stage_changes[-1].at if outcome.stage_changes else None
+            lead_rows.append((pk, state.sales.score, max(changed_at, scored_at), state.stage,
+                              stage_changed_at))
+        for product_pk, product in state.products.items():
+            if product.score != products[pk][product_pk].score:
+                product_rows.append((product_pk, product.score, changed_at))
+        changes.extend(
+            StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
+                        reason=StageChange.Reason.DECAY, version=version)
+            for c in outcome.stage_changes
+        )
+    _write(lead_rows, product_rows, changes)
+    result.leads_changed += len(lead_rows)
+    result.products_changed += len(product_rows)
+    result.stage_changes += len(changes)
+
+
+def _last_change(sales: scoring.ScoreState, products, now: datetime, spec: scoring.ModelSpec) -> datetime:
+    """The last instant at or before `now` when any of the lead's scores changed: its last
+    event or the last tick that moved a score (a tick at the floor changes nothing)."""
+    instants = [sales.scored_at, _last_moving_tick(sales, now, spec.decay, spec.floor)]
+    instants += [_last_moving_tick(product, now, spec.decay, 0.0) for product in products]
+    return max((i for i in instants if i is not None and i <= now), default=sales.scored_at)
+
+
+def _last_moving_tick(state: scoring.ScoreState, now: datetime, decay: scoring.DecaySettings, floor: float):
+    if state.score <= floor:
+        return None
+    if decay.mode == "percent" and floor == 0:
+        # Every percent tick moves a positive score with no floor; skip walking them one by one.
+        return scoring.last_tick_at_or_before(state, now, decay) if state.scored_at is None or \
+            scoring.ticks_until(state.last_engaged_at, now, decay) > \
+            scoring.ticks_until(state.last_engaged_at, state.scored_at, decay) else None
+    last = None
+    for last, _score in scoring.decay_steps(state, now, decay, floor):
+        pass
+    return last
+
+
+def _write(lead_rows, product_rows, changes) -> None:
+    moved = [row for row in lead_rows if row[4] is not None]
+    still = [row[:4] for row in lead_rows if row[4] is None]
+    update_rows(Lead, ("score", "scored_at", "stage", "stage_changed_at"), moved)
+    update_rows(Lead, ("score", "scored_at", "stage"), still)
+    update_rows(ProductScore, ("score", "scored_at"), product_rows)
+    StageChange.objects.bulk_create(changes, batch_size=2000)

@@ -1,0 +1,94 @@
+"""Putting jobs on the queue without ever losing one.
+
+Every enqueue writes an outbox row first, in the caller's transaction, and pushes it to
+Redis once that transaction commits. If Redis is down the row simply waits: the sweeper
+(every minute from the scheduler, and when `manage.py start` begins) moves waiting rows
+into the queue once Redis answers again. So a marketer publishing a version while Redis
+is down gets "queued, starts when the workers are back" instead of a 500, and nothing
+depends on Redis being up at the moment of the click."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import django_rq
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+@dataclass
+class Enqueued:
+    """What happened to a job request; `waiting` is known once the caller's transaction commits."""
+
+    outbox_id: int
+    waiting: bool = True
+    job_id: str | None = None
+
+
+def queue(name: str):
+    # "auto" commit mode: we already wait for the commit ourselves (see enqueue_or_outbox).
+    return django_rq.get_queue(name, commit_mode="auto")
+
+
+def redis_available(queue_name: str = "default") -> bool:
+    try:
+        return bool(queue(queue_name).connection.ping())
+    except (RedisError, OSError):
+        return False
+
+
+def enqueue_or_outbox(queue_name: str, func_path: str, *, reference: str = "", **kwargs) -> Enqueued:
+    """Enqueue `func_path(**kwargs)` on `queue_name` after the current transaction commits.
+
+    kwargs must be JSON primitives (ids, ISO instants). Never raises for a Redis outage."""
+    from leads.models import OutboxJob
+
+    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs, reference=reference)
+    result = Enqueued(outbox_id=row.pk)
+
+    def push():
+        job_id = _push(row)
+        result.waiting, result.job_id = job_id is None, job_id
+
+    transaction.on_commit(push)
+    return result
+
+
+def _push(row) -> str | None:
+    """Send one outbox row to Redis; mark it sent. Returns the job id, or None if Redis is down."""
+    from leads.models import OutboxJob
+
+    try:
+        job = queue(row.queue_name).enqueue_call(
+            row.func_path, kwargs=row.kwargs, job_id=f"outbox-{row.pk}", description=row.reference or None,
+        )
+    except (RedisError, OSError) as error:
+        log.warning("Redis unavailable; job %s stays in the outbox: %s", row.func_path, error)
+        OutboxJob.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(error)[:300])
+        return None
+    OutboxJob.objects.filter(pk=row.pk).update(sent_at=timezone.now(), attempts=row.attempts + 1, last_error="")
+    return job.id
+
+
+def outbox_sweep() -> int:
+    """Move waiting outbox rows into their queues; stops at the first Redis failure."""
+    from leads.models import OutboxJob
+
+    sent = 0
+    for row in OutboxJob.objects.filter(sent_at__isnull=True).order_by("id")[:SWEEP_BATCH]:
+        if _push(row) is None:
+            break
+        sent += 1
+    return sent
+
+
+def waiting_for_workers(reference: str) -> bool:
+    """True while a job for `reference` sits in the outbox because Redis was down."""
+    from leads.models import OutboxJob
+
+    return OutboxJob.objects.filter(reference=reference, sent_at__isnull=True).exists()

@@ -1,0 +1,43 @@
+import pytest
+from django.db import transaction
+
+from leads.models import OutboxJob
+from scoring_site.queueing import enqueue_or_outbox, outbox_sweep, queue, waiting_for_workers
+from tests.redis_fixtures import run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_enqueue_or_outbox_with_redis_down_keeps_the_job_in_the_outbox(redis_down):
+    with transaction.atomic():
+        result = enqueue_or_outbox("default", "leads.jobs.outbox_sweep", reference="test:1")
+    row = OutboxJob.objects.get(pk=result.outbox_id)
+    assert result.waiting is True
+    assert row.sent_at is None and row.attempts == 1
+    assert "nonexistent" in row.last_error or row.last_error
+    assert waiting_for_workers("test:1")
+
+
+def test_outbox_sweep_moves_waiting_jobs_once_redis_is_back(rq_redis, settings):
+    from tests.redis_fixtures import DOWN_QUEUES
+
+    live = settings.RQ_QUEUES
+    settings.RQ_QUEUES = DOWN_QUEUES
+    result = enqueue_or_outbox("default", "leads.jobs.outbox_sweep", reference="test:2")
+    assert result.waiting
+    assert outbox_sweep() == 0  # still down: nothing moves, nothing is lost
+    settings.RQ_QUEUES = live
+    assert outbox_sweep() == 1
+    assert queue("default").count == 1
+    assert not waiting_for_workers("test:2")
+    assert outbox_sweep() == 0  # a sent row is never sent again
+
+
+def test_enqueue_or_outbox_with_redis_up_sends_at_commit(rq_redis):
+    with transaction.atomic():
+        result = enqueue_or_outbox("low", "leads.jobs.outbox_sweep")
+        assert queue("low").count == 0  # not before the commit: the worker must see our rows
+    assert result.waiting is False and result.job_id == f"outbox-{result.outbox_id}"
+    assert queue("low").count == 1
+    run_worker(rq_redis, "low")
+    assert queue("low").count == 0 and queue("low").failed_job_registry.count == 0
