@@ -72,3 +72,9 @@ def daily_maintenance():
     return accounts_rollup()
 
 
+def dashboard_warm():
+    from leads.selectors import dashboard_warm as warm
+
+    return warm()
+
+

@@ -5,7 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from leads.models import Segment
-from leads.selectors import DateRange
+from leads.selectors import DASHBOARD_DEFAULT_DAYS, DateRange
 
 MAX_RANGE_DAYS = 731
 
@@ -19,7 +19,7 @@ class DashboardFilterForm(forms.Form):
         data = super().clean()
         today = timezone.now().date()
         until = data.get("until") or today
-        since = data.get("since") or until - timedelta(days=29)
+        since = data.get("since") or until - timedelta(days=DASHBOARD_DEFAULT_DAYS - 1)
         if since > until:
             self.add_error("since", "must be on or before the end date.")
         elif (until - since).days >= MAX_RANGE_DAYS:

@@ -19,6 +19,7 @@ PERIODIC = (
     ("webhook retries", jobs.webhooks_retry_due, "* * * * *", "default"),
     ("outbox sweep", jobs.outbox_sweep, "* * * * *", "default"),
     ("recalculation watchdog", model_jobs.recalculations_resume_stale, "*/5 * * * *", "default"),
+    ("dashboard warm-up", jobs.dashboard_warm, "* * * * *", "low"),
     # Invitations left pending while Redis or the mail server was down go out on the next run.
     ("survey invitations", survey_jobs.pending_invitations_send, "*/10 * * * *", "default"),
     ("NPS housekeeping", survey_jobs.nps_housekeeping, "45 * * * *", "low"),

@@ -110,3 +110,14 @@ def test_stage_dashboard_percentages_held_for_a_minute(funnel):
     assert selectors.stage_dashboard(period=PERIOD).lead_total == 7  # served from the one-minute cache
     cache.clear()
     assert selectors.stage_dashboard(period=PERIOD).lead_total == 8
+
+
+def test_dashboard_warm_up_refreshes_the_cached_default_view(spec_model):
+    LeadFactory(score=10)
+    selectors.dashboard_warm()
+    period = selectors.default_dashboard_period()
+    assert selectors.stage_dashboard(period=period).lead_total == 1
+    LeadFactory(score=120, stage=4)
+    assert selectors.stage_dashboard(period=period).lead_total == 1  # still the cached figures
+    selectors.dashboard_warm()
+    assert selectors.stage_dashboard(period=period).lead_total == 2

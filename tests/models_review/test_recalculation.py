@@ -108,12 +108,12 @@ def test_progress_page_shows_bar_people_and_polls_until_done(client, marketer):
     client.force_login(marketer)
     url = reverse("models_review:recalculation", args=[run.pk])
     page = client.get(url).content.decode()
-    assert 'id="recalc-progress"' in page and 'data-percent="0.0"' in page
+    assert 'id="recalc-progress"' in page and 'data-percent="0"' in page
     assert "Default v2" in page and "marketer" in page and 'hx-trigger="every 1s"' in page
     assert "0 of 30 leads" in page
     recalculation_execute(run_id=run.pk, chunk_size=10)
     fragment = client.get(url, HTTP_HX_REQUEST="true").content.decode()
-    assert "<html" not in fragment and 'data-percent="100.0"' in fragment
+    assert "<html" not in fragment and 'data-percent="100"' in fragment
     assert "hx-trigger" not in fragment  # done: the page stops polling
     assert "30 of 30 leads" in fragment and "Done: 30 leads recalculated" in fragment
 
