@@ -72,6 +72,7 @@ def daily_maintenance():
     return accounts_rollup()
 
 
+@recorded("dashboard warm-up")
 def dashboard_warm():
     from leads.selectors import dashboard_warm as warm
 

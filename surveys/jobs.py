@@ -1,4 +1,5 @@
 """RQ jobs: thin wrappers taking primitives and calling one service."""
+from leads.jobruns import recorded
 from surveys.services import invitations_deliver, submission_logs_prune
 
 
@@ -10,10 +11,12 @@ def invitations_send(survey_id=None):
     return result.sent
 
 
+@recorded("survey invitations")
 def pending_invitations_send():
     """Periodic: picks up invitations left pending while the queue or mail server was down."""
     return invitations_send(None)
 
 
+@recorded("NPS housekeeping")
 def nps_housekeeping():
     return submission_logs_prune()

@@ -49,7 +49,8 @@ def test_every_periodic_job_runs_in_a_real_worker(spec_model, rq_redis):
         "decay": dict(at=at(60)), "cold leads": dict(at=at(60)), "qualification": dict(at=at(60)),
         "account roll-up": dict(at=at(60)), "stage snapshot": dict(day="2026-03-02"),
         "daily report": dict(at=at(60)), "webhook retries": dict(at=at(60)), "outbox sweep": {},
-        "recalculation watchdog": dict(at=at(60)),
+        "recalculation watchdog": dict(at=at(60)), "dashboard warm-up": {},
+        "survey invitations": {}, "NPS housekeeping": {},
     }
     for name, job, _cron, queue_name in PERIODIC:  # one at a time, in the schedule's order of the day
         queue(queue_name).enqueue(job, **calls[name])

@@ -1,0 +1,21 @@
+// Page behaviours as plain listeners (the Content-Security-Policy forbids eval, which
+// htmx's hx-on attributes need).
+document.addEventListener("htmx:beforeSwap", function (event) {
+  // Forms marked data-swap-errors show the server's 400 explanation in place.
+  if (event.detail.xhr.status === 400 && event.detail.elt.closest("[data-swap-errors]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+document.addEventListener("submit", function (event) {
+  // "Save as segment" keeps the lead list's current filters (not the page number).
+  const form = event.target;
+  const source = form.dataset.filtersFrom && document.getElementById(form.dataset.filtersFrom);
+  if (!source) return;
+  const params = new URLSearchParams();
+  for (const [key, value] of new FormData(source)) {
+    if (value !== "" && key !== "page") params.append(key, value);
+  }
+  form.querySelector("[name=query]").value = params.toString();
+});
