@@ -9,7 +9,8 @@ from django.db import migrations
 
 VERSION_COLUMNS = ("scoring_model_id", "number", "status", "note", "sales_ready_score", "inactivity_days",
                    "period_days", "decay_mode", "decay_amount", "floor_fraction", "cold_after_days", "stage_mode",
-                   "account_threshold", "created_by_id", "created_at", "published_by_id", "published_at")
+                   "account_threshold", "created_by_id", "created_at", "published_by_id", "published_at",
+                   "qualification_filters")
 PUBLISHED = "(SELECT status FROM models_review_modelversion WHERE id = {row}.version_id) = 'published'"
 
 SQLITE_FORWARD = [

@@ -102,7 +102,17 @@ def test_qualification_rearms_after_a_drop_and_logs_each_rise(spec_model):
 
 
 def test_qualification_filters_of_the_version_narrow_the_criteria(spec_model):
-    ModelVersion.objects.filter(pk=spec_model.pk).update(qualification_filters={"qualified": "0", "q": "vip"})
+    from django.db import IntegrityError, transaction
+
+    from models_review.services import version_import, version_publish
+    from tests.conftest import SPEC_MODEL
+
+    # Filters are part of a version: set on a draft, frozen once published.
+    draft = version_import(data=SPEC_MODEL)
+    ModelVersion.objects.filter(pk=draft.pk).update(qualification_filters={"qualified": "0", "q": "vip"})
+    version_publish(version=draft)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelVersion.objects.filter(pk=draft.pk).update(qualification_filters={})
     LeadFactory(score=120, email="vip@example.com")
     LeadFactory(score=120, email="other@example.com")
     assert qualification_evaluate(now=day(1)) == (1, 0)
