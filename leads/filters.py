@@ -165,8 +165,11 @@ def _number(field, raw):
 def _integer(field, raw):
     if raw in ("", None):
         return None
-    if not str(raw).isdigit():
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    if not (str(raw).isascii() and str(raw).isdigit()):
         raise FilterError(field, f"must be a whole number, not {str(raw)[:40]!r}")
+    if len(str(raw)) > 18:  # beyond a 64-bit database integer
+        raise FilterError(field, "is too large")
     return int(raw)
 
 

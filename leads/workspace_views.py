@@ -85,7 +85,7 @@ def _row_span(page: int, rows: list) -> dict:
 def _page_number(raw) -> int:
     if raw in (None, ""):
         return 1
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (str(raw).isascii() and str(raw).isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise FilterError("page", f"must be a page number from 1 to {MAX_PAGE}")
     return int(raw)
 
