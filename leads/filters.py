@@ -81,7 +81,7 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
     if sort not in SORTS:
         raise FilterError("sort", f"must be one of {', '.join(SORTS)}")
     return LeadFilter(
-        q=get("q").strip()[:200],
+        q=get("q").replace("\x00", "").strip()[:200],  # PostgreSQL refuses NUL in text
         score_min=_number("score_min", get("score_min")),
         score_max=_number("score_max", get("score_max")),
         stages=tuple(_stage(value) for value in getlist("stage") if str(value).strip()),

@@ -100,7 +100,7 @@ def _without(params: QueryDict, *keys) -> str:
 @marketer_required
 @require_GET
 def accounts(request):
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]  # PostgreSQL refuses NUL in text
     try:
         page = _page_number(request.GET.get("page"))
     except FilterError as error:
