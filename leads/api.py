@@ -71,6 +71,9 @@ def _decoded_body(request, limit: int, limit_name: str) -> dict:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as problem:
         raise BadRequest(f"The body is not valid JSON: {problem}.", code="invalid_json", field="body") from None
+    except RecursionError:
+        # e.g. 100,000 nested arrays: Python's decoder gives up; that is the client's error, not ours.
+        raise BadRequest("The body's JSON is nested too deeply.", code="invalid_json", field="body") from None
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.", code="invalid_json", field="body")
     return body

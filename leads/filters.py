@@ -81,7 +81,7 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
     if sort not in SORTS:
         raise FilterError("sort", f"must be one of {', '.join(SORTS)}")
     return LeadFilter(
-        q=get("q").strip()[:200],
+        q=get("q").replace("\x00", "").strip()[:200],  # PostgreSQL refuses NUL in text
         score_min=_number("score_min", get("score_min")),
         score_max=_number("score_max", get("score_max")),
         stages=tuple(_stage(value) for value in getlist("stage") if str(value).strip()),
@@ -165,8 +165,11 @@ def _number(field, raw):
 def _integer(field, raw):
     if raw in ("", None):
         return None
-    if not str(raw).isdigit():
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    if not (str(raw).isascii() and str(raw).isdigit()):
         raise FilterError(field, f"must be a whole number, not {str(raw)[:40]!r}")
+    if len(str(raw)) > 18:  # beyond a 64-bit database integer
+        raise FilterError(field, "is too large")
     return int(raw)
 
 

@@ -7,6 +7,7 @@ from statistics import median
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import Count, F, Min
 from django.template.loader import render_to_string
@@ -79,6 +80,18 @@ def daily_report_send(*, now: datetime) -> int:
     if not recipients:
         return 0
     report = daily_report_build(now=now)
+    # A job rerun (retry, second scheduler, manual re-run) must not mail the same day twice.
+    sent_key = f"leadscore:daily-report-sent:{report.day.isoformat()}"
+    if not cache.add(sent_key, True, timeout=3 * 24 * 3600):
+        return 0
+    try:
+        return _report_mail(report, recipients)
+    except Exception:
+        cache.delete(sent_key)  # not sent: a rerun may try again
+        raise
+
+
+def _report_mail(report, recipients) -> int:
     context = {"report": report, "site_url": settings.SITE_URL.rstrip("/")}
     text = render_to_string("leads/email/daily_report.txt", context)
     html = render_to_string("leads/email/daily_report.html", context)

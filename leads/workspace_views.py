@@ -85,7 +85,7 @@ def _row_span(page: int, rows: list) -> dict:
 def _page_number(raw) -> int:
     if raw in (None, ""):
         return 1
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not (str(raw).isascii() and str(raw).isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
         raise FilterError("page", f"must be a page number from 1 to {MAX_PAGE}")
     return int(raw)
 
@@ -100,7 +100,7 @@ def _without(params: QueryDict, *keys) -> str:
 @marketer_required
 @require_GET
 def accounts(request):
-    query = request.GET.get("q", "").strip()[:200]
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]  # PostgreSQL refuses NUL in text
     try:
         page = _page_number(request.GET.get("page"))
     except FilterError as error:

@@ -268,7 +268,9 @@ def feedback(request):
         version_id=getattr(filters.get("version"), "pk", None), rep_id=getattr(filters.get("rep"), "pk", None),
         reason=filters.get("reason", ""))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    return render(request, "models_review/feedback.html", {"form": form, "page": page})
+    # A refused filter says which field is wrong (the form lists it) and is not a success.
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "models_review/feedback.html", {"form": form, "page": page}, status=status)
 
 
 # --- reviews --------------------------------------------------------------------------------
@@ -298,6 +300,6 @@ def reviews(request):
 def _review_version(request):
     """The checklist is per version: the active one unless another published one is picked."""
     chosen = request.GET.get("version", "")
-    if chosen.isdigit():
+    if chosen.isascii() and chosen.isdigit() and len(chosen) < 19:
         return get_object_or_404(ModelVersion, pk=int(chosen), status=ModelVersion.Status.PUBLISHED)
     return active_version()

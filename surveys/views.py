@@ -22,7 +22,7 @@ def selected_survey(request):
     raw = request.GET.get("survey", "")
     if not raw:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         raise Http404("survey: not a survey id")
     return get_object_or_404(Survey, pk=raw)
 
