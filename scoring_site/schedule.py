@@ -1,4 +1,5 @@
-"""The periodic jobs and when they run (UTC cron expressions), shared by the scheduler
+"""The periodic jobs and when they run (cron expressions in the server's TIME_ZONE, UTC by
+default), shared by the scheduler
 (scoring_site/cron.py) and the job status page.
 
 Daily chain in dependency order: decay first (scores settle), then cold detection on the

@@ -135,7 +135,9 @@ USING_EMBEDDED_REDIS = not os.environ.get("REDIS_URL")
 # In the database, so every web process shares sign-in throttling counters and no cache
 # server is needed; `createcachetable` runs in `start` and in the test database setup.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "leadscore_cache"},
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "leadscore_cache",
+                # Room for throttling counters and run markers, so culling never drops a live one.
+                "OPTIONS": {"MAX_ENTRIES": 100_000}},
 }
 
 RQ_QUEUES = {

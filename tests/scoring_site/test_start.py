@@ -46,8 +46,16 @@ def test_start_serves_sign_in_and_ctrl_c_stops_every_process(tmp_path):
     try:
         status, body = wait_for(f"http://127.0.0.1:{port}/signin/", 150)
         assert status == 200 and b"Sign in" in body
+        assert len(psutil.Process(process.pid).children(recursive=True)) >= 4  # redis, gunicorn, rqworker, rqcron
+        # A worker that dies (as RQ workers do when Redis restarts mid-job) is brought back.
+        worker = next(p for p in psutil.Process(process.pid).children() if "rqworker" in " ".join(p.cmdline()))
+        worker.kill()
+        worker.wait(10)
+        deadline = time.monotonic() + 20
+        while not any("rqworker" in " ".join(p.cmdline()) for p in psutil.Process(process.pid).children()):
+            assert time.monotonic() < deadline, "the worker was not restarted"
+            time.sleep(0.5)
         children = psutil.Process(process.pid).children(recursive=True)
-        assert len(children) >= 4  # redis-server, gunicorn (+ its workers), rqworker, rqcron
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)

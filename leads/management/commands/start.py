@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--demo-leads", type=int, default=2000, help="How many demo leads to generate.")
 
     def handle(self, *args, bind, no_demo, demo_leads, **options):
-        self.children: list[subprocess.Popen] = []
+        self.children: dict[str, subprocess.Popen] = {}
         self.redis = None
         signal.signal(signal.SIGTERM, self._on_signal)
         try:
@@ -58,15 +58,17 @@ class Command(BaseCommand):
 
     def _spawn_all(self, bind):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        commands = {
+        self.commands = {
             "web": [sys.executable, "-m", "gunicorn", "scoring_site.wsgi", "--bind", bind, "--workers", "2",
                     "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
             "worker": manage + ["rqworker", "default", "recalc", "low"],
             "scheduler": manage + ["rqcron", "scoring_site.cron"],
         }
-        for name, command in commands.items():
-            # Own process group, so a stop reaches every grandchild (gunicorn's workers too).
-            self.children.append(subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True))
+        self.children = {name: self._spawn(command) for name, command in self.commands.items()}
+
+    def _spawn(self, command):
+        # Own process group, so a stop reaches every grandchild (gunicorn's workers too).
+        return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
 
     def _announce(self, bind):
         self.stdout.write(self.style.SUCCESS(f"\nLeadscore is running at http://{bind}/  (Ctrl-C stops everything)"))
@@ -76,21 +78,28 @@ class Command(BaseCommand):
 
     def _watch(self):
         while True:
-            for child in self.children:
-                if child.poll() is not None:
-                    self.stderr.write(f"A process stopped unexpectedly ({' '.join(child.args[:4])}…); stopping.")
+            for name, child in self.children.items():
+                if child.poll() is None:
+                    continue
+                if name == "web":
+                    self.stderr.write("The web server stopped unexpectedly; stopping everything.")
                     return
+                # An RQ worker exits when Redis restarts under a running job; jobs are
+                # idempotent and resumable, so bring it back as a supervisor would.
+                self.stderr.write(f"The {name} exited (code {child.returncode}); restarting it.")
+                self.children[name] = self._spawn(self.commands[name])
             time.sleep(1)
 
     def _on_signal(self, signum, frame):
         raise KeyboardInterrupt
 
     def _stop_all(self):
-        for child in self.children:
+        children = list(self.children.values())
+        for child in children:
             if child.poll() is None:
                 os.killpg(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + 10
-        for child in self.children:
+        for child in children:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
