@@ -40,13 +40,18 @@ def hostile_lead(client, spec_model):
                                                                         "website": "evil.example.com"}})
     track(client, secret, "track", {**user, "event": f"Trial Started {SCRIPT}",
                                     "properties": {"url": JS_URL, "referrer": JS_URL, "note": IMAGE}})
-    track(client, secret, "track", {**user, "event": "Form Submitted",
+    # utm campaigns reach the stage-change log and the dashboard's "top movers".
+    track(client, secret, "track", {**user, "event": "Form Submitted", "context": {"campaign": {"name": SCRIPT}},
                                     "properties": {"url": f"https://example.com/?q={SCRIPT}", "referrer": IMAGE}})
+    track(client, secret, "track", {**user, "event": "Form Submitted", "context": {"campaign": {"name": IMAGE}}})
     track(client, secret, "page", {**user, "name": SCRIPT, "properties": {"url": JS_URL, "referrer": JS_URL,
                                                                           "title": IMAGE}})
     lead = Lead.objects.get(user_id="evil-1")
     lead_tag_add(lead=lead, name="R&D #1")  # tag names refuse < and > at input; & must still be escaped
     segment_create(name=f"Seg {SCRIPT}", description=IMAGE, lead_filter=parse_filters({"score_min": "0"}))
+    from tests.factories import SurveyFactory
+
+    SurveyFactory(name=f"Survey {SCRIPT}")
     return lead
 
 
@@ -63,6 +68,9 @@ def pages(lead):
 
 def test_tracked_markup_is_escaped_on_every_page(client, marketer, hostile_lead):
     assert hostile_lead.score > 0 and "<script>" in hostile_lead.name  # stored as sent, escaped on output
+    from leads.models import StageChange
+
+    assert StageChange.objects.filter(lead=hostile_lead, campaign__in=[SCRIPT, IMAGE]).exists()  # "top movers"
     client.force_login(marketer)
     for name, url in pages(hostile_lead).items():
         response = client.get(url)
