@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from leads.filters import LeadFilter, parse_filters
 from leads.models import Segment, Stage
+from leads.spreadsheet import spreadsheet_cell
 
 # (key, name, description, filters, order). Keys are stable: other jobs (cold detection)
 # find the nurture segment by `built_in`, never by its name, which a marketer may rename.
@@ -71,13 +72,7 @@ def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "",
 # --- CSV export ---------------------------------------------------------------------------
 
 CSV_COLUMNS = ("email", "name", "title", "account", "owner", "score", "stage", "cold", "last_engaged_at", "nps_score", "tags")
-# Spreadsheets run a cell starting with these as a formula (CSV/formula injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell) -> str:
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+neutralise = spreadsheet_cell
 
 
 class _Echo:

@@ -17,6 +17,7 @@ from models_review.forms import (REVIEW_QUESTIONS, FeedbackFilterForm, FeedbackF
                                  VersionSettingsForm)
 from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
 from scoring_site.htmx import htmx_partial
+from leads.spreadsheet import spreadsheet_cell
 
 FEEDBACK_TO_CITE = 30
 
@@ -170,18 +171,9 @@ def sheet(request):
     return render(request, "models_review/sheet.html", {"versions": versions, "rows": rows})
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_safe(value) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; plain numbers stay numbers."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_STARTS):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    # Rule points such as -10 are numbers, not formulas: keep them readable as numbers.
+    return spreadsheet_cell(value, keep_numbers=True)
 
 
 @require_GET

@@ -13,6 +13,7 @@ from leads.roles import marketer_required
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
 from surveys.models import Invitation, Survey
+from leads.spreadsheet import spreadsheet_cell
 
 QUEUE_DOWN = ("The invitations are saved, but the mail queue is unavailable right now. They stay pending and "
               "are sent automatically when it is back (or press “Send pending invitations”).")
@@ -127,13 +128,5 @@ def _csv_rows(responses):
                lead.account.name if lead and lead.account else ""]
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Spreadsheets run a cell starting with = + - @ (or tab/CR) as a formula; a leading
-    apostrophe makes it text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+safe_cell = spreadsheet_cell
 

@@ -27,13 +27,3 @@ def personal_link(survey, spec_model):
     lead = LeadFactory(name="Ana Silva", email="ana@nordic.example")
     return lead, issue_link(survey, lead)
 
-
-@pytest.fixture(autouse=True)
-def fresh_spec_cache():
-    """Published specs are cached by primary key, and rolled-back tests reuse primary keys:
-    without this a version published by one test would score the next test's events."""
-    from leads import services
-
-    services._spec_cache.clear()
-    yield
-    services._spec_cache.clear()

@@ -1,30 +1,16 @@
 """Sending through a real queue and a real RQ worker (embedded Redis, or REDIS_URL in CI)."""
 import pytest
-from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
 from surveys.models import Invitation
 from tests.factories import LeadFactory, SurveyFactory
+from tests.rq_support import rq_queue  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def send_queue():
-    import django_rq
-
-    from scoring_site import embedded_redis
-
-    process = embedded_redis.start(persist=False) if settings.USING_EMBEDDED_REDIS else None
-    queue = django_rq.get_queue("default")
-    queue.empty()
-    yield queue
-    queue.empty()
-    embedded_redis.stop(process)
-
-
-def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer, spec_model, send_queue):
+def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer, spec_model, rq_queue):
     from rq import SimpleWorker
 
     survey = SurveyFactory(name="Autumn NPS")
@@ -34,7 +20,7 @@ def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer,
     response = client.post(reverse("surveys:survey_send", args=[survey.pk]),
                            {"emails": "lars@summit.example\nrita@amber.example"}, follow=True)
     assert "2 invitations created" in response.content.decode()
-    assert send_queue.count == 1
-    SimpleWorker([send_queue], connection=send_queue.connection).work(burst=True)
+    assert rq_queue.count == 1
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
     assert sorted(m.to[0] for m in mail.outbox) == ["lars@summit.example", "rita@amber.example"]
     assert set(Invitation.objects.values_list("status", flat=True)) == {"sent"}
