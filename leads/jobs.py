@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from leads import decay, maintenance, qualification, report
 from leads.jobruns import recorded
-from leads.services import accounts_rollup
 
 
 def _instant(at: str | None) -> datetime:
@@ -65,11 +64,6 @@ def outbox_sweep():
     from scoring_site.queueing import outbox_sweep as sweep
 
     return f"{sweep()} jobs moved from the outbox"
-
-
-def daily_maintenance():
-    """Kept for schedules registered before the split into separate jobs."""
-    return accounts_rollup()
 
 
 @recorded("dashboard warm-up")

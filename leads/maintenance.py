@@ -7,12 +7,12 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, FloatField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
-from leads.models import Account, Event, Lead, Segment, Stage, StageChange, StageSnapshot
-from leads.services import ENGAGED_WINDOW, active_version, spec_for
+from leads.models import Event, Lead, Segment, Stage, StageChange, StageSnapshot
+from leads.services import accounts_rollup, active_version, spec_for
 
 COLD_SEGMENT_KEY = "cold-nurture"
 
@@ -105,23 +105,7 @@ def cold_detect(*, now: datetime) -> tuple[int, int]:
 
 
 def accounts_rollup_all(*, as_of: datetime) -> int:
-    """Account score = sum of members' scores, members, engaged members, sales-ready (§4): two UPDATEs."""
-    threshold = spec_for(active_version()).account_sales_ready_score
-    members = Lead.objects.filter(account=OuterRef("pk")).order_by().values("account")
-    with transaction.atomic():
-        updated = Account.objects.update(
-            score=Coalesce(Subquery(members.annotate(total=Sum("score")).values("total")), Value(0.0),
-                           output_field=FloatField()),
-            member_count=Coalesce(Subquery(members.annotate(n=Count("id")).values("n")), Value(0)),
-            engaged_members=Coalesce(Subquery(
-                members.filter(last_engaged_at__gte=as_of - ENGAGED_WINDOW).annotate(n=Count("id")).values("n")),
-                Value(0)),
-            score_updated_at=as_of,
-        )
-        Account.objects.filter(score__gte=threshold, is_sales_ready=False).update(is_sales_ready=True)
-        Account.objects.filter(score__lt=threshold, is_sales_ready=True).update(is_sales_ready=False)
-    return updated
-
+    return accounts_rollup(as_of=as_of)
 
 
 def background_catch_up(*, now: datetime, history_days: int = 0) -> None:

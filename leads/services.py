@@ -13,12 +13,13 @@ from typing import Iterable, Sequence
 
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, FloatField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads import scoring
 from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog, asset_key_for
-from leads.models import Account, Asset, Event, Identity, Lead, ProductLine, ProductScore, StageChange
+from leads.models import Account, Event, Identity, Lead, ProductLine, ProductScore, StageChange
 
 ENGAGED_WINDOW = timedelta(days=30)
 
@@ -106,29 +107,25 @@ def account_upsert(*, domain: str, name: str = "", group_id: str = "") -> Accoun
 
 
 def accounts_rollup(*, account_ids: Iterable[int] | None = None, as_of: datetime | None = None) -> int:
-    """Account score = sum of members' sales-readiness scores (§4), set-based."""
+    """Account score = sum of members' sales-readiness scores, members, engaged members and
+    the sales-ready flag (§4), in UPDATE statements; all accounts or just the given ones."""
     as_of = as_of or timezone.now()
     threshold = spec_for(active_version()).account_sales_ready_score
     accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=set(account_ids))
-    totals = {
-        row["account"]: row
-        for row in Lead.objects.filter(account__in=accounts).values("account").annotate(
-            total=Sum("score"), members=Count("id"),
-            engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW)),
+    members = Lead.objects.filter(account=OuterRef("pk")).order_by().values("account")
+    with transaction.atomic():
+        updated = accounts.update(
+            score=Coalesce(Subquery(members.annotate(total=Sum("score")).values("total")), Value(0.0),
+                           output_field=FloatField()),
+            member_count=Coalesce(Subquery(members.annotate(n=Count("id")).values("n")), Value(0)),
+            engaged_members=Coalesce(Subquery(
+                members.filter(last_engaged_at__gte=as_of - ENGAGED_WINDOW).annotate(n=Count("id")).values("n")),
+                Value(0)),
+            score_updated_at=as_of,
         )
-    }
-    changed = []
-    for account in accounts.only("id", "score", "member_count", "engaged_members", "is_sales_ready"):
-        row = totals.get(account.pk, {"total": 0, "members": 0, "engaged": 0})
-        account.score = float(row["total"] or 0)
-        account.member_count, account.engaged_members = row["members"], row["engaged"]
-        account.is_sales_ready = account.score >= threshold
-        account.score_updated_at = as_of
-        changed.append(account)
-    Account.objects.bulk_update(
-        changed, ["score", "member_count", "engaged_members", "is_sales_ready", "score_updated_at"], batch_size=500,
-    )
-    return len(changed)
+        accounts.filter(score__gte=threshold, is_sales_ready=False).update(is_sales_ready=True)
+        accounts.filter(score__lt=threshold, is_sales_ready=True).update(is_sales_ready=False)
+    return updated
 
 
 # --- loading and storing engine state ---------------------------------------------------
