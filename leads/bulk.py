@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 # SQLite allows 32,766 parameters per statement; PostgreSQL 65,535.
 MAX_PARAMETERS = 30_000
@@ -71,3 +72,35 @@ def _update_batch(table: str, columns, rows: Sequence[tuple]) -> None:
 def _cast_type(column) -> str:
     target = column.target_field if column.is_relation else column
     return target.rel_db_type(connection) if column.is_relation else target.db_type(connection)
+
+
+def insert_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
+    """INSERT rows of `fields` values; every other column gets its field's default.
+    COPY on PostgreSQL: the recalculation writes 100,000s of product scores and stage changes."""
+    if not rows:
+        return 0
+    meta = model._meta
+    given = [meta.get_field(name) for name in fields]
+    defaults = [(field, _default(field)) for field in meta.concrete_fields
+                if field not in given and not field.primary_key]
+    columns = given + [field for field, _ in defaults]
+    tail = tuple(value for _, value in defaults)
+    prepared = ([column.get_db_prep_save(value, connection) for column, value in zip(columns, row + tail)]
+                for row in rows)
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column.column) for column in columns)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({names}) FROM STDIN") as copy:
+                for row in prepared:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES "
+                               f"({', '.join(['%s'] * len(columns))})", list(prepared))
+    return len(rows)
+
+
+def _default(field):
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return timezone.now()
+    return field.get_default()
