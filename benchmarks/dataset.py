@@ -104,8 +104,10 @@ def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log)
     pages = "ARRAY[" + ", ".join(f"'{url}'" for url in PAGES) + "]"
     started = time.monotonic()
     with _cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [rng.random() * 2 - 1])
-        for start in range(0, count, SLICE):
+        cursor.execute("SELECT setseed(%s)", [rng.random() * 2 - 1])  # the session's random() from here on
+    for start in range(0, count, SLICE):
+        # A transaction per slice: the deferred foreign-key checks then run a million at a time.
+        with _cursor() as cursor:
             cursor.execute(f"""
                 INSERT INTO leads_event (idempotency_key, lead_id, anonymous_id, type, name, asset_key, url,
                                          occurred_at, received_at, campaign, properties, source)

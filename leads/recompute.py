@@ -10,12 +10,15 @@ written with one UPDATE … FROM, one product-score delete + insert and one stag
 insert (COPY on PostgreSQL)."""
 from __future__ import annotations
 
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import groupby
+from itertools import chain, groupby, islice
 from operator import itemgetter
 
+import psycopg
 from django.db import connection, transaction
 
 from leads import bulk_replay, scoring
@@ -50,8 +53,18 @@ class ChunkResult:
     last_lead_id: int
 
 
-def lead_ids_after(after_id: int, limit: int) -> list[int]:
-    return list(Lead.objects.filter(pk__gt=after_id).order_by("pk").values_list("pk", flat=True)[:limit])
+def replay_all(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int,
+               on_written=None) -> int:
+    """Replay every lead after `after_id`, chunk by chunk in id order; each chunk commits
+    with its `on_written` mark. Returns the last lead id written (or `after_id`)."""
+    if connection.vendor == "postgresql" and bulk_replay.supports(spec_for(version)):
+        after_id = _replay_streamed(version=version, after_id=after_id, as_of=as_of, catalog=catalog,
+                                    chunk_size=chunk_size, on_written=on_written)
+    # Leads created while the stream ran (or every lead, off the streamed path).
+    while chunk := replay_chunk(version=version, after_id=after_id, limit=chunk_size, as_of=as_of,
+                                catalog=catalog, on_written=on_written):
+        after_id = chunk.last_lead_id
+    return after_id
 
 
 def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog: AssetCatalog,
@@ -68,29 +81,133 @@ def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog
         )
         if not leads:
             return None
-        first_id, last_id = leads[0][0], leads[-1][0]
-        states = _replayed_states(spec, catalog, first_id, last_id, as_of)
-        lines = {pl.name: pl.pk for pl in ProductLine.objects.all()}
-        lead_rows, product_rows, changes = [], [], []
-        for pk, stage, last_engaged_at, is_cold, cold_since, stage_changed_at in leads:
-            state = states(pk)
-            new_stage, change_at = stage, stage_changed_at
-            if state.stage != stage and stage not in scoring.SALES_OWNED_STAGES:
-                changes.append((pk, stage, state.stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
-                new_stage, change_at = state.stage, as_of
-            if state.sales.last_engaged_at != last_engaged_at and is_cold:
-                is_cold, cold_since = False, None  # new engagement ends a cold spell (§6), as store_state does
-            lead_rows.append(_lead_row(pk, state, version.pk, new_stage, change_at, is_cold, cold_since))
-            product_rows.extend((pk, lines[name], s.score, s.scored_at, s.last_engaged_at)
-                                for name, s in state.products.items() if name in lines)
-        update_rows(Lead, LEAD_FIELDS, lead_rows)
-        ProductScore.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).delete()
-        insert_rows(ProductScore, PRODUCT_FIELDS, product_rows)
-        insert_rows(StageChange, CHANGE_FIELDS, changes)
-        result = ChunkResult(leads=len(leads), last_lead_id=last_id)
-        if on_written is not None:
-            on_written(result)
+        states = _replayed_states(spec, catalog, leads[0][0], leads[-1][0], as_of)
+        return _write_chunk(version, leads, states, as_of, on_written)
+
+
+def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> ChunkResult:
+    """Write replayed states of locked `leads` (pk, stage, last_engaged_at, is_cold,
+    cold_since, stage_changed_at): the lead rows, product scores and stage changes."""
+    lines = {pl.name: pl.pk for pl in ProductLine.objects.all()}
+    lead_rows, product_rows, changes = [], [], []
+    for pk, stage, last_engaged_at, is_cold, cold_since, stage_changed_at in leads:
+        state = state_of(pk)
+        new_stage, change_at = stage, stage_changed_at
+        if state.stage != stage and stage not in scoring.SALES_OWNED_STAGES:
+            changes.append((pk, stage, state.stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
+            new_stage, change_at = state.stage, as_of
+        if state.sales.last_engaged_at != last_engaged_at and is_cold:
+            is_cold, cold_since = False, None  # new engagement ends a cold spell (§6), as store_state does
+        lead_rows.append(_lead_row(pk, state, version.pk, new_stage, change_at, is_cold, cold_since))
+        product_rows.extend((pk, lines[name], s.score, s.scored_at, s.last_engaged_at)
+                            for name, s in state.products.items() if name in lines)
+    first_id, last_id = leads[0][0], leads[-1][0]
+    update_rows(Lead, LEAD_FIELDS, lead_rows)
+    ProductScore.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).delete()
+    insert_rows(ProductScore, PRODUCT_FIELDS, product_rows)
+    insert_rows(StageChange, CHANGE_FIELDS, changes)
+    result = ChunkResult(leads=len(leads), last_lead_id=last_id)
+    if on_written is not None:
+        on_written(result)
     return result
+
+
+# --- PostgreSQL: one sorted stream of every event ------------------------------------------
+#
+# Events arrive in time order, so one lead's events lie on as many heap pages as it has
+# events; reading them chunk by chunk through the (lead, time) index visits a random page
+# per event, which over 10,000,000 events costs minutes. One sequential scan sorted by
+# (lead, time, id) costs seconds, and PostgreSQL sorts it with parallel workers.
+#
+# The stream reads one snapshot (REPEATABLE READ) on a connection of its own, in a thread,
+# while this thread writes chunks. Every write of an event also updates its lead's row in
+# the same transaction (ingest, identify), so a lead whose row version (`xmin`) differs
+# between the snapshot and the locked row has events the stream did not see: it is
+# replayed again from a fresh read, inside the chunk's transaction.
+
+STREAM_FETCH = 20_000
+_DONE = object()
+
+
+@dataclass
+class StreamedChunk:
+    last_lead_id: int
+    row_versions: dict[int, str]  # lead id → xmin in the stream's snapshot
+    states: dict[int, scoring.LeadState]
+
+
+def _replay_streamed(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int,
+                     on_written) -> int:
+    model = _compiled(spec_for(version), catalog)
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    stream = psycopg.connect(**connection.get_connection_params())
+    producer = threading.Thread(target=_produce, args=(stream, model, after_id, as_of, chunk_size, chunks, stop),
+                                name="recalculation-stream", daemon=True)
+    producer.start()
+    try:
+        while (chunk := chunks.get()) is not _DONE:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            after_id = _write_streamed(version, chunk, after_id, model, as_of, on_written)
+    finally:
+        stop.set()
+        producer.join()
+        stream.close()
+    return after_id
+
+
+def _produce(stream, model, after_id: int, as_of: datetime, chunk_size: int, chunks: queue.Queue, stop) -> None:
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        stream.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        leads = stream.cursor(name="recalculation_leads")
+        leads.itersize = STREAM_FETCH
+        leads.execute("SELECT id, xmin::text FROM leads_lead WHERE id > %s ORDER BY id", [after_id])
+        stream.execute("SET LOCAL enable_indexscan = off")
+        stream.execute("SET LOCAL enable_bitmapscan = off")
+        stream.execute("SET LOCAL work_mem = '256MB'")
+        events = stream.cursor(name="recalculation_events")
+        events.itersize = STREAM_FETCH
+        events.execute(_events_sql("lead_id > %s"), [after_id])
+        groups = groupby(events, key=itemgetter(0))
+        pending = next(groups, None)
+        while batch := list(islice(leads, chunk_size)):
+            last_id, states = batch[-1][0], {}
+            while pending is not None and pending[0] <= last_id:
+                states[pending[0]] = bulk_replay.replay(pending[1], model, as_of)
+                pending = next(groups, None)
+            if not hand_over(StreamedChunk(last_id, dict(batch), states)):
+                return
+        hand_over(_DONE)
+    except BaseException as error:  # handed to the writing thread, which raises it
+        hand_over(error)
+
+
+def _write_streamed(version, chunk: StreamedChunk, after_id: int, model, as_of: datetime, on_written) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("""SELECT id, stage, last_engaged_at, is_cold, cold_since, stage_changed_at, xmin::text
+                            FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
+                       [after_id, chunk.last_lead_id])
+        locked = cursor.fetchall()
+        if not locked:
+            return chunk.last_lead_id
+        changed = [row[0] for row in locked if chunk.row_versions.get(row[0]) != row[6]]
+        states = chunk.states
+        if changed:
+            states = {**states, **{pk: None for pk in changed},
+                      **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
+        empty = bulk_replay.replay((), model, as_of)
+        _write_chunk(version, [row[:6] for row in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
+    return chunk.last_lead_id
 
 
 def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime):
@@ -99,9 +216,17 @@ def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime
         events = _events_by_lead(first_id, last_id)
         return lambda pk: _replayed(events.get(pk, ()), spec, catalog, as_of)
     model = _compiled(spec, catalog)
-    states = {lead_id: bulk_replay.replay(rows, model, as_of)
-              for lead_id, rows in groupby(_event_rows(first_id, last_id), key=itemgetter(0))}
+    states = _compiled_states(model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"),
+                              [first_id, last_id])
     return lambda pk: states.get(pk) or bulk_replay.replay((), model, as_of)
+
+
+def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, scoring.LeadState]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = iter(lambda: cursor.fetchmany(STREAM_FETCH), [])
+        return {lead_id: bulk_replay.replay(group, model, as_of)
+                for lead_id, group in groupby(chain.from_iterable(rows), key=itemgetter(0))}
 
 
 @lru_cache(maxsize=4)
@@ -110,17 +235,13 @@ def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> bulk_replay.Com
     return bulk_replay.CompiledModel(spec, catalog)
 
 
-def _event_rows(first_id: int, last_id: int):
-    """`bulk_replay.Row`s of the leads' events in (lead, time, id) order, with instants as
-    integer microseconds and the two numeric properties read in SQL."""
-    sql = f"""SELECT lead_id, {_microseconds_sql("occurred_at")}, type, name, asset_key, url,
-                     {_number_sql("percent")}, {_number_sql("points")}
-                FROM leads_event WHERE lead_id >= %s AND lead_id <= %s
-               ORDER BY lead_id, occurred_at, id"""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [first_id, last_id])
-        while batch := cursor.fetchmany(10_000):
-            yield from batch
+def _events_sql(where: str) -> str:
+    """`bulk_replay.Row`s of the events `where` selects, in (lead, time, id) order, with
+    instants as integer microseconds and the two numeric properties read in SQL."""
+    return f"""SELECT lead_id, {_microseconds_sql("occurred_at")}, type, name, asset_key, url,
+                      {_number_sql("percent")}, {_number_sql("points")}
+                 FROM leads_event WHERE {where}
+                ORDER BY lead_id, occurred_at, id"""
 
 
 def _microseconds_sql(column: str) -> str:

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from leads.assets import AssetCatalog
 from leads.models import Lead
-from leads.recompute import replay_chunk
+from leads.recompute import replay_all
 from models_review.models import RecalculationRun
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
-CHUNK_SIZE = 1000
+CHUNK_SIZE = 5000
 RECALC_QUEUE = "recalc"
 JOB_PATH = "models_review.jobs.recalculation_run"
 STALE_AFTER = timedelta(minutes=10)
@@ -35,7 +35,7 @@ def recalculation_request(*, version, by=None) -> RecalculationRun:
     return run
 
 
-def recalculation_execute(*, run_id: int, chunk_size: int = CHUNK_SIZE) -> RecalculationRun:
+def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> RecalculationRun:
     """Run (or resume) a recalculation to the end. Idempotent: a finished run does nothing."""
     run = _start(run_id)
     if run.status == RecalculationRun.Status.DONE:
@@ -49,12 +49,8 @@ def recalculation_execute(*, run_id: int, chunk_size: int = CHUNK_SIZE) -> Recal
         return run
     catalog = AssetCatalog.load()
     try:
-        while True:
-            run.refresh_from_db(fields=["last_lead_id", "done"])
-            chunk = replay_chunk(version=run.version, after_id=run.last_lead_id, limit=chunk_size, as_of=run.as_of,
-                                 catalog=catalog, on_written=lambda result: _mark_progress(run, result))
-            if chunk is None:
-                break
+        replay_all(version=run.version, after_id=run.last_lead_id, as_of=run.as_of, catalog=catalog,
+                   chunk_size=chunk_size or CHUNK_SIZE, on_written=lambda result: _mark_progress(run, result))
     except RunTakenOver:
         return RecalculationRun.objects.get(pk=run.pk)
     except Exception as error:
@@ -92,6 +88,7 @@ def _mark_progress(run: RecalculationRun, chunk) -> None:
         last_lead_id=chunk.last_lead_id, done=F("done") + chunk.leads, updated_at=timezone.now())
     if not moved:
         raise RunTakenOver(f"Recalculation {run.pk} is being run by another worker.")
+    run.last_lead_id = chunk.last_lead_id
 
 
 def recalculations_resume_stale(*, now, stale_after: timedelta = STALE_AFTER) -> int:
