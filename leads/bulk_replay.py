@@ -38,16 +38,70 @@ def supports(spec: scoring.ModelSpec) -> bool:
     return spec.stage_mode == "score"
 
 
-class CompiledModel:
+class DecayArithmetic:
+    """§3's decay on integer microseconds: the same float operations as `scoring.advance`."""
+
+    def __init__(self, spec: scoring.ModelSpec):
+        self.spec = spec
+        self.window = spec.decay.window // MICROSECOND
+        self.period = spec.decay.period // MICROSECOND
+        self.floor = spec.floor
+
+    def ticks(self, engaged: int | None, at: int | None) -> int:
+        if engaged is None or at is None or at < engaged + self.window:
+            return 0
+        return (at - engaged - self.window) // self.period + 1
+
+    def after_ticks(self, score: float, ticks: int, floor: float) -> float:
+        """`scoring.decayed_score`."""
+        if ticks <= 0 or score <= floor:
+            return score
+        decay = self.spec.decay
+        value = score * (1 - decay.amount / 100) ** ticks if decay.mode == "percent" else score - decay.amount * ticks
+        return max(floor, value)
+
+    def decayed(self, score: float, scored: int | None, engaged: int | None, to: int, floor: float) -> float:
+        """`scoring.advance`'s score: the ticks in (scored, to] applied."""
+        if engaged is None or score <= floor:
+            return score
+        first = engaged + self.window
+        if to < first:
+            return score
+        ticks = (to - first) // self.period + 1
+        if scored is not None and scored >= first:
+            ticks -= (scored - first) // self.period + 1
+        return self.after_ticks(score, ticks, floor)
+
+    def last_tick(self, engaged: int | None, at: int) -> int | None:
+        """`scoring.last_tick_at_or_before`."""
+        if engaged is None or at < engaged + self.window:
+            return None
+        return engaged + self.window + (at - engaged - self.window) // self.period * self.period
+
+    def last_moving_tick(self, score: float, scored: int | None, engaged: int | None, to: int,
+                         floor: float) -> int | None:
+        """The last tick in (scored, to] that changed the score (`decay._last_moving_tick`)."""
+        if score <= floor or engaged is None:
+            return None
+        done, total = self.ticks(engaged, scored), self.ticks(engaged, to)
+        if self.spec.decay.mode == "percent" and floor == 0:
+            return self.last_tick(engaged, to) if scored is None or total > done else None
+        last = None
+        for k in range(done, total):
+            if self.after_ticks(score, k + 1 - done, floor) == self.after_ticks(score, k - done, floor):
+                break  # at the floor: no later tick changes anything
+            last = engaged + self.window + k * self.period
+        return last
+
+
+class CompiledModel(DecayArithmetic):
     """A model version and the asset catalogue, ready to replay rows."""
 
     def __init__(self, spec: scoring.ModelSpec, catalog: AssetCatalog):
         if not supports(spec):
             raise ValueError("Only score-mode models replay through the compiled path.")
-        self.spec, self.catalog = spec, catalog
-        self.window = spec.decay.window // MICROSECOND
-        self.period = spec.decay.period // MICROSECOND
-        self.floor = spec.floor
+        super().__init__(spec)
+        self.catalog = catalog
         self.low, self.high = spec.stage_boundaries
         # What each distinct event shape scores: (rule index, points, cap, product line, video key).
         self._shapes: dict[tuple[str, str, str, str], tuple] = {}
@@ -77,28 +131,6 @@ class CompiledModel:
         if score >= self.low:
             return scoring.STAGE_2
         return scoring.STAGE_1
-
-    def decayed(self, score: float, scored: int | None, engaged: int | None, to: int, floor: float) -> float:
-        """`scoring.advance`'s score: the ticks in (scored, to] applied, same float operations."""
-        if engaged is None or score <= floor:
-            return score
-        first = engaged + self.window
-        if to < first:
-            return score
-        ticks = (to - first) // self.period + 1
-        if scored is not None and scored >= first:
-            ticks -= (scored - first) // self.period + 1
-        if ticks <= 0:
-            return score
-        decay = self.spec.decay
-        value = score * (1 - decay.amount / 100) ** ticks if decay.mode == "percent" else score - decay.amount * ticks
-        return max(floor, value)
-
-    def last_tick(self, engaged: int | None, at: int) -> int | None:
-        """`scoring.last_tick_at_or_before`, in microseconds."""
-        if engaged is None or at < engaged + self.window:
-            return None
-        return engaged + self.window + (at - engaged - self.window) // self.period * self.period
 
 
 def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scoring.LeadState:

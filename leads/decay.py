@@ -2,9 +2,10 @@
 
 Only leads a tick can change are read: engaged at least the inactivity window ago and
 above the floor (or with a product score above 0). They are read in id-ordered chunks,
-advanced by the engine's own `advance_lead` (so the arithmetic is `leads.scoring`'s, not
-a copy in SQL), and written back with one UPDATE … FROM per chunk. Stages that decay
-moves back are logged with reason `decay` at the tick instant.
+advanced with `bulk_replay.DecayArithmetic` (the engine's float operations on integer
+microseconds, property-tested against it), and written back with one UPDATE … FROM per
+chunk. A lead whose stage decay moves back goes through the engine's own `advance_lead`,
+which logs each crossing (reason `decay`) at its tick instant.
 
 Each state is dated at the last instant anything changed (the last tick, or the last
 event), not at `now`: scores are flat between ticks, and an event arriving later but
@@ -19,7 +20,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Max
 
-from leads import scoring
+from leads import bulk_replay, scoring
 from leads.bulk import update_rows
 from leads.models import Lead, ProductScore, StageChange
 from leads.services import active_version, spec_for
@@ -91,56 +92,53 @@ def _next_tick_sql(engaged: str, scored: str) -> str:
 
 
 def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
-    products = defaultdict(dict)
+    arithmetic = bulk_replay.DecayArithmetic(spec)
+    now_us = bulk_replay.microseconds(now)
+    products = defaultdict(list)
     for pk, lead_id, score, scored_at, engaged_at in ProductScore.objects.filter(
             lead_id__gte=rows[0][0], lead_id__lte=rows[-1][0]).values_list(
             "pk", "lead_id", "score", "scored_at", "last_engaged_at"):
-        products[lead_id][pk] = scoring.ScoreState(score, scored_at, engaged_at)
+        products[lead_id].append((pk, score, _us(scored_at), _us(engaged_at)))
     lead_rows, product_rows, changes = [], [], []
     for pk, score, scored_at, last_engaged_at, stage in rows:
-        before = scoring.ScoreState(score, scored_at, last_engaged_at)
-        state = scoring.LeadState(sales=before, products=dict(products[pk]), stage=stage)
-        outcome = scoring.Outcome()
-        scoring.advance_lead(state, now, spec, outcome)
-        changed_at = _last_change(before, products[pk].values(), now, spec)
-        if state.sales.score != score or changed_at != scored_at:
-            stage_changed_at = outcome.stage_changes[-1].at if outcome.stage_changes else None
-            lead_rows.append((pk, state.sales.score, max(changed_at, scored_at), state.stage,
-                              stage_changed_at))
-        for product_pk, product in state.products.items():
-            if product.score != products[pk][product_pk].score:
-                product_rows.append((product_pk, product.score, changed_at))
-        changes.extend(
-            StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
-                        reason=StageChange.Reason.DECAY, version=version)
-            for c in outcome.stage_changes
-        )
+        scored, engaged = _us(scored_at), _us(last_engaged_at)
+        decayed = arithmetic.decayed(score, scored, engaged, now_us, spec.floor) \
+            if scored is None or now_us > scored else score
+        new_stage = scoring.next_stage(stage, decayed, spec, None) if decayed != score else stage
+        moving = [arithmetic.last_moving_tick(score, scored, engaged, now_us, spec.floor)]
+        decayed_products = []
+        for product_pk, product_score, product_scored, product_engaged in products[pk]:
+            moving.append(arithmetic.last_moving_tick(product_score, product_scored, product_engaged, now_us, 0.0))
+            after = arithmetic.decayed(product_score, product_scored, product_engaged, now_us, 0.0) \
+                if product_scored is None or now_us > product_scored else product_score
+            if after != product_score:
+                decayed_products.append((product_pk, after))
+        # Dated at the last instant any of the lead's scores changed (see the module docstring).
+        changed_at = bulk_replay.instant(
+            max((i for i in [scored, *moving] if i is not None and i <= now_us), default=scored))
+        product_rows.extend((product_pk, after, changed_at) for product_pk, after in decayed_products)
+        if new_stage != stage:
+            # Rare: the stage log needs each crossing's tick instant, so the engine walks the ticks.
+            state = scoring.LeadState(sales=scoring.ScoreState(score, scored_at, last_engaged_at), stage=stage)
+            outcome = scoring.Outcome()
+            scoring.advance_lead(state, now, spec, outcome)
+            decayed, new_stage = state.sales.score, state.stage
+            changes.extend(
+                StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
+                            reason=StageChange.Reason.DECAY, version=version)
+                for c in outcome.stage_changes
+            )
+            lead_rows.append((pk, decayed, max(changed_at, scored_at), new_stage, outcome.stage_changes[-1].at))
+        elif decayed != score or changed_at != scored_at:
+            lead_rows.append((pk, decayed, max(changed_at, scored_at), stage, None))
     _write(lead_rows, product_rows, changes)
     result.leads_changed += len(lead_rows)
     result.products_changed += len(product_rows)
     result.stage_changes += len(changes)
 
 
-def _last_change(sales: scoring.ScoreState, products, now: datetime, spec: scoring.ModelSpec) -> datetime:
-    """The last instant at or before `now` when any of the lead's scores changed: its last
-    event or the last tick that moved a score (a tick at the floor changes nothing)."""
-    instants = [sales.scored_at, _last_moving_tick(sales, now, spec.decay, spec.floor)]
-    instants += [_last_moving_tick(product, now, spec.decay, 0.0) for product in products]
-    return max((i for i in instants if i is not None and i <= now), default=sales.scored_at)
-
-
-def _last_moving_tick(state: scoring.ScoreState, now: datetime, decay: scoring.DecaySettings, floor: float):
-    if state.score <= floor:
-        return None
-    if decay.mode == "percent" and floor == 0:
-        # Every percent tick moves a positive score with no floor; skip walking them one by one.
-        return scoring.last_tick_at_or_before(state, now, decay) if state.scored_at is None or \
-            scoring.ticks_until(state.last_engaged_at, now, decay) > \
-            scoring.ticks_until(state.last_engaged_at, state.scored_at, decay) else None
-    last = None
-    for last, _score in scoring.decay_steps(state, now, decay, floor):
-        pass
-    return last
+def _us(instant: datetime | None) -> int | None:
+    return None if instant is None else bulk_replay.microseconds(instant)
 
 
 def _write(lead_rows, product_rows, changes) -> None:

@@ -120,9 +120,13 @@ class Lead(models.Model):
     user_id = models.CharField(max_length=200, null=True, blank=True, help_text="Segment userId.")
     name = models.CharField(max_length=200, blank=True, default="")
     title = models.CharField(max_length=200, blank=True, default="")
+    # No single-column indexes on the foreign keys: (owner, -score) and (account, -score) serve
+    # those lookups, and every index costs each score write (decay and recalculation rewrite
+    # a million rows, and a score change can't be a HOT update).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="owned_leads")
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+                              related_name="owned_leads", db_index=False)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
+                                db_index=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
 
     score = models.FloatField(default=0)
@@ -133,7 +137,7 @@ class Lead(models.Model):
     # Memory of the incremental path between events (video maxima, caps, tallies).
     engine_state = models.JSONField(default=dict, blank=True)
     scored_with = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+                                    db_index=False, related_name="+")
 
     is_cold = models.BooleanField(default=False)
     cold_since = models.DateTimeField(null=True, blank=True)
@@ -255,8 +259,9 @@ class Event(models.Model):
 
 
 class ProductScore(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_scores")
-    product_line = models.ForeignKey(ProductLine, on_delete=models.CASCADE, related_name="scores")
+    # Indexed by the (lead, product_line) constraint and (product_line, -score), as Lead's keys are.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_scores", db_index=False)
+    product_line = models.ForeignKey(ProductLine, on_delete=models.CASCADE, related_name="scores", db_index=False)
     score = models.FloatField(default=0)
     scored_at = models.DateTimeField(null=True, blank=True)
     last_engaged_at = models.DateTimeField(null=True, blank=True)
