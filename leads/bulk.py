@@ -127,3 +127,12 @@ def _default(field):
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return timezone.now()
     return field.get_default()
+
+
+def epoch_microseconds_sql(column: str) -> str:
+    """SQL for a timestamp column as integer microseconds since the epoch (exact; NULL stays NULL)."""
+    if connection.vendor == "postgresql":
+        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
+    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: whole seconds, then the fraction's digits.
+    return (f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
+            f" + CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))")

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from leads import bulk_replay, scoring
-from leads.bulk import update_rows
+from leads.bulk import epoch_microseconds_sql, update_rows
 from leads.models import Lead, ProductScore, StageChange
 from leads.services import active_version, spec_for
 
@@ -51,9 +51,7 @@ def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayRe
             ids = _candidate_ids(spec, now, after_id, after_id + chunk_size)
             if not ids:
                 continue
-            rows = list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list(
-                "pk", "score", "scored_at", "last_engaged_at", "stage"))
-            _decay_chunk(rows, spec, version, now, result)
+            _decay_chunk(_locked_rows(ids), spec, version, now, result)
     return result
 
 
@@ -91,17 +89,37 @@ def _next_tick_sql(engaged: str, scored: str) -> str:
             f"ELSE {epoch(engaged)} + %s + (FLOOR(({scored_seconds} - {epoch(engaged)} - %s) / %s) + 1) * %s END)")
 
 
+def _locked_rows(ids: list[int]) -> list[tuple]:
+    """(pk, score, scored_at µs, last_engaged_at µs, stage) of the leads, locked. Instants
+    as integers: Django's time-zone-aware loader parses each timestamp in Python."""
+    placeholders = ", ".join(["%s"] * len(ids))
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the write lock is the file's
+    with connection.cursor() as cursor:
+        cursor.execute(f"""SELECT id, score, {epoch_microseconds_sql("scored_at")},
+                                  {epoch_microseconds_sql("last_engaged_at")}, stage
+                             FROM leads_lead WHERE id IN ({placeholders}) ORDER BY id{lock}""", ids)
+        return cursor.fetchall()
+
+
+def _product_rows(lead_ids: list[int]) -> dict[int, list[tuple]]:
+    """lead id → [(pk, score, scored_at µs, last_engaged_at µs)] of its product scores."""
+    placeholders = ", ".join(["%s"] * len(lead_ids))
+    products = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""SELECT lead_id, id, score, {epoch_microseconds_sql("scored_at")},
+                                  {epoch_microseconds_sql("last_engaged_at")}
+                             FROM leads_productscore WHERE lead_id IN ({placeholders})""", lead_ids)
+        for lead_id, *row in cursor.fetchall():
+            products[lead_id].append(row)
+    return products
+
+
 def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
     arithmetic = bulk_replay.DecayArithmetic(spec)
     now_us = bulk_replay.microseconds(now)
-    products = defaultdict(list)
-    for pk, lead_id, score, scored_at, engaged_at in ProductScore.objects.filter(
-            lead_id__gte=rows[0][0], lead_id__lte=rows[-1][0]).values_list(
-            "pk", "lead_id", "score", "scored_at", "last_engaged_at"):
-        products[lead_id].append((pk, score, _us(scored_at), _us(engaged_at)))
+    products = _product_rows([row[0] for row in rows])
     lead_rows, product_rows, changes = [], [], []
-    for pk, score, scored_at, last_engaged_at, stage in rows:
-        scored, engaged = _us(scored_at), _us(last_engaged_at)
+    for pk, score, scored, engaged, stage in rows:
         decayed = arithmetic.decayed(score, scored, engaged, now_us, spec.floor) \
             if scored is None or now_us > scored else score
         new_stage = scoring.next_stage(stage, decayed, spec, None) if decayed != score else stage
@@ -114,31 +132,27 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
             if after != product_score:
                 decayed_products.append((product_pk, after))
         # Dated at the last instant any of the lead's scores changed (see the module docstring).
-        changed_at = bulk_replay.instant(
-            max((i for i in [scored, *moving] if i is not None and i <= now_us), default=scored))
-        product_rows.extend((product_pk, after, changed_at) for product_pk, after in decayed_products)
+        changed = max((i for i in [scored, *moving] if i is not None and i <= now_us), default=scored)
+        dated = bulk_replay.instant(max(changed, scored) if scored is not None else changed)
+        product_rows.extend((product_pk, after, bulk_replay.instant(changed)) for product_pk, after in decayed_products)
         if new_stage != stage:
             # Rare: the stage log needs each crossing's tick instant, so the engine walks the ticks.
-            state = scoring.LeadState(sales=scoring.ScoreState(score, scored_at, last_engaged_at), stage=stage)
+            state = scoring.LeadState(stage=stage, sales=scoring.ScoreState(
+                score, bulk_replay.instant(scored), bulk_replay.instant(engaged)))
             outcome = scoring.Outcome()
             scoring.advance_lead(state, now, spec, outcome)
-            decayed, new_stage = state.sales.score, state.stage
             changes.extend(
                 StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
                             reason=StageChange.Reason.DECAY, version=version)
                 for c in outcome.stage_changes
             )
-            lead_rows.append((pk, decayed, max(changed_at, scored_at), new_stage, outcome.stage_changes[-1].at))
-        elif decayed != score or changed_at != scored_at:
-            lead_rows.append((pk, decayed, max(changed_at, scored_at), stage, None))
+            lead_rows.append((pk, state.sales.score, dated, state.stage, outcome.stage_changes[-1].at))
+        elif decayed != score or changed != scored:
+            lead_rows.append((pk, decayed, dated, stage, None))
     _write(lead_rows, product_rows, changes)
     result.leads_changed += len(lead_rows)
     result.products_changed += len(product_rows)
     result.stage_changes += len(changes)
-
-
-def _us(instant: datetime | None) -> int | None:
-    return None if instant is None else bulk_replay.microseconds(instant)
 
 
 def _write(lead_rows, product_rows, changes) -> None:

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from leads import bulk_replay, scoring
 from leads.assets import AssetCatalog
-from leads.bulk import insert_rows, update_rows
+from leads.bulk import epoch_microseconds_sql, insert_rows, update_rows
 from leads.models import Event, Lead, ProductLine, ProductScore, StageChange
 from leads.services import engine_input, settle, spec_for
 
@@ -238,18 +238,10 @@ def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> bulk_replay.Com
 def _events_sql(where: str) -> str:
     """`bulk_replay.Row`s of the events `where` selects, in (lead, time, id) order, with
     instants as integer microseconds and the two numeric properties read in SQL."""
-    return f"""SELECT lead_id, {_microseconds_sql("occurred_at")}, type, name, asset_key, url,
+    return f"""SELECT lead_id, {epoch_microseconds_sql("occurred_at")}, type, name, asset_key, url,
                       {_number_sql("percent")}, {_number_sql("points")}
                  FROM leads_event WHERE {where}
                 ORDER BY lead_id, occurred_at, id"""
-
-
-def _microseconds_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
-    # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: whole seconds, then the fraction's digits.
-    return (f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
-            f" + CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))")
 
 
 def _number_sql(key: str) -> str:

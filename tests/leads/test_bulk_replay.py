@@ -143,3 +143,27 @@ def test_content_mode_is_left_to_the_engine():
     assert not bulk_replay.supports(ModelSpec(stage_mode="content"))
     with pytest.raises(ValueError):
         bulk_replay.CompiledModel(ModelSpec(stage_mode="content"), Catalog())
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=models, score=st.floats(min_value=0, max_value=300), engaged=st.integers(0, 100 * 86_400_000_000),
+       scored_after=st.integers(0, 100 * 86_400_000_000), to_after=st.integers(0, 200 * 86_400_000_000),
+       floor=st.sampled_from([None, 0.0]))
+def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, to_after, floor):
+    """Score after advancing, and the last tick that moved it (what decay dates a lead at),
+    against `scoring.advance` and the ticks `scoring.decay_steps` yields."""
+    floor = spec.floor if floor is None else floor
+    arithmetic = bulk_replay.DecayArithmetic(spec)
+    base = bulk_replay.microseconds(START)
+    engaged_us, scored_us = base + engaged, base + engaged + scored_after
+    to_us = scored_us + to_after
+    state = scoring.ScoreState(score, bulk_replay.instant(scored_us), bulk_replay.instant(engaged_us))
+    to = bulk_replay.instant(to_us)
+    assert arithmetic.decayed(score, scored_us, engaged_us, to_us, floor) == \
+        scoring.advance(state, to, spec.decay, floor).score
+    steps = list(scoring.decay_steps(state, to, spec.decay, floor))
+    expected = steps[-1][0] if steps else None
+    moving = arithmetic.last_moving_tick(score, scored_us, engaged_us, to_us, floor)
+    if spec.decay.mode == "percent" and floor == 0 and score > 0 and not steps:
+        return  # a 0 % decay "moves" nothing; the decay job dates by the last tick anyway
+    assert bulk_replay.instant(moving) == expected
