@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
-from typing import Iterable
+import json
+from typing import Iterable, NamedTuple
 
 from leads import scoring
 from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog
@@ -133,9 +134,74 @@ class CompiledModel(DecayArithmetic):
         return scoring.STAGE_1
 
 
+class Written(NamedTuple):
+    """A replayed lead as the recalculation writes it. Instants are datetimes, or ISO text
+    where the streamed recalculation formats them in its producer process."""
+
+    score: float
+    scored_at: "datetime | str | None"  # the row's: the latest of the lead's scores'
+    last_engaged_us: int | None
+    last_engaged_at: "datetime | str | None"
+    stage: int
+    engine_state: "dict | str"  # the incremental path's memory; JSON text when formatted
+    products: tuple  # (product line, score, scored_at, last_engaged_at)
+
+
+def written(state: scoring.LeadState) -> Written:
+    engaged = state.sales.last_engaged_at
+    return Written(
+        state.sales.score,
+        max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None),
+        None if engaged is None else microseconds(engaged), engaged, state.stage,
+        _engine_state(state.video_max_percent, state.cap_day, state.cap_counts, state.tallies),
+        tuple((line, p.score, p.scored_at, p.last_engaged_at) for line, p in state.products.items()),
+    )
+
+
+def _engine_state(video, cap_day, cap_counts, tallies) -> dict:
+    return {
+        "video_max_percent": video,
+        "cap_day": cap_day.isoformat() if cap_day else None,
+        "cap_counts": {str(k): v for k, v in cap_counts.items()},
+        "tallies": {str(k): v for k, v in tallies.items()},
+    }
+
+
 def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scoring.LeadState:
     """One lead's state after all its rows (in time, then id order), settled as
     `services.settle(state, max(as_of, last event))` would settle it."""
+    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(rows, model, as_of)
+    return scoring.LeadState(
+        sales=scoring.ScoreState(score, instant(scored), instant(engaged)),
+        products={line: scoring.ScoreState(p[0], instant(p[1]), instant(p[2])) for line, p in products.items()},
+        stage=stage,
+        video_max_percent=video,
+        cap_day=_date(cap_day),
+        cap_counts=cap_counts,
+        tallies=tallies,
+    )
+
+
+def replay_formatted(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> Written:
+    """`written(replay(...))` with instants as ISO text and the memory as JSON: ready for COPY."""
+    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(rows, model, as_of)
+    latest = max(filter(None, [scored, *(p[1] for p in products.values())]), default=None)
+    return Written(
+        score, _iso(latest), engaged, _iso(engaged), stage,
+        json.dumps(_engine_state(video, _date(cap_day), cap_counts, tallies)),
+        tuple((line, p[0], _iso(p[1]), _iso(p[2])) for line, p in products.items()),
+    )
+
+
+def _iso(us: int | None) -> str | None:
+    return None if us is None else instant(us).isoformat()
+
+
+def _date(day: int | None) -> date | None:
+    return None if day is None else date(1970, 1, 1) + timedelta(days=day)
+
+
+def _replayed(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> tuple:
     score, scored, engaged, stage = 0.0, None, None, scoring.STAGE_1
     products: dict[str, list] = {}
     video: dict[str, float] = {}
@@ -201,12 +267,4 @@ def _settled(model, as_of, score, scored, engaged, stage, products, video, cap_d
         scored = effective
         for product in products.values():
             product[1] = effective
-    return scoring.LeadState(
-        sales=scoring.ScoreState(score, instant(scored), instant(engaged)),
-        products={line: scoring.ScoreState(p[0], instant(p[1]), instant(p[2])) for line, p in products.items()},
-        stage=stage,
-        video_max_percent=video,
-        cap_day=date(1970, 1, 1) + timedelta(days=cap_day) if cap_day is not None else None,
-        cap_counts=cap_counts,
-        tallies=tallies,
-    )
+    return score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies

@@ -10,8 +10,9 @@ written with one UPDATE … FROM, one product-score delete + insert and one stag
 insert (COPY on PostgreSQL)."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 import queue
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,7 +20,7 @@ from itertools import chain, groupby, islice
 from operator import itemgetter
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from leads import bulk_replay, scoring
 from leads.assets import AssetCatalog
@@ -82,25 +83,27 @@ def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog
         if not leads:
             return None
         states = _replayed_states(spec, catalog, leads[0][0], leads[-1][0], as_of)
+        leads = [(pk, stage, _us(engaged), *rest) for pk, stage, engaged, *rest in leads]
         return _write_chunk(version, leads, states, as_of, on_written)
 
 
 def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> ChunkResult:
-    """Write replayed states of locked `leads` (pk, stage, last_engaged_at, is_cold,
-    cold_since, stage_changed_at): the lead rows, product scores and stage changes."""
+    """Write the `bulk_replay.Written` states of locked `leads` (pk, stage, last_engaged_at
+    in µs, is_cold, cold_since, stage_changed_at): lead rows, product scores, stage changes."""
     lines = {pl.name: pl.pk for pl in ProductLine.objects.all()}
     lead_rows, product_rows, changes = [], [], []
-    for pk, stage, last_engaged_at, is_cold, cold_since, stage_changed_at in leads:
+    for pk, stage, engaged_us, is_cold, cold_since, stage_changed_at in leads:
         state = state_of(pk)
         new_stage, change_at = stage, stage_changed_at
         if state.stage != stage and stage not in scoring.SALES_OWNED_STAGES:
             changes.append((pk, stage, state.stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
             new_stage, change_at = state.stage, as_of
-        if state.sales.last_engaged_at != last_engaged_at and is_cold:
+        if state.last_engaged_us != engaged_us and is_cold:
             is_cold, cold_since = False, None  # new engagement ends a cold spell (§6), as store_state does
-        lead_rows.append(_lead_row(pk, state, version.pk, new_stage, change_at, is_cold, cold_since))
-        product_rows.extend((pk, lines[name], s.score, s.scored_at, s.last_engaged_at)
-                            for name, s in state.products.items() if name in lines)
+        lead_rows.append((pk, state.score, state.scored_at, state.last_engaged_at, state.engine_state, version.pk,
+                          new_stage, change_at, is_cold, cold_since))
+        product_rows.extend((pk, lines[name], score, scored_at, engaged_at)
+                            for name, score, scored_at, engaged_at in state.products if name in lines)
     first_id, last_id = leads[0][0], leads[-1][0]
     update_rows(Lead, LEAD_FIELDS, lead_rows)
     ProductScore.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).delete()
@@ -119,83 +122,113 @@ def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> Chunk
 # per event, which over 10,000,000 events costs minutes. One sequential scan sorted by
 # (lead, time, id) costs seconds, and PostgreSQL sorts it with parallel workers.
 #
-# The stream reads one snapshot (REPEATABLE READ) on a connection of its own, in a thread,
-# while this thread writes chunks. Every write of an event also updates its lead's row in
-# the same transaction (ingest, identify), so a lead whose row version (`xmin`) differs
-# between the snapshot and the locked row has events the stream did not see: it is
-# replayed again from a fresh read, inside the chunk's transaction.
+# A producer process reads the stream in one snapshot (REPEATABLE READ) on a connection of
+# its own and replays it, while this process writes the chunks: replaying and writing each
+# take a core. Every write of an event also updates its lead's row in the same transaction
+# (ingest, identify), so a lead whose row version (`xmin`) differs between the snapshot and
+# the locked row has events the stream did not see: it is replayed again from a fresh read,
+# inside the chunk's transaction.
 
 STREAM_FETCH = 20_000
-_DONE = object()
+PRODUCER_POLL = 1.0  # seconds between checks that the producer is still alive
 
 
 @dataclass
 class StreamedChunk:
     last_lead_id: int
     row_versions: dict[int, str]  # lead id → xmin in the stream's snapshot
-    states: dict[int, scoring.LeadState]
+    states: dict[int, bulk_replay.Written]
+
+
+class StreamDone:
+    """The producer's last message."""
 
 
 def _replay_streamed(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int,
                      on_written) -> int:
     model = _compiled(spec_for(version), catalog)
-    chunks: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-    stream = psycopg.connect(**connection.get_connection_params())
-    producer = threading.Thread(target=_produce, args=(stream, model, after_id, as_of, chunk_size, chunks, stop),
-                                name="recalculation-stream", daemon=True)
+    context = multiprocessing.get_context("fork")  # the model and catalogue are inherited, not pickled
+    chunks = context.Queue(maxsize=2)
+    producer = context.Process(target=_produce, name="recalculation-stream", daemon=True,
+                               args=(connection.get_connection_params(), model, after_id, as_of, chunk_size, chunks))
     producer.start()
     try:
-        while (chunk := chunks.get()) is not _DONE:
-            if isinstance(chunk, BaseException):
-                raise chunk
+        while not isinstance(chunk := _next_chunk(chunks, producer), StreamDone):
             after_id = _write_streamed(version, chunk, after_id, model, as_of, on_written)
-    finally:
-        stop.set()
         producer.join()
-        stream.close()
+    finally:
+        if producer.is_alive():
+            producer.terminate()
+            producer.join()
     return after_id
 
 
-def _produce(stream, model, after_id: int, as_of: datetime, chunk_size: int, chunks: queue.Queue, stop) -> None:
-    def hand_over(item) -> bool:
-        while not stop.is_set():
+def _next_chunk(chunks, producer):
+    while True:
+        try:
+            item = chunks.get(timeout=PRODUCER_POLL)
+        except queue.Empty:
+            if not producer.is_alive():
+                raise RuntimeError(f"The recalculation stream stopped (exit code {producer.exitcode}).") from None
+            continue
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+def _produce(params: dict, model, after_id: int, as_of: datetime, chunk_size: int, chunks) -> None:
+    """The producer process. It lets go of the database sockets it inherited: had the parent
+    been killed, they would keep its session, and the locks of its open chunk, alive."""
+    parent = os.getppid()
+    for inherited in connections.all(initialized_only=True):
+        if inherited.connection is not None:
+            os.close(inherited.connection.fileno())  # only this process's copy; never a goodbye on the wire
+
+    def hand_over(item) -> None:
+        while True:
             try:
-                chunks.put(item, timeout=0.5)
-                return True
+                return chunks.put(item, timeout=PRODUCER_POLL)
             except queue.Full:
-                continue
-        return False
+                if os.getppid() != parent:
+                    os._exit(1)  # the writing process is gone: nobody will read this
 
     try:
-        stream.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        leads = stream.cursor(name="recalculation_leads")
-        leads.itersize = STREAM_FETCH
-        leads.execute("SELECT id, xmin::text FROM leads_lead WHERE id > %s ORDER BY id", [after_id])
-        stream.execute("SET LOCAL enable_indexscan = off")
-        stream.execute("SET LOCAL enable_bitmapscan = off")
-        stream.execute("SET LOCAL work_mem = '256MB'")
-        events = stream.cursor(name="recalculation_events")
-        events.itersize = STREAM_FETCH
-        events.execute(_events_sql("lead_id > %s"), [after_id])
-        groups = groupby(events, key=itemgetter(0))
-        pending = next(groups, None)
-        while batch := list(islice(leads, chunk_size)):
-            last_id, states = batch[-1][0], {}
-            while pending is not None and pending[0] <= last_id:
-                states[pending[0]] = bulk_replay.replay(pending[1], model, as_of)
-                pending = next(groups, None)
-            if not hand_over(StreamedChunk(last_id, dict(batch), states)):
-                return
-        hand_over(_DONE)
-    except BaseException as error:  # handed to the writing thread, which raises it
-        hand_over(error)
+        with psycopg.connect(**params) as stream:
+            stream.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            for chunk in _streamed_chunks(stream, model, after_id, as_of, chunk_size):
+                hand_over(chunk)
+        hand_over(StreamDone())
+    except Exception as error:  # raised again in the writing process, by message (a driver error may not pickle)
+        hand_over(RuntimeError(f"Recalculation stream failed: {error!r}"))
+
+
+def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: int):
+    leads = stream.cursor(name="recalculation_leads")
+    leads.itersize = STREAM_FETCH
+    leads.execute("SELECT id, xmin::text FROM leads_lead WHERE id > %s ORDER BY id", [after_id])
+    stream.execute("SET LOCAL enable_indexscan = off")
+    stream.execute("SET LOCAL enable_bitmapscan = off")
+    stream.execute("SET LOCAL work_mem = '256MB'")
+    events = stream.cursor(name="recalculation_events")
+    events.itersize = STREAM_FETCH
+    events.execute(_events_sql("lead_id > %s"), [after_id])
+    groups = groupby(events, key=itemgetter(0))
+    pending = next(groups, None)
+    while batch := list(islice(leads, chunk_size)):
+        last_id, states = batch[-1][0], {}
+        while pending is not None and pending[0] <= last_id:
+            states[pending[0]] = bulk_replay.replay_formatted(pending[1], model, as_of)
+            pending = next(groups, None)
+        yield StreamedChunk(last_id, dict(batch), states)
 
 
 def _write_streamed(version, chunk: StreamedChunk, after_id: int, model, as_of: datetime, on_written) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("""SELECT id, stage, last_engaged_at, is_cold, cold_since, stage_changed_at, xmin::text
-                            FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
+        # Instants that are only written back travel as text: Django's time-zone-aware loader
+        # parses each timestamp in Python, a million times per run.
+        cursor.execute(f"""SELECT id, stage, {epoch_microseconds_sql("last_engaged_at")}, is_cold,
+                                  cold_since::text, stage_changed_at::text, xmin::text
+                             FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
                        [after_id, chunk.last_lead_id])
         locked = cursor.fetchall()
         if not locked:
@@ -205,7 +238,7 @@ def _write_streamed(version, chunk: StreamedChunk, after_id: int, model, as_of: 
         if changed:
             states = {**states, **{pk: None for pk in changed},
                       **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
-        empty = bulk_replay.replay((), model, as_of)
+        empty = bulk_replay.replay_formatted((), model, as_of)
         _write_chunk(version, [row[:6] for row in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
     return chunk.last_lead_id
 
@@ -214,19 +247,26 @@ def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime
     """A lookup lead id → replayed and settled state, for the leads in [first_id, last_id]."""
     if not bulk_replay.supports(spec):
         events = _events_by_lead(first_id, last_id)
-        return lambda pk: _replayed(events.get(pk, ()), spec, catalog, as_of)
+        return lambda pk: bulk_replay.written(_replayed(events.get(pk, ()), spec, catalog, as_of))
     model = _compiled(spec, catalog)
     states = _compiled_states(model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"),
                               [first_id, last_id])
-    return lambda pk: states.get(pk) or bulk_replay.replay((), model, as_of)
+    return lambda pk: states.get(pk) or _replay_for_writing((), model, as_of)
 
 
-def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, scoring.LeadState]:
+def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, bulk_replay.Written]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = iter(lambda: cursor.fetchmany(STREAM_FETCH), [])
-        return {lead_id: bulk_replay.replay(group, model, as_of)
+        return {lead_id: _replay_for_writing(group, model, as_of)
                 for lead_id, group in groupby(chain.from_iterable(rows), key=itemgetter(0))}
+
+
+def _replay_for_writing(rows, model, as_of: datetime) -> bulk_replay.Written:
+    # COPY (PostgreSQL) takes text as it is; SQLite's executemany adapts Python values per field.
+    if connection.vendor == "postgresql":
+        return bulk_replay.replay_formatted(rows, model, as_of)
+    return bulk_replay.written(bulk_replay.replay(rows, model, as_of))
 
 
 @lru_cache(maxsize=4)
@@ -256,14 +296,5 @@ def _number_sql(key: str) -> str:
             f"WHEN 'real' THEN json_extract(properties, {path}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END")
 
 
-def _lead_row(pk, state: scoring.LeadState, version_id, stage, stage_changed_at, is_cold, cold_since) -> tuple:
-    scored_at = max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]),
-                    default=None)
-    engine_state = {
-        "video_max_percent": state.video_max_percent,
-        "cap_day": state.cap_day.isoformat() if state.cap_day else None,
-        "cap_counts": {str(k): v for k, v in state.cap_counts.items()},
-        "tallies": {str(k): v for k, v in state.tallies.items()},
-    }
-    return (pk, state.sales.score, scored_at, state.sales.last_engaged_at, engine_state, version_id, stage,
-            stage_changed_at, is_cold, cold_since)
+def _us(instant: datetime | None) -> int | None:
+    return None if instant is None else bulk_replay.microseconds(instant)

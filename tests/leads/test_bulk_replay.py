@@ -1,6 +1,7 @@
 """The compiled replay (leads/bulk_replay.py) against the engine it compiles: on random
 histories, models and settle instants, every field of the settled state is identical to
 `scoring.replay` followed by `services.settle`."""
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -167,3 +168,22 @@ def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, 
     if spec.decay.mode == "percent" and floor == 0 and score > 0 and not steps:
         return  # a 0 % decay "moves" nothing; the decay job dates by the last tick anyway
     assert bulk_replay.instant(moving) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(history=events, spec=models, settle_days=st.floats(min_value=-10, max_value=400))
+def test_the_formatted_replay_is_the_replay_as_text(history, spec, settle_days):
+    """What the streamed recalculation writes (ISO instants, JSON memory) reads back as the state."""
+    history = sorted(history, key=lambda event: event[0])
+    as_of = START + timedelta(days=settle_days)
+    rows = [(7, bulk_replay.microseconds(START) + offset, *SHAPES[kind], number, number)
+            for offset, kind, number in history]
+    model = bulk_replay.CompiledModel(spec, Catalog())
+    text, expected = bulk_replay.replay_formatted(rows, model, as_of), bulk_replay.written(
+        bulk_replay.replay(rows, model, as_of))
+    read = (lambda iso: None if iso is None else datetime.fromisoformat(iso))
+    assert (text.score, read(text.scored_at), text.last_engaged_us, read(text.last_engaged_at), text.stage) == \
+        (expected.score, expected.scored_at, expected.last_engaged_us, expected.last_engaged_at, expected.stage)
+    assert json.loads(text.engine_state) == json.loads(json.dumps(expected.engine_state))
+    assert [(line, score, read(scored), read(engaged)) for line, score, scored, engaged in text.products] == \
+        list(expected.products)
