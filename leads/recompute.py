@@ -13,10 +13,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from itertools import chain, groupby, islice
+from itertools import chain, count, groupby, islice
 from operator import itemgetter
 
 import psycopg
@@ -130,11 +131,15 @@ def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> Chunk
 # inside the chunk's transaction.
 
 STREAM_FETCH = 20_000
+WRITERS = 2  # this machine's cores: the producer replays while two database sessions write
 PRODUCER_POLL = 1.0  # seconds between checks that the producer is still alive
+TURN_PATIENCE = 5.0  # seconds a written chunk waits, locks held, for the chunk before it
 
 
 @dataclass
 class StreamedChunk:
+    number: int  # chunks commit in this order, so the run's resume point only moves forward
+    after_id: int
     last_lead_id: int
     row_versions: dict[int, str]  # lead id → xmin in the stream's snapshot
     states: dict[int, bulk_replay.Written]
@@ -148,23 +153,98 @@ def _replay_streamed(*, version, after_id: int, as_of: datetime, catalog: AssetC
                      on_written) -> int:
     model = _compiled(spec_for(version), catalog)
     context = multiprocessing.get_context("fork")  # the model and catalogue are inherited, not pickled
-    chunks = context.Queue(maxsize=2)
+    chunks = context.Queue(maxsize=2 * WRITERS)
     producer = context.Process(target=_produce, name="recalculation-stream", daemon=True,
                                args=(connection.get_connection_params(), model, after_id, as_of, chunk_size, chunks))
+    turns = _Turns(after_id)
+    writers = [threading.Thread(target=_writer, name=f"recalculation-writer-{n}",
+                                args=(version, chunks, producer, turns, model, as_of, on_written))
+               for n in range(WRITERS)]
     producer.start()
     try:
-        while not isinstance(chunk := _next_chunk(chunks, producer), StreamDone):
-            after_id = _write_streamed(version, chunk, after_id, model, as_of, on_written)
-        producer.join()
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
     finally:
         if producer.is_alive():
             producer.terminate()
-            producer.join()
-    return after_id
+        producer.join()
+    if turns.error is not None:
+        raise turns.error
+    return turns.last_lead_id
 
 
-def _next_chunk(chunks, producer):
+class _Turns:
+    """Chunk commit order. Writers work on chunks side by side (the database's share of a
+    chunk is most of its cost), and each commits after the one before it."""
+
+    def __init__(self, after_id: int):
+        self.next, self.last_lead_id, self.error = 0, after_id, None
+        self._changed = threading.Condition()
+
+    def wait(self, number: int, timeout: float | None = None) -> bool:
+        with self._changed:
+            mine = self._changed.wait_for(lambda: self.next == number or self.error is not None, timeout)
+            if self.error is not None:
+                raise _Aborted
+            return mine
+
+    def done(self, chunk: StreamedChunk) -> None:
+        with self._changed:
+            self.next, self.last_lead_id = chunk.number + 1, chunk.last_lead_id
+            self._changed.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self._changed:
+            self.error = self.error or error
+            self._changed.notify_all()
+
+
+class _Aborted(Exception):
+    """Another writer failed: this one stops, its chunk rolled back."""
+
+
+class _TurnTimeout(Exception):
+    """Waited too long for the chunk before this one while holding this chunk's locks."""
+
+
+def _writer(version, chunks, producer, turns: _Turns, model, as_of: datetime, on_written) -> None:
+    try:
+        while (chunk := _next_chunk(chunks, producer, turns)) is not None:
+            if isinstance(chunk, StreamDone):
+                chunks.put(chunk)  # for the other writers
+                return
+            _write_in_turn(version, chunk, turns, model, as_of, on_written)
+    except _Aborted:
+        pass
+    except BaseException as error:
+        turns.fail(error)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _write_in_turn(version, chunk: StreamedChunk, turns: _Turns, model, as_of: datetime, on_written) -> None:
+    def mark(result: ChunkResult) -> None:  # inside the chunk's transaction, after its writes
+        if not turns.wait(chunk.number, timeout=TURN_PATIENCE):
+            raise _TurnTimeout
+        if on_written is not None:
+            on_written(result)
+
     while True:
+        try:
+            _write_streamed(version, chunk, model, as_of, mark)
+            break
+        except _TurnTimeout:
+            # The chunk before may be waiting on an ingest that waits on a lead this chunk
+            # locked; roll back to free it, wait for the turn unlocked, then write again.
+            turns.wait(chunk.number)
+    turns.wait(chunk.number)  # a chunk with no leads left still keeps its place
+    turns.done(chunk)
+
+
+def _next_chunk(chunks, producer, turns: _Turns):
+    while turns.error is None:
         try:
             item = chunks.get(timeout=PRODUCER_POLL)
         except queue.Empty:
@@ -174,6 +254,7 @@ def _next_chunk(chunks, producer):
         if isinstance(item, Exception):
             raise item
         return item
+    return None
 
 
 def _produce(params: dict, model, after_id: int, as_of: datetime, chunk_size: int, chunks) -> None:
@@ -214,25 +295,28 @@ def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: 
     events.execute(_events_sql("lead_id > %s"), [after_id])
     groups = groupby(events, key=itemgetter(0))
     pending = next(groups, None)
-    while batch := list(islice(leads, chunk_size)):
+    for number in count():
+        if not (batch := list(islice(leads, chunk_size))):
+            return
         last_id, states = batch[-1][0], {}
         while pending is not None and pending[0] <= last_id:
             states[pending[0]] = bulk_replay.replay_formatted(pending[1], model, as_of)
             pending = next(groups, None)
-        yield StreamedChunk(last_id, dict(batch), states)
+        yield StreamedChunk(number, after_id, last_id, dict(batch), states)
+        after_id = last_id
 
 
-def _write_streamed(version, chunk: StreamedChunk, after_id: int, model, as_of: datetime, on_written) -> int:
+def _write_streamed(version, chunk: StreamedChunk, model, as_of: datetime, on_written) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         # Instants that are only written back travel as text: Django's time-zone-aware loader
         # parses each timestamp in Python, a million times per run.
         cursor.execute(f"""SELECT id, stage, {epoch_microseconds_sql("last_engaged_at")}, is_cold,
                                   cold_since::text, stage_changed_at::text, xmin::text
                              FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
-                       [after_id, chunk.last_lead_id])
+                       [chunk.after_id, chunk.last_lead_id])
         locked = cursor.fetchall()
         if not locked:
-            return chunk.last_lead_id
+            return
         changed = [row[0] for row in locked if chunk.row_versions.get(row[0]) != row[6]]
         states = chunk.states
         if changed:
@@ -240,7 +324,6 @@ def _write_streamed(version, chunk: StreamedChunk, after_id: int, model, as_of: 
                       **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
         empty = bulk_replay.replay_formatted((), model, as_of)
         _write_chunk(version, [row[:6] for row in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
-    return chunk.last_lead_id
 
 
 def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime):

@@ -1,13 +1,14 @@
 """The streamed recalculation of PostgreSQL (leads/recompute.py): one sorted stream of all
 events read in a snapshot while chunks are written. It must write what replaying lead by
 lead writes, and a lead that gets an event after the snapshot must be replayed again."""
+import time
 from datetime import timedelta
 
 import pytest
 from django.db import connection
 
 from leads import recompute
-from leads.models import Lead
+from leads.models import Lead, StageChange
 from leads.services import NewEvent, event_ingest
 from models_review.recalculation import recalculation_execute
 from tests.models_review.test_recalculation import full_table, published_v2_with_leads, reference_by_lead_replay
@@ -33,13 +34,13 @@ def test_a_lead_with_an_event_after_the_snapshot_is_replayed_again(monkeypatch):
     arrived = []
     write = recompute._write_streamed
 
-    def event_arrives_mid_run(version, chunk, after_id, *args):
-        if after_id < target <= chunk.last_lead_id and not arrived:
+    def event_arrives_mid_run(version, chunk, *args):
+        if chunk.after_id < target <= chunk.last_lead_id and not arrived:
             # Committed after the stream took its snapshot, before this chunk locks its leads.
             last = Lead.objects.get(pk=target).scored_at
             arrived.append(event_ingest(event=NewEvent(type="form_submit", lead_id=target, asset_key="contact",
                                                        occurred_at=last + timedelta(minutes=1))))
-        return write(version, chunk, after_id, *args)
+        return write(version, chunk, *args)
 
     monkeypatch.setattr(recompute, "_write_streamed", event_arrives_mid_run)
     run = recalculation_execute(run_id=run.pk, chunk_size=100)
@@ -47,3 +48,31 @@ def test_a_lead_with_an_event_after_the_snapshot_is_replayed_again(monkeypatch):
     streamed = full_table()
     reference_by_lead_replay(run)
     assert full_table() == streamed  # the new form submit counted in the target's score
+
+
+def test_a_chunk_never_commits_before_the_one_before_it(monkeypatch):
+    """Writers work on chunks side by side, but the resume point must never pass a chunk
+    that is not committed: when the first chunk is lost, the second one rolls back too."""
+    v2, run = published_v2_with_leads(300, seed=19)
+    write = recompute._write_streamed
+
+    def first_chunk_slow_then_lost(version, chunk, *args):
+        if chunk.number == 0:
+            time.sleep(1.0)  # meanwhile the other writer writes the second chunk and waits its turn
+            raise RuntimeError("worker lost")
+        return write(version, chunk, *args)
+
+    monkeypatch.setattr(recompute, "_write_streamed", first_chunk_slow_then_lost)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        recalculation_execute(run_id=run.pk, chunk_size=100)
+    run.refresh_from_db()
+    assert (run.status, run.done, run.last_lead_id) == ("failed", 0, 0)
+    assert not StageChange.objects.filter(reason="recalculation", version=v2).exists()
+    assert not Lead.objects.filter(scored_with=v2).exists()
+
+    monkeypatch.setattr(recompute, "_write_streamed", write)
+    run = recalculation_execute(run_id=run.pk, chunk_size=100)
+    assert (run.status, run.done) == ("done", 300)
+    resumed = full_table()
+    reference_by_lead_replay(run)
+    assert full_table() == resumed
