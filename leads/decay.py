@@ -13,6 +13,7 @@ dated after that instant then needs no replay. Running twice for the same instan
 changes nothing the second time (no tick falls in (scored_at, now])."""
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from leads.models import Lead, ProductScore, StageChange
 from leads.services import active_version, spec_for
 
 CHUNK_SIZE = 5000
+WORKERS = 2  # database sessions writing chunks side by side (PostgreSQL)
 
 
 @dataclass
@@ -33,6 +35,11 @@ class DecayResult:
     leads_changed: int = 0
     products_changed: int = 0
     stage_changes: int = 0
+
+    def add(self, other: "DecayResult") -> None:
+        self.leads_changed += other.leads_changed
+        self.products_changed += other.products_changed
+        self.stage_changes += other.stage_changes
 
     def __str__(self):
         return f"{self.leads_changed} leads decayed, {self.products_changed} product scores, " \
@@ -46,13 +53,51 @@ def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayRe
     last_id = Lead.objects.aggregate(last=Max("pk"))["last"] or 0
     # Fixed id ranges, so each chunk's candidate query reads one slice of the primary key
     # index instead of ranking every candidate in the table again.
-    for after_id in range(0, last_id, chunk_size):
+    ranges = iter(range(0, last_id, chunk_size))
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        # SQLite has one writer at a time; a caller's transaction is one session's to use.
+        _decay_ranges(ranges, chunk_size, spec, version, now, result)
+        return result
+    # Chunks are independent and the database's share of each is most of its cost:
+    # sessions side by side use the cores.
+    lock, errors = threading.Lock(), []
+    workers = [threading.Thread(target=_decay_worker, args=(ranges, lock, errors, chunk_size, spec, version, now,
+                                                            result)) for _ in range(WORKERS)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    return result
+
+
+def _decay_worker(ranges, lock, errors, chunk_size, spec, version, now, result) -> None:
+    def next_ranges():
+        while not errors:
+            with lock:
+                after_id = next(ranges, None)
+            if after_id is None:
+                return
+            yield after_id
+
+    try:
+        mine = DecayResult()
+        _decay_ranges(next_ranges(), chunk_size, spec, version, now, mine)
+        with lock:
+            result.add(mine)
+    except Exception as error:
+        errors.append(error)
+    finally:
+        connection.close()  # this thread's own session
+
+
+def _decay_ranges(ranges, chunk_size, spec, version, now, result: DecayResult) -> None:
+    for after_id in ranges:
         with transaction.atomic():
             ids = _candidate_ids(spec, now, after_id, after_id + chunk_size)
-            if not ids:
-                continue
-            _decay_chunk(_locked_rows(ids), spec, version, now, result)
-    return result
+            if ids:
+                _decay_chunk(_locked_rows(ids), spec, version, now, result)
 
 
 def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, up_to_id: int) -> list[int]:

@@ -59,7 +59,9 @@ def replay_all(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog
                on_written=None) -> int:
     """Replay every lead after `after_id`, chunk by chunk in id order; each chunk commits
     with its `on_written` mark. Returns the last lead id written (or `after_id`)."""
-    if connection.vendor == "postgresql" and bulk_replay.supports(spec_for(version)):
+    # The stream and the writers are sessions of their own: they see only committed data,
+    # so a caller's open transaction keeps the work in its session.
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and bulk_replay.supports(spec_for(version)):
         after_id = _replay_streamed(version=version, after_id=after_id, as_of=as_of, catalog=catalog,
                                     chunk_size=chunk_size, on_written=on_written)
     # Leads created while the stream ran (or every lead, off the streamed path).

@@ -110,3 +110,28 @@ def test_decay_never_takes_a_score_below_half_of_t(spec_model):
     decay_materialise(now=day(400))
     lead.refresh_from_db()
     assert lead.score == 50.0  # 55 decays once to 49.5, which the floor F = 50 stops at 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decay_in_parallel_sessions_equals_the_engine_and_repeats_as_a_no_op():
+    """Outside a caller's transaction, PostgreSQL decays id ranges in sessions side by side
+    (SQLite in one): every lead still ends at the engine's score and stage, once."""
+    from models_review.services import version_import
+    from tests.conftest import SPEC_MODEL
+
+    version = version_import(data=SPEC_MODEL, publish=True)
+    random_leads(1500, seed=23, max_events=5)
+    score_all(version)
+    stages_before = dict(Lead.objects.values_list("pk", "stage"))
+    now = day(250)
+    first = decay_materialise(now=now, chunk_size=100)
+    assert first.leads_changed > 300
+    truth = engine_truth(spec_for(version), now)
+    for pk, score, stage in Lead.objects.values_list("pk", "score", "stage"):
+        assert scoring.is_close(score, truth[pk].sales.score), pk
+        assert stage == truth[pk].stage, pk
+    moved = {pk for pk, state in truth.items() if state.stage != stages_before[pk]}
+    assert set(StageChange.objects.filter(reason="decay").values_list("lead_id", flat=True)) == moved != set()
+    once = decay_table()
+    assert str(decay_materialise(now=now, chunk_size=100)) == "0 leads decayed, 0 product scores, 0 stages moved back"
+    assert decay_table() == once
