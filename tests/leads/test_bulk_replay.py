@@ -12,17 +12,10 @@ from leads import bulk_replay, scoring
 from leads.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
 from leads.scoring import DecaySettings, EventInput, ModelSpec, Rule
 from leads.services import settle
+from tests.leads.test_scoring_properties import RULES
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
 
-RULES = (
-    Rule("page_view", 5, asset_flag="sales_ready"),
-    Rule("page_view", -10, url_pattern="*/careers*"),
-    Rule("video_play", 20),
-    Rule("download", 10, product_line="Analytics", max_per_day=3),
-    Rule("form_submit", 25),
-    Rule("custom", 30, event_name="Trial Started"),
-)
 CAPPED_VIDEO_RULES = RULES[:2] + (Rule("video_play", 40, max_per_day=2),) + RULES[3:]
 
 ASSETS = {
