@@ -39,11 +39,16 @@ class NewEvent:
     campaign: str = ""
     properties: dict = field(default_factory=dict)
     source: str = ""
+    pk: int | None = None  # set once stored
+
+    # What the engine reads of a stored event (`engine_input`), read the same way.
+    percent = Event.percent
+    manual_points = Event.manual_points
 
 
 @dataclass
 class IngestResult:
-    stored: list[Event] = field(default_factory=list)
+    stored: list[NewEvent] = field(default_factory=list)
     duplicates: int = 0
     replayed_leads: int = 0
 
@@ -318,7 +323,7 @@ def lead_replay(*, lead: Lead, version=None, reason: str = StageChange.Reason.RE
 
 
 def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
-                    trigger: Event | None) -> tuple[scoring.LeadState, list[StageChange]]:
+                    trigger: Event | NewEvent | None) -> tuple[scoring.LeadState, list[StageChange]]:
     spec = spec_for(version)
     state, _ = scoring.replay(engine_inputs(events, catalog), spec)
     settle(state, max(now, state.sales.scored_at or now), spec)
@@ -326,7 +331,7 @@ def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCata
     if state.stage != lead.stage and lead.stage not in scoring.SALES_OWNED_STAGES:
         changes.append(StageChange(
             lead=lead, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
-            event=trigger, campaign=trigger.campaign if trigger else "", version=version,
+            event_id=trigger.pk if trigger else None, campaign=trigger.campaign if trigger else "", version=version,
         ))
     elif lead.stage in scoring.SALES_OWNED_STAGES:
         state.stage = lead.stage
@@ -339,7 +344,7 @@ def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCata
 def event_ingest(*, event: NewEvent) -> Event | None:
     """Store and score one event. Returns None when its idempotency key was seen before."""
     result = events_ingest(events=[event])
-    return result.stored[0] if result.stored else None
+    return Event.objects.get(pk=result.stored[0].pk) if result.stored else None
 
 
 def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) -> IngestResult:
@@ -359,20 +364,19 @@ def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) ->
 
 def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
     result = IngestResult()
-    keyed = _with_keys(events)
-    seen = set(Event.objects.filter(idempotency_key__in=list(keyed)).values_list("idempotency_key", flat=True))
-    fresh = [event for key, event in keyed.items() if key not in seen]
-    result.duplicates = len(events) - len(fresh)
+    keyed = list(_with_keys(events).values())
+    _attach_known_anonymous(keyed)
+    for event in keyed:
+        event.asset_key = event.asset_key or asset_key_for(event.type, event.url, event.properties)
+    fresh = _insert_new_events(keyed, now)
+    result.stored, result.duplicates = fresh, len(events) - len(fresh)
     if not fresh:
         return result
-    _attach_known_anonymous(fresh)
-    rows = _insert_events([_event_row(e) for e in fresh])
-    result.stored = rows
-    catalog = AssetCatalog.register_and_load(rows)
-    by_lead: dict[int, list[Event]] = defaultdict(list)
-    for row in rows:
-        if row.lead_id:
-            by_lead[row.lead_id].append(row)
+    catalog = AssetCatalog.register_and_load(fresh)
+    by_lead: dict[int, list[NewEvent]] = defaultdict(list)
+    for event in fresh:
+        if event.lead_id:
+            by_lead[event.lead_id].append(event)
     if by_lead:
         result.replayed_leads = _score_leads(by_lead, catalog, now)
     return result
@@ -401,38 +405,52 @@ _EVENT_INSERT_FIELDS = ["idempotency_key", "lead", "anonymous_id", "type", "name
                         "received_at", "campaign", "properties", "source"]
 
 
-def _insert_events(rows: list[Event]) -> list[Event]:
-    """Insert a batch of events. On PostgreSQL one INSERT … SELECT from a JSON recordset:
-    the ORM's bulk_create spends more CPU compiling 500 × 12 parameters than the
-    database spends storing them."""
-    if connection.vendor != "postgresql":
-        return Event.objects.bulk_create(rows, batch_size=500)
-    now = timezone.now()
+def _insert_new_events(events: list[NewEvent], now: datetime) -> list[NewEvent]:
+    """Store the events whose idempotency key is new; returns them with their ids set."""
+    if connection.vendor == "postgresql":
+        return _insert_new_events_postgresql(events, now)
+    seen = set(Event.objects.filter(idempotency_key__in=[e.idempotency_key for e in events])
+               .values_list("idempotency_key", flat=True))
+    fresh = [event for event in events if event.idempotency_key not in seen]
+    rows = Event.objects.bulk_create([_event_row(event) for event in fresh], batch_size=500)
+    for event, row in zip(fresh, rows):
+        event.pk = row.pk
+    return fresh
+
+
+def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list[NewEvent]:
+    """One INSERT … SELECT from a JSON recordset, ON CONFLICT DO NOTHING: the unique index
+    answers "seen before?" (waiting for a concurrent batch holding the same key) in the
+    same statement that stores, and no model instances are built on the hot path."""
     fields = [Event._meta.get_field(name) for name in _EVENT_INSERT_FIELDS]
-    for row in rows:
-        row.received_at = now
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in fields)
+    received_at = now.isoformat()
+    records = json.dumps([
+        {"idempotency_key": e.idempotency_key, "lead_id": e.lead_id, "anonymous_id": e.anonymous_id, "type": e.type,
+         "name": e.name, "asset_key": e.asset_key, "url": e.url, "occurred_at": e.occurred_at.isoformat(),
+         "received_at": received_at, "campaign": e.campaign, "properties": e.properties, "source": e.source}
+        for e in events
+    ])
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {_recordset(fields)} "
-                       f"RETURNING id, idempotency_key", [_records(rows, fields)])
+                       f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key", [records])
         ids = dict((key, pk) for pk, key in cursor.fetchall())
-    for row in rows:
-        row.pk = ids[row.idempotency_key]
-        row._state.adding, row._state.db = False, connection.alias
-    return rows
+    fresh = [event for event in events if event.idempotency_key in ids]
+    for event in fresh:
+        event.pk = ids[event.idempotency_key]
+    return fresh
 
 
 def _event_row(event: NewEvent) -> Event:
     return Event(
         idempotency_key=event.idempotency_key, lead_id=event.lead_id, anonymous_id=event.anonymous_id,
-        type=event.type, name=event.name, url=event.url,
-        asset_key=event.asset_key or asset_key_for(event.type, event.url, event.properties),
-        occurred_at=event.occurred_at, campaign=event.campaign, properties=event.properties, source=event.source,
+        type=event.type, name=event.name, url=event.url, asset_key=event.asset_key, occurred_at=event.occurred_at,
+        campaign=event.campaign, properties=event.properties, source=event.source,
     )
 
 
-def _score_leads(by_lead: dict[int, list[Event]], catalog: AssetCatalog, now: datetime) -> int:
+def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now: datetime) -> int:
     """Score every touched lead once, in a fixed number of queries per batch. Rows are
     locked in id order so concurrent batches wait for each other instead of deadlocking."""
     version = active_version()
@@ -474,7 +492,7 @@ def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
     return histories
 
 
-def _needs_replay(lead: Lead, new_events: list[Event], version) -> bool:
+def _needs_replay(lead: Lead, new_events: list[NewEvent], version) -> bool:
     if lead.scored_with_id != version.pk and lead.scored_with_id is not None:
         return True
     return lead.scored_at is not None and new_events[0].occurred_at < lead.scored_at
