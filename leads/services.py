@@ -9,6 +9,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Iterable, Sequence
 
 from django.apps import apps
@@ -150,7 +151,7 @@ def engine_input(event: Event, catalog: AssetCatalog) -> scoring.EventInput:
     )
 
 
-def load_state(lead: Lead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
+def load_state(lead: ScoredLead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
     memory = lead.engine_state or {}
     return scoring.LeadState(
         sales=scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at),
@@ -184,13 +185,37 @@ def settle(state: scoring.LeadState, now: datetime, spec: scoring.ModelSpec) -> 
         product.scored_at = effective
 
 
+class LeadRow:
+    """The columns of a lead that scoring reads and writes, named as on `Lead`, without a
+    model instance: a batch locks and rewrites hundreds of leads, and building models
+    (and loading timestamps through Django's pure-Python adapter) cost more than the SQL."""
+
+    __slots__ = ("pk", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
+                 "stage", "stage_changed_at", "is_cold", "cold_since", "updated_at")
+
+    def __init__(self, pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
+                 stage_changed_at, is_cold, cold_since):
+        self.pk, self.account_id, self.score, self.scored_at = pk, account_id, score, scored_at
+        self.last_engaged_at, self.engine_state, self.scored_with_id = last_engaged_at, engine_state, scored_with_id
+        self.stage, self.stage_changed_at, self.is_cold, self.cold_since = stage, stage_changed_at, is_cold, cold_since
+        self.updated_at = None
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+# Lead and LeadRow alike: both carry these attribute names.
+ScoredLead = Lead | LeadRow
+
+
 def store_state(lead: Lead, state: scoring.LeadState, version, *, changes: Sequence[StageChange] = (),
                 product_lines: dict[str, ProductLine] | None = None) -> None:
     existing = list(ProductScore.objects.filter(lead=lead).select_related("product_line"))
     states_store([(lead, state, list(changes))], version, product_lines=product_lines, product_scores={lead.pk: existing})
 
 
-def states_store(writes: Sequence[tuple[Lead, scoring.LeadState, list[StageChange]]], version, *,
+def states_store(writes: Sequence[tuple[ScoredLead, scoring.LeadState, list[StageChange]]], version, *,
                  product_lines: dict[str, ProductLine] | None = None,
                  product_scores: dict[int, list[ProductScore]]) -> None:
     """Persist many leads' engine states in a handful of queries (the ingest hot path).
@@ -206,14 +231,14 @@ def states_store(writes: Sequence[tuple[Lead, scoring.LeadState, list[StageChang
     _store_product_scores(writes, product_lines if product_lines is not None else {}, product_scores)
 
 
-# What scoring reads and writes; loading only these keeps a batch's lock query cheap.
-_LEAD_SCORING_FIELDS = ["id", "account", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "stage",
-                        "stage_changed_at", "is_cold", "cold_since"]
+# What scoring reads and writes, in LeadRow's order.
+_LEAD_SCORING_FIELDS = ["id", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
+                        "stage", "stage_changed_at", "is_cold", "cold_since"]
 _LEAD_STATE_FIELDS = ["score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "updated_at", "stage",
                       "stage_changed_at", "is_cold", "cold_since"]
 
 
-def _update_lead_states(leads: Sequence[Lead]) -> None:
+def _update_lead_states(leads: Sequence[ScoredLead]) -> None:
     """Write many leads' score columns at once. Django's bulk_update builds a CASE per
     field and row, which costs seconds for a batch of 500: PostgreSQL gets one UPDATE
     joined to a JSON recordset, SQLite an in-process executemany."""
@@ -256,7 +281,7 @@ def _column_adapter(field):
     return lambda value: value
 
 
-def _state_onto_lead(lead: Lead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime) -> None:
+def _state_onto_lead(lead: ScoredLead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime) -> None:
     engaged_again = state.sales.last_engaged_at != lead.last_engaged_at
     lead.score = state.sales.score
     lead.scored_at = max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None)
@@ -267,7 +292,7 @@ def _state_onto_lead(lead: Lead, state: scoring.LeadState, version, changes: Seq
         "cap_counts": {str(k): v for k, v in state.cap_counts.items()},
         "tallies": {str(k): v for k, v in state.tallies.items()},
     }
-    lead.scored_with = version
+    lead.scored_with_id = version.pk
     lead.updated_at = now
     if lead.stage != state.stage:
         lead.stage = state.stage
@@ -284,7 +309,7 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
     rows, stale = [], []
     for lead, state, _ in writes:
         rows += [
-            ProductScore(lead=lead, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
+            ProductScore(lead_id=lead.pk, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
                          last_engaged_at=s.last_engaged_at)
             for name, s in state.products.items() if name in product_lines
         ]
@@ -298,9 +323,9 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
         ProductScore.objects.filter(pk__in=stale).delete()
 
 
-def _stage_rows(lead: Lead, outcome: scoring.Outcome, version, campaigns: dict[int, str]) -> list[StageChange]:
+def _stage_rows(lead: ScoredLead, outcome: scoring.Outcome, version, campaigns: dict[int, str]) -> list[StageChange]:
     return [
-        StageChange(lead=lead, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
+        StageChange(lead_id=lead.pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
                     event_id=c.ref, campaign=campaigns.get(c.ref, ""), version=version)
         for c in outcome.stage_changes
     ]
@@ -322,7 +347,7 @@ def lead_replay(*, lead: Lead, version=None, reason: str = StageChange.Reason.RE
     store_state(lead, state, version, changes=changes)
 
 
-def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
+def _replayed_state(lead: ScoredLead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
                     trigger: Event | NewEvent | None) -> tuple[scoring.LeadState, list[StageChange]]:
     spec = spec_for(version)
     state, _ = scoring.replay(engine_inputs(events, catalog), spec)
@@ -330,7 +355,7 @@ def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCata
     changes = []
     if state.stage != lead.stage and lead.stage not in scoring.SALES_OWNED_STAGES:
         changes.append(StageChange(
-            lead=lead, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
+            lead_id=lead.pk, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
             event_id=trigger.pk if trigger else None, campaign=trigger.campaign if trigger else "", version=version,
         ))
     elif lead.stage in scoring.SALES_OWNED_STAGES:
@@ -455,8 +480,7 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
     locked in id order so concurrent batches wait for each other instead of deadlocking."""
     version = active_version()
     spec = spec_for(version)
-    locked = Lead.objects.select_for_update().filter(pk__in=list(by_lead)).order_by("pk").only(*_LEAD_SCORING_FIELDS)
-    leads = {lead.pk: lead for lead in locked}
+    leads = {lead.pk: lead for lead in _locked_lead_rows(list(by_lead))}
     product_scores = defaultdict(list)
     for ps in ProductScore.objects.filter(lead__in=list(leads)).select_related("product_line"):
         product_scores[ps.lead_id].append(ps)
@@ -483,6 +507,33 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
     return len(histories)
 
 
+def _locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
+    """Lock the leads in id order and read their scoring columns."""
+    if connection.vendor != "postgresql":
+        locked = Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
+        return [LeadRow(*row) for row in locked.values_list(*_LEAD_SCORING_FIELDS)]
+    # Timestamps travel as integer microseconds since the epoch: exact, and converted in C.
+    columns = ", ".join(f"(extract(epoch FROM {name}) * 1000000)::bigint" if name in _TIMESTAMP_COLUMNS else name
+                        for name in _LEAD_SCORING_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {Lead._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                       [lead_ids])
+        rows = cursor.fetchall()
+    return [LeadRow(pk, account_id, score, _from_micros(scored_at), _from_micros(last_engaged_at),
+                    json.loads(engine_state), scored_with_id, stage, _from_micros(stage_changed_at), is_cold,
+                    _from_micros(cold_since))
+            for (pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
+                 stage_changed_at, is_cold, cold_since) in rows]
+
+
+_TIMESTAMP_COLUMNS = {"scored_at", "last_engaged_at", "stage_changed_at", "cold_since"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def _from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
 def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
     """All events of the leads that need a replay, in one query, each list in replay order."""
     histories: dict[int, list[Event]] = {lead_id: [] for lead_id in lead_ids}
@@ -492,7 +543,7 @@ def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
     return histories
 
 
-def _needs_replay(lead: Lead, new_events: list[NewEvent], version) -> bool:
+def _needs_replay(lead: ScoredLead, new_events: list[NewEvent], version) -> bool:
     if lead.scored_with_id != version.pk and lead.scored_with_id is not None:
         return True
     return lead.scored_at is not None and new_events[0].occurred_at < lead.scored_at
