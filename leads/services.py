@@ -5,6 +5,7 @@ from the database and store its outputs."""
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -265,11 +266,15 @@ def _recordset(fields) -> str:
 
 
 def _records(objects, fields) -> str:
-    return json.dumps([{f.column: _json_value(getattr(obj, f.attname)) for f in fields} for obj in objects])
+    columns, values = [f.column for f in fields], operator.attrgetter(*(f.attname for f in fields))
+    return json.dumps([dict(zip(columns, values(obj))) for obj in objects], default=_json_default)
 
 
-def _json_value(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+def _json_default(value):
+    # Called by the C encoder only for what JSON lacks; datetimes are all the records hold.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _column_adapter(field):
@@ -482,7 +487,7 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
     spec = spec_for(version)
     leads = {lead.pk: lead for lead in _locked_lead_rows(list(by_lead))}
     product_scores = defaultdict(list)
-    for ps in ProductScore.objects.filter(lead__in=list(leads)).select_related("product_line"):
+    for ps in ProductScore.objects.filter(lead_id__any_of=list(leads)).select_related("product_line"):
         product_scores[ps.lead_id].append(ps)
     product_lines = {pl.name: pl for pl in ProductLine.objects.all()}
     new_events = {lead_id: sorted(by_lead[lead_id], key=lambda e: (e.occurred_at, e.pk)) for lead_id in leads}

@@ -314,11 +314,11 @@ def _lead_ids_for_users(user_ids: set[str]) -> dict[str, int]:
     """userId → lead id; a userId seen for the first time becomes a lead (set-based)."""
     if not user_ids:
         return {}
-    known = dict(Lead.objects.filter(user_id__in=user_ids).values_list("user_id", "id"))
+    known = dict(Lead.objects.filter(user_id__any_of=list(user_ids)).values_list("user_id", "id"))
     missing = user_ids - known.keys()
     if missing:
         Lead.objects.bulk_create([Lead(user_id=user_id) for user_id in sorted(missing)], ignore_conflicts=True)
-        known.update(Lead.objects.filter(user_id__in=missing).values_list("user_id", "id"))
+        known.update(Lead.objects.filter(user_id__any_of=list(missing)).values_list("user_id", "id"))
     return known
 
 
