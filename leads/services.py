@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Iterable, Sequence
 
+import psycopg
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, FloatField, OuterRef, Subquery, Sum, Value
@@ -247,7 +248,7 @@ def _update_lead_states(leads: Sequence[ScoredLead]) -> None:
     table, quote = connection.ops.quote_name(Lead._meta.db_table), connection.ops.quote_name
     if connection.vendor == "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
-        with connection.cursor() as cursor:
+        with _bound_cursor() as cursor:
             cursor.execute(f"UPDATE {table} AS l SET {assignments} FROM {_recordset(fields + [Lead._meta.pk])} "
                            f"WHERE l.id = v.id", [_records(leads, fields + [Lead._meta.pk])])
         return
@@ -256,6 +257,15 @@ def _update_lead_states(leads: Sequence[ScoredLead]) -> None:
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
+
+
+def _bound_cursor():
+    """A PostgreSQL cursor that sends parameters apart from the SQL. Django's cursors write
+    them into the SQL text, so a batch's 200 KB JSON recordset would be escaped by the
+    driver and scanned again by PostgreSQL's parser."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
 
 
 def _recordset(fields) -> str:
@@ -462,7 +472,7 @@ def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list
          "received_at": received_at, "campaign": e.campaign, "properties": e.properties, "source": e.source}
         for e in events
     ])
-    with connection.cursor() as cursor:
+    with _bound_cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {_recordset(fields)} "
                        f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key", [records])
         ids = dict((key, pk) for pk, key in cursor.fetchall())
