@@ -338,7 +338,10 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
         ProductScore.objects.filter(pk__in=stale).delete()
 
 
-def _stage_rows(lead: ScoredLead, outcome: scoring.Outcome, version, campaigns: dict[int, str]) -> list[StageChange]:
+def _stage_rows(lead: ScoredLead, outcome: scoring.Outcome, version, events: Sequence[NewEvent]) -> list[StageChange]:
+    if not outcome.stage_changes:
+        return []
+    campaigns = {e.pk: e.campaign for e in events}
     return [
         StageChange(lead_id=lead.pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
                     event_id=c.ref, campaign=campaigns.get(c.ref, ""), version=version)
@@ -513,7 +516,7 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
             state, outcome = load_state(lead, product_scores[lead_id]), scoring.Outcome()
             for event in new_events[lead_id]:
                 scoring.apply_event(state, engine_input(event, catalog), spec, outcome)
-            changes = _stage_rows(lead, outcome, version, {e.pk: e.campaign for e in new_events[lead_id]})
+            changes = _stage_rows(lead, outcome, version, new_events[lead_id])
         writes.append((lead, state, changes))
     states_store(writes, version, product_lines=product_lines, product_scores=product_scores)
     accounts = {lead.account_id for lead in leads.values() if lead.account_id}
