@@ -502,7 +502,6 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
     product_scores = defaultdict(list)
     for ps in ProductScore.objects.filter(lead_id__any_of=list(leads)).select_related("product_line"):
         product_scores[ps.lead_id].append(ps)
-    product_lines = {pl.name: pl for pl in ProductLine.objects.all()}
     new_events = {lead_id: sorted(by_lead[lead_id], key=lambda e: (e.occurred_at, e.pk)) for lead_id in leads}
     late = [lead_id for lead_id in leads if _needs_replay(leads[lead_id], new_events[lead_id], version)]
     histories = _events_of(late)
@@ -518,7 +517,8 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
                 scoring.apply_event(state, engine_input(event, catalog), spec, outcome)
             changes = _stage_rows(lead, outcome, version, new_events[lead_id])
         writes.append((lead, state, changes))
-    states_store(writes, version, product_lines=product_lines, product_scores=product_scores)
+    # Product lines are looked up by name only when some lead holds a product score.
+    states_store(writes, version, product_scores=product_scores)
     accounts = {lead.account_id for lead in leads.values() if lead.account_id}
     if accounts:
         accounts_rollup(account_ids=accounts, as_of=now)
