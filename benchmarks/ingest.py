@@ -265,9 +265,10 @@ def main():
         run_batches(port, write_key, bodies[:4], 2)  # warm-up: imports, connections, asset catalogue
         before, _ = count_rows(url)
         workers, backends = server_pids(server, url)
-        web_before, db_before = cpu_seconds(workers), cpu_seconds(backends)
+        web_before, db_before, client_before = cpu_seconds(workers), cpu_seconds(backends), time.process_time()
         elapsed = run_batches(port, write_key, bodies[4:], args.clients)
         web_cpu, db_cpu = cpu_used(web_before, cpu_seconds(workers)), cpu_used(db_before, cpu_seconds(backends))
+        client_cpu = time.process_time() - client_before
         stored, scored = count_rows(url)
         sent = (len(bodies) - 4) * args.batch_size
         latencies = run_singles(port, write_key, args.singles, args.leads)
@@ -284,6 +285,7 @@ def main():
     print(f"  server CPU {per_thousand:.2f} s per 1,000 events (gunicorn {1000 * web_cpu / max(stored_now, 1):.2f} s, "
           f"PostgreSQL {1000 * db_cpu / max(stored_now, 1):.2f} s) → capacity on {cores} idle cores "
           f"≈ {1000 * cores / per_thousand:,.0f} events/s; load average now {os.getloadavg()[0]:.1f}")
+    print(f"  benchmark client CPU {1000 * client_cpu / max(stored_now, 1):.3f} s per 1,000 events (on the same cores)")
     print(f"single /track: {len(latencies)} calls, p50 {1000 * statistics.median(latencies):.1f} ms, "
           f"p99 {1000 * percentile(latencies, 0.99):.1f} ms")
     if stored_now != sent:

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = "Leads and events"
+
+    def ready(self):
+        from leads import lookups  # noqa: F401  (registers field__any_of)

@@ -121,8 +121,8 @@ class Lead(models.Model):
     name = models.CharField(max_length=200, blank=True, default="")
     title = models.CharField(max_length=200, blank=True, default="")
     # No single-column indexes on the foreign keys: (owner, -score) and (account, -score) serve
-    # those lookups, and every index costs each score write (decay and recalculation rewrite
-    # a million rows, and a score change can't be a HOT update).
+    # those lookups, and every index is one more write per score update (ingest, and decay and
+    # recalculation rewriting a million rows; a score change is never a HOT update).
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="owned_leads", db_index=False)
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
@@ -212,8 +212,12 @@ class Event(models.Model):
     """One immutable activity. A database trigger refuses every UPDATE except attaching
     an anonymous event to the lead it turned out to belong to."""
 
-    idempotency_key = models.CharField(max_length=200, unique=True, default=uuid.uuid4)
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    # Unique through Meta.constraints, not unique=True, which on PostgreSQL also builds a second
+    # (LIKE-pattern) index that nothing uses and every insert pays for. Likewise the lead
+    # column needs no index of its own beside (lead, occurred_at, id).
+    idempotency_key = models.CharField(max_length=200, default=uuid.uuid4)
+    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="events",
+                             db_index=False)
     anonymous_id = models.CharField(max_length=200, blank=True, default="")
     type = models.CharField(max_length=20, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True, default="", help_text="Custom event name as sent.")
@@ -230,6 +234,7 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique")]
         indexes = [
             models.Index(fields=["lead", "occurred_at", "id"], name="event_lead_time_idx"),
             models.Index(fields=["occurred_at"], name="event_time_idx"),

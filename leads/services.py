@@ -5,12 +5,15 @@ from the database and store its outputs."""
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Iterable, Sequence
 
+import psycopg
 from django.apps import apps
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Count, FloatField, OuterRef, Subquery, Sum, Value
@@ -39,11 +42,16 @@ class NewEvent:
     campaign: str = ""
     properties: dict = field(default_factory=dict)
     source: str = ""
+    pk: int | None = None  # set once stored
+
+    # What the engine reads of a stored event (`engine_input`), read the same way.
+    percent = Event.percent
+    manual_points = Event.manual_points
 
 
 @dataclass
 class IngestResult:
-    stored: list[Event] = field(default_factory=list)
+    stored: list[NewEvent] = field(default_factory=list)
     duplicates: int = 0
     replayed_leads: int = 0
 
@@ -145,7 +153,7 @@ def engine_input(event: Event, catalog: AssetCatalog) -> scoring.EventInput:
     )
 
 
-def load_state(lead: Lead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
+def load_state(lead: ScoredLead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
     memory = lead.engine_state or {}
     return scoring.LeadState(
         sales=scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at),
@@ -179,13 +187,37 @@ def settle(state: scoring.LeadState, now: datetime, spec: scoring.ModelSpec) -> 
         product.scored_at = effective
 
 
+class LeadRow:
+    """The columns of a lead that scoring reads and writes, named as on `Lead`, without a
+    model instance: a batch locks and rewrites hundreds of leads, and building models
+    (and loading timestamps through Django's pure-Python adapter) cost more than the SQL."""
+
+    __slots__ = ("pk", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
+                 "stage", "stage_changed_at", "is_cold", "cold_since", "updated_at")
+
+    def __init__(self, pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
+                 stage_changed_at, is_cold, cold_since):
+        self.pk, self.account_id, self.score, self.scored_at = pk, account_id, score, scored_at
+        self.last_engaged_at, self.engine_state, self.scored_with_id = last_engaged_at, engine_state, scored_with_id
+        self.stage, self.stage_changed_at, self.is_cold, self.cold_since = stage, stage_changed_at, is_cold, cold_since
+        self.updated_at = None
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+# Lead and LeadRow alike: both carry these attribute names.
+ScoredLead = Lead | LeadRow
+
+
 def store_state(lead: Lead, state: scoring.LeadState, version, *, changes: Sequence[StageChange] = (),
                 product_lines: dict[str, ProductLine] | None = None) -> None:
     existing = list(ProductScore.objects.filter(lead=lead).select_related("product_line"))
     states_store([(lead, state, list(changes))], version, product_lines=product_lines, product_scores={lead.pk: existing})
 
 
-def states_store(writes: Sequence[tuple[Lead, scoring.LeadState, list[StageChange]]], version, *,
+def states_store(writes: Sequence[tuple[ScoredLead, scoring.LeadState, list[StageChange]]], version, *,
                  product_lines: dict[str, ProductLine] | None = None,
                  product_scores: dict[int, list[ProductScore]]) -> None:
     """Persist many leads' engine states in a handful of queries (the ingest hot path).
@@ -201,14 +233,14 @@ def states_store(writes: Sequence[tuple[Lead, scoring.LeadState, list[StageChang
     _store_product_scores(writes, product_lines if product_lines is not None else {}, product_scores)
 
 
-# What scoring reads and writes; loading only these keeps a batch's lock query cheap.
-_LEAD_SCORING_FIELDS = ["id", "account", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "stage",
-                        "stage_changed_at", "is_cold", "cold_since"]
+# What scoring reads and writes, in LeadRow's order.
+_LEAD_SCORING_FIELDS = ["id", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
+                        "stage", "stage_changed_at", "is_cold", "cold_since"]
 _LEAD_STATE_FIELDS = ["score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "updated_at", "stage",
                       "stage_changed_at", "is_cold", "cold_since"]
 
 
-def _update_lead_states(leads: Sequence[Lead]) -> None:
+def _update_lead_states(leads: Sequence[ScoredLead]) -> None:
     """Write many leads' score columns at once. Django's bulk_update builds a CASE per
     field and row, which costs seconds for a batch of 500: PostgreSQL gets one UPDATE
     joined to a JSON recordset, SQLite an in-process executemany."""
@@ -216,7 +248,7 @@ def _update_lead_states(leads: Sequence[Lead]) -> None:
     table, quote = connection.ops.quote_name(Lead._meta.db_table), connection.ops.quote_name
     if connection.vendor == "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
-        with connection.cursor() as cursor:
+        with _bound_cursor() as cursor:
             cursor.execute(f"UPDATE {table} AS l SET {assignments} FROM {_recordset(fields + [Lead._meta.pk])} "
                            f"WHERE l.id = v.id", [_records(leads, fields + [Lead._meta.pk])])
         return
@@ -227,6 +259,15 @@ def _update_lead_states(leads: Sequence[Lead]) -> None:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
 
 
+def _bound_cursor():
+    """A PostgreSQL cursor that sends parameters apart from the SQL. Django's cursors write
+    them into the SQL text, so a batch's 200 KB JSON recordset would be escaped by the
+    driver and scanned again by PostgreSQL's parser."""
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+
+
 def _recordset(fields) -> str:
     # One JSON parameter instead of thousands: PostgreSQL parses it faster than the
     # driver adapts per-column arrays.
@@ -235,11 +276,18 @@ def _recordset(fields) -> str:
 
 
 def _records(objects, fields) -> str:
-    return json.dumps([{f.column: _json_value(getattr(obj, f.attname)) for f in fields} for obj in objects])
-
-
-def _json_value(value):
-    return value.isoformat() if isinstance(value, datetime) else value
+    columns, values = [f.column for f in fields], operator.attrgetter(*(f.attname for f in fields))
+    # Datetimes are converted here rather than by a `default=` hook, which costs a call
+    # from the C encoder back into Python for every one of them.
+    instants = [index for index, f in enumerate(fields) if isinstance(f, models.DateTimeField)]
+    records = []
+    for obj in objects:
+        row = list(values(obj))
+        for index in instants:
+            if row[index] is not None:
+                row[index] = row[index].isoformat()
+        records.append(dict(zip(columns, row)))
+    return json.dumps(records)
 
 
 def _column_adapter(field):
@@ -251,7 +299,7 @@ def _column_adapter(field):
     return lambda value: value
 
 
-def _state_onto_lead(lead: Lead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime) -> None:
+def _state_onto_lead(lead: ScoredLead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime) -> None:
     engaged_again = state.sales.last_engaged_at != lead.last_engaged_at
     lead.score = state.sales.score
     lead.scored_at = max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None)
@@ -262,7 +310,7 @@ def _state_onto_lead(lead: Lead, state: scoring.LeadState, version, changes: Seq
         "cap_counts": {str(k): v for k, v in state.cap_counts.items()},
         "tallies": {str(k): v for k, v in state.tallies.items()},
     }
-    lead.scored_with = version
+    lead.scored_with_id = version.pk
     lead.updated_at = now
     if lead.stage != state.stage:
         lead.stage = state.stage
@@ -279,7 +327,7 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
     rows, stale = [], []
     for lead, state, _ in writes:
         rows += [
-            ProductScore(lead=lead, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
+            ProductScore(lead_id=lead.pk, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
                          last_engaged_at=s.last_engaged_at)
             for name, s in state.products.items() if name in product_lines
         ]
@@ -293,9 +341,12 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
         ProductScore.objects.filter(pk__in=stale).delete()
 
 
-def _stage_rows(lead: Lead, outcome: scoring.Outcome, version, campaigns: dict[int, str]) -> list[StageChange]:
+def _stage_rows(lead: ScoredLead, outcome: scoring.Outcome, version, events: Sequence[NewEvent]) -> list[StageChange]:
+    if not outcome.stage_changes:
+        return []
+    campaigns = {e.pk: e.campaign for e in events}
     return [
-        StageChange(lead=lead, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
+        StageChange(lead_id=lead.pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
                     event_id=c.ref, campaign=campaigns.get(c.ref, ""), version=version)
         for c in outcome.stage_changes
     ]
@@ -317,16 +368,16 @@ def lead_replay(*, lead: Lead, version=None, reason: str = StageChange.Reason.RE
     store_state(lead, state, version, changes=changes)
 
 
-def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
-                    trigger: Event | None) -> tuple[scoring.LeadState, list[StageChange]]:
+def _replayed_state(lead: ScoredLead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
+                    trigger: Event | NewEvent | None) -> tuple[scoring.LeadState, list[StageChange]]:
     spec = spec_for(version)
     state, _ = scoring.replay(engine_inputs(events, catalog), spec)
     settle(state, max(now, state.sales.scored_at or now), spec)
     changes = []
     if state.stage != lead.stage and lead.stage not in scoring.SALES_OWNED_STAGES:
         changes.append(StageChange(
-            lead=lead, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
-            event=trigger, campaign=trigger.campaign if trigger else "", version=version,
+            lead_id=lead.pk, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
+            event_id=trigger.pk if trigger else None, campaign=trigger.campaign if trigger else "", version=version,
         ))
     elif lead.stage in scoring.SALES_OWNED_STAGES:
         state.stage = lead.stage
@@ -339,7 +390,7 @@ def _replayed_state(lead: Lead, events: list[Event], version, catalog: AssetCata
 def event_ingest(*, event: NewEvent) -> Event | None:
     """Store and score one event. Returns None when its idempotency key was seen before."""
     result = events_ingest(events=[event])
-    return result.stored[0] if result.stored else None
+    return Event.objects.get(pk=result.stored[0].pk) if result.stored else None
 
 
 def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) -> IngestResult:
@@ -359,20 +410,19 @@ def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) ->
 
 def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
     result = IngestResult()
-    keyed = _with_keys(events)
-    seen = set(Event.objects.filter(idempotency_key__in=list(keyed)).values_list("idempotency_key", flat=True))
-    fresh = [event for key, event in keyed.items() if key not in seen]
-    result.duplicates = len(events) - len(fresh)
+    keyed = list(_with_keys(events).values())
+    _attach_known_anonymous(keyed)
+    for event in keyed:
+        event.asset_key = event.asset_key or asset_key_for(event.type, event.url, event.properties)
+    fresh = _insert_new_events(keyed, now)
+    result.stored, result.duplicates = fresh, len(events) - len(fresh)
     if not fresh:
         return result
-    _attach_known_anonymous(fresh)
-    rows = _insert_events([_event_row(e) for e in fresh])
-    result.stored = rows
-    catalog = AssetCatalog.register_and_load(rows)
-    by_lead: dict[int, list[Event]] = defaultdict(list)
-    for row in rows:
-        if row.lead_id:
-            by_lead[row.lead_id].append(row)
+    catalog = AssetCatalog.register_and_load(fresh)
+    by_lead: dict[int, list[NewEvent]] = defaultdict(list)
+    for event in fresh:
+        if event.lead_id:
+            by_lead[event.lead_id].append(event)
     if by_lead:
         result.replayed_leads = _score_leads(by_lead, catalog, now)
     return result
@@ -401,48 +451,60 @@ _EVENT_INSERT_FIELDS = ["idempotency_key", "lead", "anonymous_id", "type", "name
                         "received_at", "campaign", "properties", "source"]
 
 
-def _insert_events(rows: list[Event]) -> list[Event]:
-    """Insert a batch of events. On PostgreSQL one INSERT … SELECT from a JSON recordset:
-    the ORM's bulk_create spends more CPU compiling 500 × 12 parameters than the
-    database spends storing them."""
-    if connection.vendor != "postgresql":
-        return Event.objects.bulk_create(rows, batch_size=500)
-    now = timezone.now()
+def _insert_new_events(events: list[NewEvent], now: datetime) -> list[NewEvent]:
+    """Store the events whose idempotency key is new; returns them with their ids set."""
+    if connection.vendor == "postgresql":
+        return _insert_new_events_postgresql(events, now)
+    seen = set(Event.objects.filter(idempotency_key__in=[e.idempotency_key for e in events])
+               .values_list("idempotency_key", flat=True))
+    fresh = [event for event in events if event.idempotency_key not in seen]
+    rows = Event.objects.bulk_create([_event_row(event) for event in fresh], batch_size=500)
+    for event, row in zip(fresh, rows):
+        event.pk = row.pk
+    return fresh
+
+
+def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list[NewEvent]:
+    """One INSERT … SELECT from a JSON recordset, ON CONFLICT DO NOTHING: the unique index
+    answers "seen before?" (waiting for a concurrent batch holding the same key) in the
+    same statement that stores, and no model instances are built on the hot path."""
     fields = [Event._meta.get_field(name) for name in _EVENT_INSERT_FIELDS]
-    for row in rows:
-        row.received_at = now
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor:
+    received_at = now.isoformat()
+    records = json.dumps([
+        {"idempotency_key": e.idempotency_key, "lead_id": e.lead_id, "anonymous_id": e.anonymous_id, "type": e.type,
+         "name": e.name, "asset_key": e.asset_key, "url": e.url, "occurred_at": e.occurred_at.isoformat(),
+         "received_at": received_at, "campaign": e.campaign, "properties": e.properties, "source": e.source}
+        for e in events
+    ])
+    with _bound_cursor() as cursor:
         cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {_recordset(fields)} "
-                       f"RETURNING id, idempotency_key", [_records(rows, fields)])
+                       f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key", [records])
         ids = dict((key, pk) for pk, key in cursor.fetchall())
-    for row in rows:
-        row.pk = ids[row.idempotency_key]
-        row._state.adding, row._state.db = False, connection.alias
-    return rows
+    fresh = [event for event in events if event.idempotency_key in ids]
+    for event in fresh:
+        event.pk = ids[event.idempotency_key]
+    return fresh
 
 
 def _event_row(event: NewEvent) -> Event:
     return Event(
         idempotency_key=event.idempotency_key, lead_id=event.lead_id, anonymous_id=event.anonymous_id,
-        type=event.type, name=event.name, url=event.url,
-        asset_key=event.asset_key or asset_key_for(event.type, event.url, event.properties),
-        occurred_at=event.occurred_at, campaign=event.campaign, properties=event.properties, source=event.source,
+        type=event.type, name=event.name, url=event.url, asset_key=event.asset_key, occurred_at=event.occurred_at,
+        campaign=event.campaign, properties=event.properties, source=event.source,
     )
 
 
-def _score_leads(by_lead: dict[int, list[Event]], catalog: AssetCatalog, now: datetime) -> int:
+def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now: datetime) -> int:
     """Score every touched lead once, in a fixed number of queries per batch. Rows are
     locked in id order so concurrent batches wait for each other instead of deadlocking."""
     version = active_version()
     spec = spec_for(version)
-    locked = Lead.objects.select_for_update().filter(pk__in=list(by_lead)).order_by("pk").only(*_LEAD_SCORING_FIELDS)
-    leads = {lead.pk: lead for lead in locked}
+    leads = {lead.pk: lead for lead in _locked_lead_rows(list(by_lead))}
     product_scores = defaultdict(list)
-    for ps in ProductScore.objects.filter(lead__in=list(leads)).select_related("product_line"):
+    for ps in ProductScore.objects.filter(lead_id__any_of=list(leads)).select_related("product_line"):
         product_scores[ps.lead_id].append(ps)
-    product_lines = {pl.name: pl for pl in ProductLine.objects.all()}
     new_events = {lead_id: sorted(by_lead[lead_id], key=lambda e: (e.occurred_at, e.pk)) for lead_id in leads}
     late = [lead_id for lead_id in leads if _needs_replay(leads[lead_id], new_events[lead_id], version)]
     histories = _events_of(late)
@@ -456,13 +518,41 @@ def _score_leads(by_lead: dict[int, list[Event]], catalog: AssetCatalog, now: da
             state, outcome = load_state(lead, product_scores[lead_id]), scoring.Outcome()
             for event in new_events[lead_id]:
                 scoring.apply_event(state, engine_input(event, catalog), spec, outcome)
-            changes = _stage_rows(lead, outcome, version, {e.pk: e.campaign for e in new_events[lead_id]})
+            changes = _stage_rows(lead, outcome, version, new_events[lead_id])
         writes.append((lead, state, changes))
-    states_store(writes, version, product_lines=product_lines, product_scores=product_scores)
+    # Product lines are looked up by name only when some lead holds a product score.
+    states_store(writes, version, product_scores=product_scores)
     accounts = {lead.account_id for lead in leads.values() if lead.account_id}
     if accounts:
         accounts_rollup(account_ids=accounts, as_of=now)
     return len(histories)
+
+
+def _locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
+    """Lock the leads in id order and read their scoring columns."""
+    if connection.vendor != "postgresql":
+        locked = Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
+        return [LeadRow(*row) for row in locked.values_list(*_LEAD_SCORING_FIELDS)]
+    # Timestamps travel as integer microseconds since the epoch: exact, and converted in C.
+    columns = ", ".join(f"(extract(epoch FROM {name}) * 1000000)::bigint" if name in _TIMESTAMP_COLUMNS else name
+                        for name in _LEAD_SCORING_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {Lead._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                       [lead_ids])
+        rows = cursor.fetchall()
+    return [LeadRow(pk, account_id, score, _from_micros(scored_at), _from_micros(last_engaged_at),
+                    json.loads(engine_state), scored_with_id, stage, _from_micros(stage_changed_at), is_cold,
+                    _from_micros(cold_since))
+            for (pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
+                 stage_changed_at, is_cold, cold_since) in rows]
+
+
+_TIMESTAMP_COLUMNS = {"scored_at", "last_engaged_at", "stage_changed_at", "cold_since"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def _from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
@@ -474,7 +564,7 @@ def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
     return histories
 
 
-def _needs_replay(lead: Lead, new_events: list[Event], version) -> bool:
+def _needs_replay(lead: ScoredLead, new_events: list[NewEvent], version) -> bool:
     if lead.scored_with_id != version.pk and lead.scored_with_id is not None:
         return True
     return lead.scored_at is not None and new_events[0].occurred_at < lead.scored_at

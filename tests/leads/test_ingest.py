@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from leads import services
 from leads.models import Event, ImmutableEventError, Lead, ProductScore, StageChange
@@ -122,6 +122,13 @@ def test_events_cannot_be_edited_through_the_orm(spec_model):
         Event.objects.filter(pk=event.pk).update(type="page_view")
     with pytest.raises(ImmutableEventError):
         event.delete()
+
+
+def test_the_database_refuses_to_edit_an_event_after_every_migration(spec_model):
+    # SQLite rebuilds a table to alter a column, which drops its triggers; the migrations recreate it.
+    event = ingest(LeadFactory(), "form_submit", day(0))
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE leads_event SET type = 'page_view' WHERE id = %s", [event.pk])
 
 
 def test_events_cannot_be_edited_even_with_raw_sql(spec_model):
