@@ -76,3 +76,26 @@ def test_a_chunk_never_commits_before_the_one_before_it(monkeypatch):
     resumed = full_table()
     reference_by_lead_replay(run)
     assert full_table() == resumed
+
+
+def test_a_chunk_that_waits_too_long_for_its_turn_lets_go_and_writes_again(monkeypatch):
+    """The written second chunk holds its leads' locks while it waits for the first; past
+    TURN_PATIENCE it rolls back (an ingest waiting on one of those locks may be what holds
+    the first chunk up) and writes again once its turn comes. The result is the same."""
+    v2, run = published_v2_with_leads(300, seed=29)
+    monkeypatch.setattr(recompute, "TURN_PATIENCE", 0.2)
+    write, attempts = recompute._write_streamed, []
+
+    def first_chunk_slow(version, chunk, *args):
+        attempts.append(chunk.number)
+        if chunk.number == 0:
+            time.sleep(3.0)  # ample time for the other writer to write chunk 1 and give up waiting
+        return write(version, chunk, *args)
+
+    monkeypatch.setattr(recompute, "_write_streamed", first_chunk_slow)
+    run = recalculation_execute(run_id=run.pk, chunk_size=100)
+    assert (run.status, run.done) == ("done", 300)
+    assert attempts.count(1) >= 2  # the second chunk let go at least once
+    streamed = full_table()
+    reference_by_lead_replay(run)
+    assert full_table() == streamed
