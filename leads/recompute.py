@@ -358,6 +358,18 @@ def _replay_for_writing(rows, model, as_of: datetime) -> bulk_replay.Written:
     return bulk_replay.written(bulk_replay.replay(rows, model, as_of))
 
 
+def _events_by_lead(first_id: int, last_id: int) -> dict[int, list[EventRow]]:
+    rows = (Event.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id)
+            .order_by("lead_id", "occurred_at", "id").values_list(*EVENT_COLUMNS))
+    return {lead_id: [EventRow(*row[1:]) for row in group] for lead_id, group in groupby(rows, key=itemgetter(0))}
+
+
+def _replayed(events, spec: scoring.ModelSpec, catalog: AssetCatalog, as_of: datetime) -> scoring.LeadState:
+    state, _ = scoring.replay((engine_input(event, catalog) for event in events), spec)
+    settle(state, max(as_of, state.sales.scored_at or as_of), spec)
+    return state
+
+
 @lru_cache(maxsize=4)
 def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> bulk_replay.CompiledModel:
     # One per (version, catalogue) for the whole run, so each event shape is matched once.

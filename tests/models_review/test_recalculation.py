@@ -191,3 +191,18 @@ def test_a_second_worker_on_the_same_run_never_counts_a_chunk_twice(monkeypatch)
     monkeypatch.setattr(recalculation, "_mark_progress", real_mark)
     run = recalculation_execute(run_id=run.pk, chunk_size=40)
     assert (run.status, run.done) == ("done", 120)
+
+
+@pytest.mark.django_db
+def test_a_content_mode_version_recalculates_through_the_engine():
+    """Content-mode stages depend on each event's target stage, so these leads take the
+    engine's path rather than the compiled replay; the result is lead_replay's."""
+    v1 = version_import(data=SPEC_MODEL, publish=True)
+    random_leads(120, seed=31)
+    score_all(v1)
+    content = version_import(data={**V2, "note": "stages by content", "stage_mode": "content"}, publish=True)
+    run = recalculation_execute(run_id=RecalculationRun.objects.get(version=content).pk, chunk_size=50)
+    assert (run.status, run.done) == ("done", 120)
+    recalculated = full_table()
+    reference_by_lead_replay(run)
+    assert full_table() == recalculated
