@@ -174,7 +174,7 @@ def main(argv=None):
     producer_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the recalculation's stream
     print(f"{'lower bound (aggregate + COPY)':<34} {results['aggregate'] + results['copy']:8.1f} s")
     print(f"{'peak memory (max RSS)':<34} {peak_mb:8.0f} MB   (its stream process: {producer_mb:.0f} MB)")
-    print(f"targets: recalculation ≤ 120 s, decay ≤ 15 s, peak memory ≤ 1024 MB")
+    print("targets: recalculation ≤ 120 s, decay ≤ 15 s, peak memory ≤ 1024 MB")
 
 
 if __name__ == "__main__":

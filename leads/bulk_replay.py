@@ -53,14 +53,6 @@ class DecayArithmetic:
             return 0
         return (at - engaged - self.window) // self.period + 1
 
-    def after_ticks(self, score: float, ticks: int, floor: float) -> float:
-        """`scoring.decayed_score`."""
-        if ticks <= 0 or score <= floor:
-            return score
-        decay = self.spec.decay
-        value = score * (1 - decay.amount / 100) ** ticks if decay.mode == "percent" else score - decay.amount * ticks
-        return max(floor, value)
-
     def decayed(self, score: float, scored: int | None, engaged: int | None, to: int, floor: float) -> float:
         """`scoring.advance`'s score: the ticks in (scored, to] applied."""
         if engaged is None or score <= floor:
@@ -71,7 +63,7 @@ class DecayArithmetic:
         ticks = (to - first) // self.period + 1
         if scored is not None and scored >= first:
             ticks -= (scored - first) // self.period + 1
-        return self.after_ticks(score, ticks, floor)
+        return scoring.decayed_score(score, ticks, self.spec.decay, floor)
 
     def last_tick(self, engaged: int | None, at: int) -> int | None:
         """`scoring.last_tick_at_or_before`."""
@@ -81,15 +73,17 @@ class DecayArithmetic:
 
     def last_moving_tick(self, score: float, scored: int | None, engaged: int | None, to: int,
                          floor: float) -> int | None:
-        """The last tick in (scored, to] that changed the score (`decay._last_moving_tick`)."""
+        """The last tick in (scored, to] that changed the score, as `scoring.decay_steps` walks
+        them; percent decay with no floor moves a positive score at every tick, so no walk."""
         if score <= floor or engaged is None:
             return None
-        done, total = self.ticks(engaged, scored), self.ticks(engaged, to)
-        if self.spec.decay.mode == "percent" and floor == 0:
+        decay, done, total = self.spec.decay, self.ticks(engaged, scored), self.ticks(engaged, to)
+        if decay.mode == "percent" and floor == 0:
             return self.last_tick(engaged, to) if scored is None or total > done else None
         last = None
         for k in range(done, total):
-            if self.after_ticks(score, k + 1 - done, floor) == self.after_ticks(score, k - done, floor):
+            if scoring.decayed_score(score, k + 1 - done, decay, floor) == scoring.decayed_score(score, k - done, decay,
+                                                                                               floor):
                 break  # at the floor: no later tick changes anything
             last = engaged + self.window + k * self.period
         return last
@@ -103,7 +97,6 @@ class CompiledModel(DecayArithmetic):
             raise ValueError("Only score-mode models replay through the compiled path.")
         super().__init__(spec)
         self.catalog = catalog
-        self.low, self.high = spec.stage_boundaries
         # What each distinct event shape scores: (rule index, points, cap, product line, video key).
         self._shapes: dict[tuple[str, str, str, str], tuple] = {}
 
@@ -125,13 +118,7 @@ class CompiledModel(DecayArithmetic):
                 info.product_line, video_key)
 
     def stage_for(self, score: float) -> int:
-        if score >= self.spec.sales_ready_score:
-            return scoring.SALES_READY
-        if score >= self.high:
-            return scoring.STAGE_3
-        if score >= self.low:
-            return scoring.STAGE_2
-        return scoring.STAGE_1
+        return scoring.stage_for_score(score, self.spec)
 
 
 class Written(NamedTuple):

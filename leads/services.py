@@ -10,7 +10,6 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
 from typing import Iterable, Sequence
 
 import psycopg
@@ -22,6 +21,8 @@ from django.utils import timezone
 
 from leads import scoring
 from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog, asset_key_for
+from leads.bulk import epoch_microseconds_sql
+from leads.bulk_replay import instant
 from leads.models import Account, Event, Identity, Lead, ProductLine, ProductScore, StageChange
 
 ENGAGED_WINDOW = timedelta(days=30)
@@ -534,25 +535,20 @@ def _locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
         locked = Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
         return [LeadRow(*row) for row in locked.values_list(*_LEAD_SCORING_FIELDS)]
     # Timestamps travel as integer microseconds since the epoch: exact, and converted in C.
-    columns = ", ".join(f"(extract(epoch FROM {name}) * 1000000)::bigint" if name in _TIMESTAMP_COLUMNS else name
+    columns = ", ".join(epoch_microseconds_sql(name) if name in _TIMESTAMP_COLUMNS else name
                         for name in _LEAD_SCORING_FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {Lead._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
                        [lead_ids])
         rows = cursor.fetchall()
-    return [LeadRow(pk, account_id, score, _from_micros(scored_at), _from_micros(last_engaged_at),
-                    json.loads(engine_state), scored_with_id, stage, _from_micros(stage_changed_at), is_cold,
-                    _from_micros(cold_since))
+    return [LeadRow(pk, account_id, score, instant(scored_at), instant(last_engaged_at),
+                    json.loads(engine_state), scored_with_id, stage, instant(stage_changed_at), is_cold,
+                    instant(cold_since))
             for (pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
                  stage_changed_at, is_cold, cold_since) in rows]
 
 
 _TIMESTAMP_COLUMNS = {"scored_at", "last_engaged_at", "stage_changed_at", "cold_since"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
-
-
-def _from_micros(value: int | None) -> datetime | None:
-    return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
 def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
