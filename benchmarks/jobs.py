@@ -46,9 +46,9 @@ def recalculate_sample(leads: int):
     the full run from the measured rate: for a shared machine where the full run is too long."""
     from django.utils import timezone
 
-    from leads.assets import AssetCatalog
+    from leads.ingest.assets import AssetCatalog
     from leads.models import Lead
-    from leads.recompute import replay_chunk
+    from leads.background.recalculation import replay_chunk
     from leads.services import active_version
     from models_review.recalculation import CHUNK_SIZE
 
@@ -83,7 +83,7 @@ def seed_unscored_for_decay():
 def decay(days_ahead: int):
     from django.utils import timezone
 
-    from leads.decay import decay_materialise
+    from leads.background.decay import decay_materialise
 
     return decay_materialise(now=timezone.now() + timedelta(days=days_ahead))
 
@@ -91,7 +91,7 @@ def decay(days_ahead: int):
 def snapshot():
     from django.utils import timezone
 
-    from leads.maintenance import snapshot_take
+    from leads.background.daily import snapshot_take
 
     return f"{sum(snapshot_take(day=timezone.localdate()).values()):,} leads counted"
 

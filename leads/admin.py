@@ -99,7 +99,7 @@ class StageChangeAdmin(admin.ModelAdmin):
 
 from django.contrib import messages  # noqa: E402
 
-from leads.credentials import api_token_assign_secret, write_key_assign_secret  # noqa: E402
+from leads.ingest.credentials import api_token_assign_secret, write_key_assign_secret  # noqa: E402
 from leads.models import ApiToken, CsvImport, WriteKey  # noqa: E402
 
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from leads.assets import normalize_url
+from leads.ingest.assets import normalize_url
 from leads.models import Account, Asset, Lead, ProductLine
 from leads.roles import MARKETERS, SALES_REPS
 from leads.services import NewEvent, accounts_rollup, events_ingest
@@ -193,7 +193,7 @@ def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, no
     accounts_rollup(as_of=now)
     from surveys.demo import load_demo_nps  # imported here: surveys builds on leads, not the reverse
     stored += load_demo_nps(now=now, seed=seed, progress=progress)  # its nps_response events
-    from leads.maintenance import background_catch_up  # issue 4: decay, cold, qualification, history
+    from leads.background.daily import background_catch_up  # issue 4: decay, cold, qualification, history
 
     background_catch_up(now=now, history_days=180)
     return {"leads": Lead.objects.count(), "events": stored, "accounts": len(account_rows),

@@ -1,6 +1,6 @@
 """Writes on leads and events. Each public service is one transaction.
 
-The score arithmetic lives in `leads.scoring`; these functions only load its inputs
+The score arithmetic lives in `leads.engine.scoring`; these functions only load its inputs
 from the database and store its outputs."""
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from django.db.models import Count, FloatField, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads import scoring
-from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog, asset_key_for
-from leads.bulk import epoch_microseconds_sql
-from leads.bulk_replay import instant
+from leads.engine import scoring
+from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog, asset_key_for
+from leads.db.bulk import epoch_microseconds_sql
+from leads.engine.compiled import instant
 from leads.models import Account, Event, Identity, Lead, ProductLine, ProductScore, StageChange
 
 ENGAGED_WINDOW = timedelta(days=30)

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from leads.jobruns import recorded
+from leads.background.jobruns import recorded
 from models_review import recalculation
 from models_review.services import preview_compute
 

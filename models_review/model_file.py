@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from leads.scoring import ASSET_FLAGS, EVENT_TYPES
+from leads.engine.scoring import ASSET_FLAGS, EVENT_TYPES
 
 TOP_KEYS = {"model", "note", "sales_ready_score", "decay", "cold_after_days", "stage_mode", "account_threshold", "rules"}
 DECAY_KEYS = {"inactivity_days", "period_days", "mode", "amount", "floor_fraction"}

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from leads import scoring
+from leads.engine import scoring
 from leads.models import EventType
 
 
@@ -46,7 +46,7 @@ class ModelVersion(models.Model):
     cold_after_days = models.FloatField(default=30)
     stage_mode = models.CharField(max_length=10, choices=StageMode.choices, default=StageMode.SCORE)
     account_threshold = models.FloatField(null=True, blank=True, help_text="Empty means 2 × the sales-ready score.")
-    # Extra lead-filter parameters (leads.filters) a lead must also meet to qualify (§6).
+    # Extra lead-filter parameters (leads.workspace.filters) a lead must also meet to qualify (§6).
     qualification_filters = models.JSONField(default=dict, blank=True,
                                              help_text='Lead filters besides score ≥ T, e.g. {"owner": 3}.')
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from leads import scoring
-from leads.assets import AssetCatalog
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
 from leads.models import Event, Lead
 from leads.services import engine_inputs, spec_for
 from models_review.models import PreviewRun, SalesFeedback

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads.assets import AssetCatalog
+from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
-from leads.recompute import replay_all
+from leads.background.recalculation import replay_all
 from models_review.models import RecalculationRun
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from leads import scoring
+from leads.engine import scoring
 from leads.models import Event, Lead, StageChange
 from models_review.models import ModelVersion, Review, SalesFeedback
 

@@ -116,7 +116,7 @@ def ensure_default_model() -> ModelVersion:
 import django_rq  # noqa: E402 (grouped with the features below, so merges stay additive)
 import redis  # noqa: E402
 
-from leads import scoring  # noqa: E402
+from leads.engine import scoring  # noqa: E402
 from leads.services import active_version, lead_set_stage  # noqa: E402
 from models_review.models import PreviewRun, Review, SalesFeedback, VersionCitation  # noqa: E402
 from models_review.selectors import review_schedule  # noqa: E402

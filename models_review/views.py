@@ -17,7 +17,7 @@ from models_review.forms import (REVIEW_QUESTIONS, FeedbackFilterForm, FeedbackF
                                  VersionSettingsForm)
 from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
 from scoring_site.htmx import htmx_partial
-from leads.spreadsheet import spreadsheet_cell
+from leads.workspace.spreadsheet import spreadsheet_cell
 
 FEEDBACK_TO_CITE = 30
 

@@ -5,7 +5,7 @@ default), shared by the scheduler
 Daily chain in dependency order: decay first (scores settle), then cold detection on the
 settled scores, the snapshot just before midnight, the report in the morning;
 qualification and account roll-ups run through the day so hand-offs are not late."""
-from leads import jobs
+from leads.background import jobs
 from models_review import jobs as model_jobs
 from surveys import jobs as survey_jobs
 

@@ -47,7 +47,7 @@ class SendForm(forms.Form):
 
     def leads(self):
         if self.cleaned_data.get("segment"):
-            from leads.filters import segment_members
+            from leads.workspace.filters import segment_members
 
             return segment_members(self.cleaned_data["segment"])
         return Lead.objects.filter(email__in=self.cleaned_data["emails"])

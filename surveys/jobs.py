@@ -1,5 +1,5 @@
 """RQ jobs: thin wrappers taking primitives and calling one service."""
-from leads.jobruns import recorded
+from leads.background.jobruns import recorded
 from surveys.services import invitations_deliver, submission_logs_prune
 
 

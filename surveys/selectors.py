@@ -11,9 +11,9 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from leads import scoring
-from leads.assets import AssetCatalog
-from leads.filters import FilterError, segment_members
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
+from leads.workspace.filters import FilterError, segment_members
 from leads.models import Event, Lead, Segment
 from leads.services import active_version, engine_inputs, spec_for
 from surveys.models import Invitation, Response, Survey

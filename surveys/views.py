@@ -13,7 +13,7 @@ from leads.roles import marketer_required
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
 from surveys.models import Invitation, Survey
-from leads.spreadsheet import spreadsheet_cell
+from leads.workspace.spreadsheet import spreadsheet_cell
 
 QUEUE_DOWN = ("The invitations are saved, but the mail queue is unavailable right now. They stay pending and "
               "are sent automatically when it is back (or press “Send pending invitations”).")

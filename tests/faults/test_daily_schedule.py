@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 from rq.cron import CronJob
 
-from leads import decay, maintenance, report
+from leads.background import decay, daily, report
 from leads.models import Lead, StageSnapshot
 from leads.services import NewEvent, events_ingest
 from scoring_site.schedule import PERIODIC
@@ -59,12 +59,12 @@ def test_decay_cold_and_snapshot_twice_on_one_day_change_nothing_the_second_time
     lead = LeadFactory()
     events_ingest(events=[NewEvent(type=kind, occurred_at=day(0), lead_id=lead.pk, name=name) for kind, name in
                           (("form_submit", ""), ("video_play", ""), ("custom", "Trial Started"))], now=day(0))
-    first = (str(decay.decay_materialise(now=day(60))), maintenance.cold_detect(now=day(60)),
-             maintenance.snapshot_take(day=day(60).date()))
+    first = (str(decay.decay_materialise(now=day(60))), daily.cold_detect(now=day(60)),
+             daily.snapshot_take(day=day(60).date()))
     table = list(Lead.objects.values_list("pk", "score", "scored_at", "stage", "is_cold"))
     snapshots = list(StageSnapshot.objects.values_list("day", "stage", "count"))
     second = (str(decay.decay_materialise(now=day(60) + timedelta(hours=3))),
-              maintenance.cold_detect(now=day(60) + timedelta(hours=3)), maintenance.snapshot_take(day=day(60).date()))
+              daily.cold_detect(now=day(60) + timedelta(hours=3)), daily.snapshot_take(day=day(60).date()))
     assert first[0].startswith("1 leads decayed") and first[1] == (1, 0)
     assert second[:2] == ("0 leads decayed, 0 product scores, 0 stages moved back", (0, 0))
     assert list(Lead.objects.values_list("pk", "score", "scored_at", "stage", "is_cold")) == table

@@ -10,7 +10,11 @@ import time
 import pytest
 from django.db import connection
 
-from leads import decay, scoring, services
+from leads.background import decay
+
+from leads.engine import scoring
+
+from leads import services
 from leads.models import Lead, ProductScore
 from leads.services import NewEvent, events_ingest
 from tests.conftest import day

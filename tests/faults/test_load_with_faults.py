@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from rq.job import Job
 
-from leads import credentials, rate_limit
+from leads.ingest import credentials, rate_limit
 from leads.models import Event, Lead, OutboxJob, ProductScore
 from leads.services import active_version
 from models_review.models import RecalculationRun
@@ -168,8 +168,8 @@ def enqueue_periodic(at=None) -> None:
     # Through the outbox, as scoring_site.cron does: while Redis is down these wait in the
     # database and the next outbox sweep moves them.
     with transaction.atomic():
-        enqueue_or_outbox("default", "leads.jobs.qualification_evaluate", reference="load:qualification")
-        enqueue_or_outbox("default", "leads.jobs.outbox_sweep", reference="load:outbox")
+        enqueue_or_outbox("default", "leads.background.jobs.qualification_evaluate", reference="load:qualification")
+        enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="load:outbox")
         enqueue_or_outbox("default", "models_review.jobs.recalculations_resume_stale", reference="load:watchdog",
                           **({"at": at} if at else {}))
 

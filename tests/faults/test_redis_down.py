@@ -7,7 +7,7 @@ import base64
 import pytest
 from django.urls import reverse
 
-from leads import credentials, rate_limit
+from leads.ingest import credentials, rate_limit
 from leads.models import Event, Lead, OutboxJob
 from models_review.models import ModelVersion, RecalculationRun
 from models_review.services import draft_copy

@@ -8,9 +8,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from leads.assets import AssetCatalog
+from leads.ingest.assets import AssetCatalog
 from leads.models import Asset, Event, Lead, ProductLine
-from leads.recompute import replay_chunk
+from leads.background.recalculation import replay_chunk
 from tests.conftest import day
 
 SITE = "https://shop.example"

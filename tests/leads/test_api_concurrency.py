@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from leads.credentials import write_key_create
+from leads.ingest.credentials import write_key_create
 from leads.models import Event, Lead
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

@@ -1,4 +1,4 @@
-"""The compiled replay (leads/bulk_replay.py) against the engine it compiles: on random
+"""The compiled replay (leads/compiled.py) against the engine it compiles: on random
 histories, models and settle instants, every field of the settled state is identical to
 `scoring.replay` followed by `services.settle`."""
 import json
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leads import bulk_replay, scoring
-from leads.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
-from leads.scoring import DecaySettings, EventInput, ModelSpec, Rule
+from leads.engine import compiled, scoring
+from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
+from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule
 from leads.services import settle
 from tests.leads.test_scoring_properties import RULES
 
@@ -85,9 +85,9 @@ def engine_settled(history, spec, as_of):
 
 
 def compiled_settled(history, spec, as_of):
-    rows = [(7, bulk_replay.microseconds(START) + offset, *SHAPES[kind], number, number)
+    rows = [(7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
             for offset, kind, number in history]
-    return bulk_replay.replay(rows, bulk_replay.CompiledModel(spec, Catalog()), as_of)
+    return compiled.replay(rows, compiled.CompiledModel(spec, Catalog()), as_of)
 
 
 @settings(max_examples=400, deadline=None)
@@ -134,9 +134,9 @@ def test_video_progress_awards_only_the_increase():
 
 
 def test_content_mode_is_left_to_the_engine():
-    assert not bulk_replay.supports(ModelSpec(stage_mode="content"))
+    assert not compiled.supports(ModelSpec(stage_mode="content"))
     with pytest.raises(ValueError):
-        bulk_replay.CompiledModel(ModelSpec(stage_mode="content"), Catalog())
+        compiled.CompiledModel(ModelSpec(stage_mode="content"), Catalog())
 
 
 @settings(max_examples=300, deadline=None)
@@ -147,12 +147,12 @@ def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, 
     """Score after advancing, and the last tick that moved it (what decay dates a lead at),
     against `scoring.advance` and the ticks `scoring.decay_steps` yields."""
     floor = spec.floor if floor is None else floor
-    arithmetic = bulk_replay.DecayArithmetic(spec)
-    base = bulk_replay.microseconds(START)
+    arithmetic = compiled.DecayArithmetic(spec)
+    base = compiled.microseconds(START)
     engaged_us, scored_us = base + engaged, base + engaged + scored_after
     to_us = scored_us + to_after
-    state = scoring.ScoreState(score, bulk_replay.instant(scored_us), bulk_replay.instant(engaged_us))
-    to = bulk_replay.instant(to_us)
+    state = scoring.ScoreState(score, compiled.instant(scored_us), compiled.instant(engaged_us))
+    to = compiled.instant(to_us)
     assert arithmetic.decayed(score, scored_us, engaged_us, to_us, floor) == \
         scoring.advance(state, to, spec.decay, floor).score
     steps = list(scoring.decay_steps(state, to, spec.decay, floor))
@@ -160,7 +160,7 @@ def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, 
     moving = arithmetic.last_moving_tick(score, scored_us, engaged_us, to_us, floor)
     if spec.decay.mode == "percent" and floor == 0 and score > 0 and not steps:
         return  # a 0 % decay "moves" nothing; the decay job dates by the last tick anyway
-    assert bulk_replay.instant(moving) == expected
+    assert compiled.instant(moving) == expected
 
 
 @settings(max_examples=150, deadline=None)
@@ -169,11 +169,11 @@ def test_the_formatted_replay_is_the_replay_as_text(history, spec, settle_days):
     """What the streamed recalculation writes (ISO instants, JSON memory) reads back as the state."""
     history = sorted(history, key=lambda event: event[0])
     as_of = START + timedelta(days=settle_days)
-    rows = [(7, bulk_replay.microseconds(START) + offset, *SHAPES[kind], number, number)
+    rows = [(7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
             for offset, kind, number in history]
-    model = bulk_replay.CompiledModel(spec, Catalog())
-    text, expected = bulk_replay.replay_formatted(rows, model, as_of), bulk_replay.written(
-        bulk_replay.replay(rows, model, as_of))
+    model = compiled.CompiledModel(spec, Catalog())
+    text, expected = compiled.replay_formatted(rows, model, as_of), compiled.written(
+        compiled.replay(rows, model, as_of))
     read = (lambda iso: None if iso is None else datetime.fromisoformat(iso))
     assert (text.score, read(text.scored_at), text.last_engaged_us, read(text.last_engaged_at), text.stage) == \
         (expected.score, expected.scored_at, expected.last_engaged_us, expected.last_engaged_at, expected.stage)

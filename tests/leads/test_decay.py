@@ -3,10 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from leads import scoring
-from leads.assets import AssetCatalog
-from leads.decay import decay_materialise
-from leads.recompute import EVENT_COLUMNS, EventRow
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
+from leads.background.decay import decay_materialise
+from leads.background.recalculation import EVENT_COLUMNS, EventRow
 from leads.models import Event, Lead, ProductScore, StageChange
 from leads.services import NewEvent, engine_inputs, events_ingest, spec_for
 from tests.conftest import day

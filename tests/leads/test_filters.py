@@ -1,7 +1,7 @@
 import pytest
 from django.http import QueryDict
 
-from leads.filters import FilterError, filtered_leads, parse_filters, segment_members
+from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.models import Segment, Tag
 from tests.factories import LeadFactory
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from leads.imports import CsvFileError, csv_check, csv_decode, csv_import
+from leads.ingest.imports import CsvFileError, csv_check, csv_decode, csv_import
 from leads.models import Account, CsvImport, Event, Lead
 from tests.conftest import day
 from tests.factories import LeadFactory

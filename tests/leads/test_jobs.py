@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 
-from leads import jobs
+from leads.background import jobs
 from leads.models import Account, JobRun, Lead, Qualification, StageSnapshot, WebhookDelivery, WebhookEndpoint
-from leads.report import SUBSCRIBERS_GROUP
+from leads.background.report import SUBSCRIBERS_GROUP
 from leads.services import NewEvent, events_ingest
 from scoring_site.queueing import queue
 from scoring_site.schedule import PERIODIC

@@ -3,10 +3,10 @@ from datetime import date
 import pytest
 from django.db.models import Sum
 
-from leads import scoring
-from leads.maintenance import accounts_rollup_all, cold_detect, snapshot_take, snapshots_backfill
+from leads.engine import scoring
+from leads.background.daily import accounts_rollup_all, cold_detect, snapshot_take, snapshots_backfill
 from leads.models import Account, Lead, Segment, StageChange, StageSnapshot
-from leads.filters import segment_members
+from leads.workspace.filters import segment_members
 from leads.services import NewEvent, events_ingest
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 
 from leads.models import Lead, Qualification, WebhookDelivery, WebhookEndpoint
-from leads.qualification import qualification_evaluate, webhook_deliver, webhooks_retry_due
+from leads.background.qualification import qualification_evaluate, webhook_deliver, webhooks_retry_due
 from models_review.models import ModelVersion
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory

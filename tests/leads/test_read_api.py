@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 
 from leads import services
-from leads.credentials import api_token_create
+from leads.ingest.credentials import api_token_create
 from leads.models import ApiToken, Lead
 from leads.roles import is_marketer
 from leads.services import NewEvent
@@ -67,7 +67,7 @@ def test_read_api_needs_a_bearer_token(client, spec_model):
 
 
 def test_a_write_key_is_not_a_read_token(client, spec_model):
-    from leads.credentials import write_key_create
+    from leads.ingest.credentials import write_key_create
 
     LeadFactory(email="ana@example.com")
     assert get(client, "leads/ana@example.com", write_key_create(name="Web")[1]).status_code == 401
@@ -114,7 +114,7 @@ def test_admin_shows_a_new_write_key_once(client, spec_model):
     response = client.post("/admin/leads/writekey/add/", {"name": "Website", "is_active": "on"}, follow=True)
     shown = [str(m) for m in response.context["messages"]]
     secret = next(word for text in shown for word in text.split() if word.startswith("wk_"))
-    from leads.credentials import write_key_find
+    from leads.ingest.credentials import write_key_find
 
     assert write_key_find(secret).name == "Website"
     assert secret not in client.get("/admin/leads/writekey/").content.decode()

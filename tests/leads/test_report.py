@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.core import mail
 
 from leads.models import Lead, Qualification, StageChange, StageSnapshot
-from leads.report import SUBSCRIBERS_GROUP, daily_report_build, daily_report_send
+from leads.background.report import SUBSCRIBERS_GROUP, daily_report_build, daily_report_send
 from tests.conftest import day
 from tests.factories import LeadFactory, MarketerFactory
 

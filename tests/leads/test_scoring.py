@@ -3,8 +3,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from leads import scoring
-from leads.scoring import DecaySettings, EventInput, ModelSpec, Rule, ScoreState
+from leads.engine import scoring
+from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule, ScoreState
 
 DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
 PERCENT = DecaySettings()

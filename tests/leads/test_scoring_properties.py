@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leads import scoring
-from leads.scoring import DecaySettings, EventInput, LeadState, ModelSpec, Rule
+from leads.engine import scoring
+from leads.engine.scoring import DecaySettings, EventInput, LeadState, ModelSpec, Rule
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from leads import scoring
-from leads.scoring import DecaySettings, EventInput, ModelSpec, Rule, ScoreState
+from leads.engine import scoring
+from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule, ScoreState
 
 RULES = (Rule("form_submit", 80),)
 

@@ -7,7 +7,7 @@ from segment.analytics import Client
 from segment.analytics import request as segment_request
 from segment.analytics.request import post as segment_post
 
-from leads.credentials import api_token_create, write_key_create
+from leads.ingest.credentials import api_token_create, write_key_create
 from leads.models import Account, Event, Lead
 from tests.factories import AssetFactory
 

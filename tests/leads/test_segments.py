@@ -4,7 +4,7 @@ import io
 import pytest
 
 from leads.models import Segment, Tag
-from leads.segments import neutralise, segments_ensure_built_in
+from leads.workspace.segments import neutralise, segments_ensure_built_in
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.jobruns import recorded
+from leads.background.jobruns import recorded
 from leads.models import JobRun, OutboxJob
 
 pytestmark = pytest.mark.django_db

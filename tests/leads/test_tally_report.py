@@ -1,6 +1,6 @@
 import pytest
 
-from leads import selectors
+from leads.workspace import selectors
 from leads.models import StageChange
 from tests.conftest import day
 from tests.factories import LeadFactory

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.credentials import write_key_create
+from leads.ingest.credentials import write_key_create
 from leads.models import Account, Event, Identity, Lead
 from tests.conftest import day
 
@@ -240,7 +240,7 @@ def test_only_post_is_allowed(client, write_key):
 
 
 def test_a_source_over_its_rate_limit_gets_429_with_retry_after(client, write_key, settings):
-    from leads import rate_limit
+    from leads.ingest import rate_limit
 
     settings.TRACKING_EVENTS_PER_MINUTE = 60  # one message a second
     rate_limit.reset()

@@ -4,9 +4,9 @@ from datetime import date
 import pytest
 from django.core.cache import cache
 
-from leads import selectors
+from leads.workspace import selectors
 from leads.models import Event, StageChange, StageSnapshot
-from leads.selectors import DateRange
+from leads.workspace.selectors import DateRange
 from tests.conftest import day
 from tests.factories import LeadFactory
 

@@ -70,7 +70,7 @@ def test_list_filters_sorts_and_answers_htmx_with_the_table_only(client, markete
 
 
 def test_list_counts_are_capped(client, marketer, spec_model, monkeypatch):
-    monkeypatch.setattr("leads.selectors.LIST_COUNT_CAP", 3)
+    monkeypatch.setattr("leads.workspace.selectors.LIST_COUNT_CAP", 3)
     LeadFactory.create_batch(5)
     client.force_login(marketer)
     assert "More than 3 leads" in client.get("/leads/").content.decode()

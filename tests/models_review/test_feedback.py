@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from leads import scoring
+from leads.engine import scoring
 from models_review.models import SalesFeedback
 from tests.factories import LeadFactory, RepFactory
 

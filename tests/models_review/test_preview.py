@@ -5,8 +5,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import scoring
-from leads.assets import AssetCatalog
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import NewEvent, engine_inputs, events_ingest, lead_events, spec_for
 from models_review import jobs, services

@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from leads import scoring
-from leads.assets import AssetCatalog
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
 from leads.models import Event, Lead, ProductScore, StageChange
-from leads.recompute import EVENT_COLUMNS, EventRow
+from leads.background.recalculation import EVENT_COLUMNS, EventRow
 from leads.services import engine_input, settle, spec_for
 from models_review.models import RecalculationRun
 from models_review.recalculation import recalculation_execute

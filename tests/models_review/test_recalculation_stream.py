@@ -1,4 +1,4 @@
-"""The streamed recalculation of PostgreSQL (leads/recompute.py): one sorted stream of all
+"""The streamed recalculation of PostgreSQL (leads/recalculation.py): one sorted stream of all
 events read in a snapshot while chunks are written. It must write what replaying lead by
 lead writes, and a lead that gets an event after the snapshot must be replayed again."""
 import time
@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from leads import recompute
+from leads.background import recalculation
 from leads.models import Lead, StageChange
 from leads.services import NewEvent, event_ingest
 from models_review.recalculation import recalculation_execute
@@ -32,7 +32,7 @@ def test_a_lead_with_an_event_after_the_snapshot_is_replayed_again(monkeypatch):
     v2, run = published_v2_with_leads(300, seed=17)
     target = Lead.objects.order_by("pk").values_list("pk", flat=True)[150]
     arrived = []
-    write = recompute._write_streamed
+    write = recalculation._write_streamed
 
     def event_arrives_mid_run(version, chunk, *args):
         if chunk.after_id < target <= chunk.last_lead_id and not arrived:
@@ -54,7 +54,7 @@ def test_a_chunk_never_commits_before_the_one_before_it(monkeypatch):
     """Writers work on chunks side by side, but the resume point must never pass a chunk
     that is not committed: when the first chunk is lost, the second one rolls back too."""
     v2, run = published_v2_with_leads(300, seed=19)
-    write = recompute._write_streamed
+    write = recalculation._write_streamed
 
     def first_chunk_slow_then_lost(version, chunk, *args):
         if chunk.number == 0:
@@ -84,7 +84,7 @@ def test_a_chunk_that_waits_too_long_for_its_turn_lets_go_and_writes_again(monke
     the first chunk up) and writes again once its turn comes. The result is the same."""
     v2, run = published_v2_with_leads(300, seed=29)
     monkeypatch.setattr(recompute, "TURN_PATIENCE", 0.2)
-    write, attempts = recompute._write_streamed, []
+    write, attempts = recalculation._write_streamed, []
 
     def first_chunk_slow(version, chunk, *args):
         attempts.append(chunk.number)

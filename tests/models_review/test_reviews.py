@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 import pytest
 from django.urls import reverse
 
-from leads import scoring
+from leads.engine import scoring
 from leads.models import Event, StageChange
 from models_review.models import Review, SalesFeedback
 from models_review.selectors import next_review_due, review_checklist, review_schedule

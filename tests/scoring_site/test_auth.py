@@ -68,7 +68,7 @@ def test_demo_data_is_repeatable_and_goes_through_ingest(db):
 def test_database_outage_gives_a_plain_503(client, marketer, monkeypatch):
     from django.db import OperationalError
 
-    from leads import views
+    from leads.workspace import views
 
     def broken(*args, **kwargs):
         raise OperationalError("could not connect to server: Connection refused")

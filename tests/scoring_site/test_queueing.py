@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_enqueue_or_outbox_with_redis_down_keeps_the_job_in_the_outbox(redis_down):
     with transaction.atomic():
-        result = enqueue_or_outbox("default", "leads.jobs.outbox_sweep", reference="test:1")
+        result = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:1")
     row = OutboxJob.objects.get(pk=result.outbox_id)
     assert result.waiting is True
     assert row.sent_at is None and row.attempts == 1
@@ -23,7 +23,7 @@ def test_outbox_sweep_moves_waiting_jobs_once_redis_is_back(rq_redis, settings):
 
     live = settings.RQ_QUEUES
     settings.RQ_QUEUES = DOWN_QUEUES
-    result = enqueue_or_outbox("default", "leads.jobs.outbox_sweep", reference="test:2")
+    result = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:2")
     assert result.waiting
     assert outbox_sweep() == 0  # still down: nothing moves, nothing is lost
     settings.RQ_QUEUES = live
@@ -35,7 +35,7 @@ def test_outbox_sweep_moves_waiting_jobs_once_redis_is_back(rq_redis, settings):
 
 def test_enqueue_or_outbox_with_redis_up_sends_at_commit(rq_redis):
     with transaction.atomic():
-        result = enqueue_or_outbox("low", "leads.jobs.outbox_sweep")
+        result = enqueue_or_outbox("low", "leads.background.jobs.outbox_sweep")
         assert queue("low").count == 0  # not before the commit: the worker must see our rows
     assert result.waiting is False and result.job_id == f"outbox-{result.outbox_id}"
     assert queue("low").count == 1

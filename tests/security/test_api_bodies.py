@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from leads import credentials, rate_limit
+from leads.ingest import credentials, rate_limit
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ feedback, tags or score adjustments, through pages or the read API; marketers se
 import pytest
 from django.urls import reverse
 
-from leads import credentials
+from leads.ingest import credentials
 from leads.models import Event, Lead
 from models_review.models import SalesFeedback
 from tests.factories import RepFactory

@@ -6,11 +6,11 @@ import base64
 import pytest
 from django.urls import reverse
 
-from leads import credentials, rate_limit
-from leads.filters import parse_filters
+from leads.ingest import credentials, rate_limit
+from leads.workspace.filters import parse_filters
 from leads.models import Account, Lead
-from leads.segments import segment_create
-from leads.tags import lead_tag_add
+from leads.workspace.segments import segment_create
+from leads.workspace.tags import lead_tag_add
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
-from leads.filters import filtered_leads, parse_filters
+from leads.workspace.filters import filtered_leads, parse_filters
 from leads.models import Event, Lead
 from models_review.services import version_import
 from surveys.models import Invitation, Response

@@ -37,7 +37,7 @@ def test_invitations_to_a_segment_reach_its_members_only(survey):
     members = [LeadFactory(account=acme), LeadFactory(account=acme)]
     LeadFactory()
     segment = Segment.objects.create(name="Acme people", filters={"account": str(acme.pk)})
-    from leads.filters import segment_members
+    from leads.workspace.filters import segment_members
 
     batch = invitations_create(survey=survey, leads=segment_members(segment))
     assert batch.invited == 2

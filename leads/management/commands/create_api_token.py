@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.credentials import api_token_create
+from leads.ingest.credentials import api_token_create
 from leads.roles import is_marketer
 
 

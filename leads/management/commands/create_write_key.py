@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.credentials import write_key_create
+from leads.ingest.credentials import write_key_create
 from leads.models import WriteKey
 
 

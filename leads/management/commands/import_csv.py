@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.imports import COLUMNS, CsvFileError, csv_check, csv_decode, csv_import
+from leads.ingest.imports import COLUMNS, CsvFileError, csv_check, csv_decode, csv_import
 
 
 class Command(BaseCommand):

@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import credentials, rate_limit, read_api
+from leads.ingest import credentials, rate_limit
+
+from leads.api import documents
 from leads.models import Account, Lead
-from leads.tracking import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
+from leads.ingest.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
 
 SIZE_LIMITS = {"message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
                "batch": (MAX_BATCH_BYTES, "500 KB limit for a batch")}
@@ -192,7 +194,7 @@ def lead_detail(request, email):
     lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
     if lead is None:
         return error(f"No lead with email {email!r}.", status=404, code="not_found", field="email")
-    return JsonResponse(read_api.lead_document(lead=lead))
+    return JsonResponse(documents.lead_document(lead=lead))
 
 
 @require_GET
@@ -201,4 +203,4 @@ def account_detail(request, domain):
     account = Account.objects.filter(domain=domain.strip().lower()).first()
     if account is None:
         return error(f"No account with domain {domain!r}.", status=404, code="not_found", field="domain")
-    return JsonResponse(read_api.account_document(account=account))
+    return JsonResponse(documents.account_document(account=account))

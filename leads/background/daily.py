@@ -111,8 +111,8 @@ def accounts_rollup_all(*, as_of: datetime) -> int:
 def background_catch_up(*, now: datetime, history_days: int = 0) -> None:
     """Everything the periodic jobs would have done up to `now` (demo data, restores):
     decay to now, cold detection, qualification, account roll-up, and snapshot history."""
-    from leads.decay import decay_materialise
-    from leads.qualification import qualification_evaluate
+    from leads.background.decay import decay_materialise
+    from leads.background.qualification import qualification_evaluate
 
     decay_materialise(now=now)
     cold_detect(now=now)

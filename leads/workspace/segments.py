@@ -6,9 +6,9 @@ from typing import Iterator
 
 from django.db import IntegrityError, transaction
 
-from leads.filters import LeadFilter, parse_filters
+from leads.workspace.filters import LeadFilter, parse_filters
 from leads.models import Segment, Stage
-from leads.spreadsheet import spreadsheet_cell
+from leads.workspace.spreadsheet import spreadsheet_cell
 
 # (key, name, description, filters, order). Keys are stable: other jobs (cold detection)
 # find the nurture segment by `built_in`, never by its name, which a marketer may rename.

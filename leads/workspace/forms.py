@@ -5,7 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from leads.models import Segment
-from leads.selectors import DASHBOARD_DEFAULT_DAYS, DateRange
+from leads.workspace.selectors import DASHBOARD_DEFAULT_DAYS, DateRange
 
 MAX_RANGE_DAYS = 731
 

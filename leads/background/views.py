@@ -2,7 +2,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from leads import job_status
+from leads.background import job_status
 from leads.roles import marketer_required
 from models_review.models import RecalculationRun
 

@@ -20,9 +20,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from leads import scoring
-from leads.bulk import update_rows
-from leads.filters import filtered_leads, parse_filters
+from leads.engine import scoring
+from leads.db.bulk import update_rows
+from leads.workspace.filters import filtered_leads, parse_filters
 from leads.models import Lead, Qualification, WebhookDelivery, WebhookEndpoint
 from leads.roles import SALES_REPS
 from leads.services import active_version, spec_for
@@ -108,7 +108,7 @@ def _announce(rows: list[Qualification]) -> None:
         for row in rows for endpoint in endpoints
     ]
     for delivery in WebhookDelivery.objects.bulk_create(deliveries):
-        enqueue_or_outbox("default", "leads.jobs.webhook_deliver", reference=f"webhook:{delivery.pk}",
+        enqueue_or_outbox("default", "leads.background.jobs.webhook_deliver", reference=f"webhook:{delivery.pk}",
                           delivery_id=delivery.pk)
 
 

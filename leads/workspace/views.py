@@ -1,4 +1,4 @@
-"""The marketer workspace: stage dashboard, lead list, accounts, segments, tally report."""
+"""The workspace pages: home, lead page, stage dashboard, lead list, accounts, segments, tally report."""
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -9,19 +9,50 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from leads import selectors
-from leads.filters import FilterError, filtered_leads, parse_filters, segment_members
+from leads.engine import scoring
+from leads.workspace import selectors
+from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
 from leads.roles import SALES_REPS, marketer_required, visible_leads
-from leads.segments import SegmentError, describe_filters, segment_create, segment_csv_rows, segments_ensure_built_in
+from leads.workspace.segments import SegmentError, describe_filters, segment_create, segment_csv_rows, segments_ensure_built_in
 from leads.services import lead_adjust as lead_adjust_service
-from leads.tags import TagError, lead_tag_add, lead_tag_remove
-from leads.workspace_forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
+from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
+from leads.workspace.forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
 from scoring_site.htmx import htmx_partial
 
 PAGE_SIZE = 50
 MAX_PAGE = 2000  # deep OFFSETs are slow at a million leads; narrow the filter instead
 ACCOUNT_SELECT_LIMIT = 300
+
+
+@login_required
+def home(request):
+    leads = visible_leads(request.user, Lead.objects.all())
+    return render(request, "leads/home.html", {
+        "stage_counts": selectors.stage_counts(leads=leads),
+        "lead_total": leads.count(),
+        "top_leads": selectors.top_leads(user=request.user),
+        "recent_events": selectors.recent_events(user=request.user),
+    })
+
+
+@login_required
+def lead_detail(request, pk):
+    lead = get_object_or_404(visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk)
+    contributions, replayed_score = selectors.lead_contributions(lead=lead)
+    score_now = selectors.lead_score_now(lead=lead)
+    return render(request, "leads/lead_detail.html", {
+        "lead": lead,
+        "score_now": score_now,
+        # The stored score and a replay agree (§3); if a recalculation is still running they may not.
+        "score_pending": not scoring.is_close(score_now, replayed_score, 1e-4),
+        "contributions": contributions,
+        "contribution_total": sum(line.delta for line in contributions),
+        "product_scores": lead.product_scores.select_related("product_line").order_by("-score"),
+        "stage_changes": lead.stage_changes.order_by("-at", "-id")[:50],
+        "tallies": selectors.lead_tallies(lead=lead),
+        "adjust_form": AdjustForm(),
+    })
 
 
 @marketer_required

@@ -7,9 +7,9 @@ from datetime import datetime
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from leads import scoring
+from leads.engine import scoring
 from leads.models import Account, Lead, StageChange
-from leads.selectors import lead_contributions, lead_score_now
+from leads.workspace.selectors import lead_contributions, lead_score_now
 from leads.services import ENGAGED_WINDOW, active_version, spec_for
 
 TOP_CONTRIBUTORS = 5

@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
-from leads import decay, maintenance, qualification, report
-from leads.jobruns import recorded
+from leads.background import decay, daily, qualification, report
+from leads.background.jobruns import recorded
 
 
 def _instant(at: str | None) -> datetime:
@@ -25,13 +25,13 @@ def decay_materialise(at: str | None = None):
 def stage_snapshot(day: str | None = None):
     # Runs just before midnight: the counts at that moment stand for the whole day.
     taken_for = date.fromisoformat(day) if day else timezone.localdate()
-    counts = maintenance.snapshot_take(day=taken_for)
+    counts = daily.snapshot_take(day=taken_for)
     return f"{taken_for}: {sum(counts.values())} leads"
 
 
 @recorded("cold leads")
 def cold_detect(at: str | None = None):
-    flagged, warmed = maintenance.cold_detect(now=_instant(at))
+    flagged, warmed = daily.cold_detect(now=_instant(at))
     return f"{flagged} flagged cold, {warmed} warmed up again"
 
 
@@ -43,7 +43,7 @@ def qualification_evaluate(at: str | None = None):
 
 @recorded("account roll-up")
 def accounts_rollup_all(at: str | None = None):
-    return f"{maintenance.accounts_rollup_all(as_of=_instant(at))} accounts"
+    return f"{daily.accounts_rollup_all(as_of=_instant(at))} accounts"
 
 
 @recorded("daily report")
@@ -68,7 +68,7 @@ def outbox_sweep():
 
 @recorded("dashboard warm-up")
 def dashboard_warm():
-    from leads.selectors import dashboard_warm as warm
+    from leads.workspace.selectors import dashboard_warm as warm
 
     return warm()
 

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leads.imports import COLUMNS, MAX_FILE_BYTES, CsvFileError, csv_check, csv_upload_create, csv_upload_import
+from leads.ingest.imports import COLUMNS, MAX_FILE_BYTES, CsvFileError, csv_check, csv_upload_create, csv_upload_import
 from leads.models import CsvImport
 from leads.roles import marketer_required
 

@@ -2,7 +2,7 @@
 
 Only leads a tick can change are read: engaged at least the inactivity window ago and
 above the floor (or with a product score above 0). They are read in id-ordered chunks,
-advanced with `bulk_replay.DecayArithmetic` (the engine's float operations on integer
+advanced with `compiled.DecayArithmetic` (the engine's float operations on integer
 microseconds, property-tested against it), and written back with one UPDATE … FROM per
 chunk. A lead whose stage decay moves back goes through the engine's own `advance_lead`,
 which logs each crossing (reason `decay`) at its tick instant.
@@ -21,8 +21,8 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import Max
 
-from leads import bulk_replay, scoring
-from leads.bulk import epoch_microseconds_sql, update_rows
+from leads.engine import compiled, scoring
+from leads.db.bulk import epoch_microseconds_sql, update_rows
 from leads.models import Lead, ProductScore, StageChange
 from leads.services import active_version, spec_for
 
@@ -160,8 +160,8 @@ def _product_rows(lead_ids: list[int]) -> dict[int, list[tuple]]:
 
 
 def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
-    arithmetic = bulk_replay.DecayArithmetic(spec)
-    now_us = bulk_replay.microseconds(now)
+    arithmetic = compiled.DecayArithmetic(spec)
+    now_us = compiled.microseconds(now)
     products = _product_rows([row[0] for row in rows])
     lead_rows, product_rows, changes = [], [], []
     for pk, score, scored, engaged, stage in rows:
@@ -178,12 +178,12 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
                 decayed_products.append((product_pk, after))
         # Dated at the last instant any of the lead's scores changed (see the module docstring).
         changed = max((i for i in [scored, *moving] if i is not None and i <= now_us), default=scored)
-        dated = bulk_replay.instant(max(changed, scored) if scored is not None else changed)
-        product_rows.extend((product_pk, after, bulk_replay.instant(changed)) for product_pk, after in decayed_products)
+        dated = compiled.instant(max(changed, scored) if scored is not None else changed)
+        product_rows.extend((product_pk, after, compiled.instant(changed)) for product_pk, after in decayed_products)
         if new_stage != stage:
             # Rare: the stage log needs each crossing's tick instant, so the engine walks the ticks.
             state = scoring.LeadState(stage=stage, sales=scoring.ScoreState(
-                score, bulk_replay.instant(scored), bulk_replay.instant(engaged)))
+                score, compiled.instant(scored), compiled.instant(engaged)))
             outcome = scoring.Outcome()
             scoring.advance_lead(state, now, spec, outcome)
             changes.extend(

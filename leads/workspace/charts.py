@@ -7,10 +7,10 @@ from django.shortcuts import get_object_or_404
 
 from chartjs.views.lines import BaseLineChartView
 
-from leads import selectors
+from leads.workspace import selectors
 from leads.models import Account, Lead, Stage
 from leads.roles import visible_leads
-from leads.workspace_forms import DashboardFilterForm, first_error
+from leads.workspace.forms import DashboardFilterForm, first_error
 
 STAGE_COLOURS = {
     Stage.STAGE_1: (148, 163, 184), Stage.STAGE_2: (96, 165, 250), Stage.STAGE_3: (37, 99, 235),

@@ -13,9 +13,9 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 from django.utils import timezone
 
-from leads import scoring
-from leads.assets import AssetCatalog
-from leads.filters import segment_members
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
+from leads.workspace.filters import segment_members
 from leads.models import Account, Event, EventType, Lead, Stage, StageChange, StageSnapshot
 from leads.roles import visible_leads
 from leads.services import active_version, engine_inputs, lead_events, spec_for

@@ -16,8 +16,8 @@ from datetime import timezone as dt_timezone
 import json
 from typing import Iterable, NamedTuple
 
-from leads import scoring
-from leads.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog
+from leads.engine import scoring
+from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog
 
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 MICROSECOND = timedelta(microseconds=1)

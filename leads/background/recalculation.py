@@ -27,9 +27,9 @@ from operator import itemgetter
 import psycopg
 from django.db import connection, connections, transaction
 
-from leads import bulk_replay, scoring
-from leads.assets import AssetCatalog
-from leads.bulk import epoch_microseconds_sql, insert_rows, update_rows
+from leads.engine import compiled, scoring
+from leads.ingest.assets import AssetCatalog
+from leads.db.bulk import epoch_microseconds_sql, insert_rows, update_rows
 from leads.models import Event, Lead, ProductLine, ProductScore, StageChange
 from leads.services import engine_input, settle, spec_for
 
@@ -65,7 +65,7 @@ def replay_all(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog
     with its `on_written` mark. Returns the last lead id written (or `after_id`)."""
     # The stream and the writers are sessions of their own: they see only committed data,
     # so a caller's open transaction keeps the work in its session.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and bulk_replay.supports(spec_for(version)):
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and compiled.supports(spec_for(version)):
         after_id = _replay_streamed(version=version, after_id=after_id, as_of=as_of, catalog=catalog,
                                     chunk_size=chunk_size, on_written=on_written)
     # Leads created while the stream ran (or every lead, off the streamed path).
@@ -95,7 +95,7 @@ def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog
 
 
 def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> ChunkResult:
-    """Write the `bulk_replay.Written` states of locked `leads` (pk, stage, last_engaged_at
+    """Write the `compiled.Written` states of locked `leads` (pk, stage, last_engaged_at
     in µs, is_cold, cold_since, stage_changed_at): lead rows, product scores, stage changes."""
     lines = {pl.name: pl.pk for pl in ProductLine.objects.all()}
     lead_rows, product_rows, changes = [], [], []
@@ -148,7 +148,7 @@ class StreamedChunk:
     after_id: int
     last_lead_id: int
     row_versions: dict[int, str]  # lead id → xmin in the stream's snapshot
-    states: dict[int, bulk_replay.Written]
+    states: dict[int, compiled.Written]
 
 
 class StreamDone:
@@ -306,7 +306,7 @@ def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: 
             return
         last_id, states = batch[-1][0], {}
         while pending is not None and pending[0] <= last_id:
-            states[pending[0]] = bulk_replay.replay_formatted(pending[1], model, as_of)
+            states[pending[0]] = compiled.replay_formatted(pending[1], model, as_of)
             pending = next(groups, None)
         yield StreamedChunk(number, after_id, last_id, dict(batch), states)
         after_id = last_id
@@ -328,22 +328,22 @@ def _write_streamed(version, chunk: StreamedChunk, model, as_of: datetime, on_wr
         if changed:
             states = {**states, **{pk: None for pk in changed},
                       **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
-        empty = bulk_replay.replay_formatted((), model, as_of)
+        empty = compiled.replay_formatted((), model, as_of)
         _write_chunk(version, [row[:6] for row in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
 
 
 def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime):
     """A lookup lead id → replayed and settled state, for the leads in [first_id, last_id]."""
-    if not bulk_replay.supports(spec):
+    if not compiled.supports(spec):
         events = _events_by_lead(first_id, last_id)
-        return lambda pk: bulk_replay.written(_replayed(events.get(pk, ()), spec, catalog, as_of))
+        return lambda pk: compiled.written(_replayed(events.get(pk, ()), spec, catalog, as_of))
     model = _compiled(spec, catalog)
     states = _compiled_states(model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"),
                               [first_id, last_id])
     return lambda pk: states.get(pk) or _replay_for_writing((), model, as_of)
 
 
-def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, bulk_replay.Written]:
+def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, compiled.Written]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = iter(lambda: cursor.fetchmany(STREAM_FETCH), [])
@@ -351,11 +351,11 @@ def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, bulk
                 for lead_id, group in groupby(chain.from_iterable(rows), key=itemgetter(0))}
 
 
-def _replay_for_writing(rows, model, as_of: datetime) -> bulk_replay.Written:
+def _replay_for_writing(rows, model, as_of: datetime) -> compiled.Written:
     # COPY (PostgreSQL) takes text as it is; SQLite's executemany adapts Python values per field.
     if connection.vendor == "postgresql":
-        return bulk_replay.replay_formatted(rows, model, as_of)
-    return bulk_replay.written(bulk_replay.replay(rows, model, as_of))
+        return compiled.replay_formatted(rows, model, as_of)
+    return compiled.written(compiled.replay(rows, model, as_of))
 
 
 def _events_by_lead(first_id: int, last_id: int) -> dict[int, list[EventRow]]:
@@ -371,13 +371,13 @@ def _replayed(events, spec: scoring.ModelSpec, catalog: AssetCatalog, as_of: dat
 
 
 @lru_cache(maxsize=4)
-def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> bulk_replay.CompiledModel:
+def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> compiled.CompiledModel:
     # One per (version, catalogue) for the whole run, so each event shape is matched once.
-    return bulk_replay.CompiledModel(spec, catalog)
+    return compiled.CompiledModel(spec, catalog)
 
 
 def _events_sql(where: str) -> str:
-    """`bulk_replay.Row`s of the events `where` selects, in (lead, time, id) order, with
+    """`compiled.Row`s of the events `where` selects, in (lead, time, id) order, with
     instants as integer microseconds and the two numeric properties read in SQL."""
     return f"""SELECT lead_id, {epoch_microseconds_sql("occurred_at")}, type, name, asset_key, url,
                       {_number_sql("percent")}, {_number_sql("points")}
@@ -398,4 +398,4 @@ def _number_sql(key: str) -> str:
 
 
 def _us(instant: datetime | None) -> int | None:
-    return None if instant is None else bulk_replay.microseconds(instant)
+    return None if instant is None else compiled.microseconds(instant)
