@@ -15,7 +15,8 @@ from django.utils import timezone
 from leads.ingest.assets import normalize_url
 from leads.models import Account, Asset, Lead, ProductLine
 from leads.roles import MARKETERS, SALES_REPS
-from leads.services import NewEvent, accounts_rollup, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
+from leads.services import accounts_rollup
 
 DEMO_PASSWORD = "leadscore-demo"
 DEMO_USERS = (

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from leads.models import Lead
-from leads.services import events_ingest
+from leads.ingest.events import events_ingest
 from surveys.models import Invitation, Response, Survey
 from surveys.services import nps_event, token_hash
 

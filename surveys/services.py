@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Lead
-from leads.services import NewEvent, event_ingest
+from leads.ingest.events import NewEvent, event_ingest
 from surveys.models import Invitation, Response, SubmissionLog, Survey
 
 log = logging.getLogger(__name__)

@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Max
@@ -28,6 +29,16 @@ from leads.services import active_version, spec_for
 
 CHUNK_SIZE = 5000
 WORKERS = 2  # database sessions writing chunks side by side (PostgreSQL)
+
+
+class DecayedLead(NamedTuple):
+    """A lead row decay writes; `stage_changed_at` is set only when the stage moved back."""
+
+    pk: int
+    score: float
+    scored_at: datetime | None
+    stage: int
+    stage_changed_at: datetime | None
 
 
 @dataclass
@@ -162,7 +173,7 @@ def _product_rows(lead_ids: list[int]) -> dict[int, list[tuple]]:
 def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> None:
     arithmetic = compiled.DecayArithmetic(spec)
     now_us = compiled.microseconds(now)
-    products = _product_rows([row[0] for row in rows])
+    products = _product_rows([pk for pk, *_ in rows])
     lead_rows, product_rows, changes = [], [], []
     for pk, score, scored, engaged, stage in rows:
         decayed = arithmetic.decayed(score, scored, engaged, now_us, spec.floor) \
@@ -191,18 +202,18 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
                             reason=StageChange.Reason.DECAY, version=version)
                 for c in outcome.stage_changes
             )
-            lead_rows.append((pk, state.sales.score, dated, state.stage, outcome.stage_changes[-1].at))
+            lead_rows.append(DecayedLead(pk, state.sales.score, dated, state.stage, outcome.stage_changes[-1].at))
         elif decayed != score or changed != scored:
-            lead_rows.append((pk, decayed, dated, stage, None))
+            lead_rows.append(DecayedLead(pk, decayed, dated, stage, None))
     _write(lead_rows, product_rows, changes)
     result.leads_changed += len(lead_rows)
     result.products_changed += len(product_rows)
     result.stage_changes += len(changes)
 
 
-def _write(lead_rows, product_rows, changes) -> None:
-    moved = [row for row in lead_rows if row[4] is not None]
-    still = [row[:4] for row in lead_rows if row[4] is None]
+def _write(lead_rows: list[DecayedLead], product_rows, changes) -> None:
+    moved = [row for row in lead_rows if row.stage_changed_at is not None]
+    still = [(row.pk, row.score, row.scored_at, row.stage) for row in lead_rows if row.stage_changed_at is None]
     update_rows(Lead, ("score", "scored_at", "stage", "stage_changed_at"), moved)
     update_rows(Lead, ("score", "scored_at", "stage"), still)
     update_rows(ProductScore, ("score", "scored_at"), product_rows)

@@ -5,7 +5,7 @@ one query at a time; over a million leads that is millions of round trips. Here 
 of leads (an id range) is read with one query for the leads and one for all their events
 in (lead, time, id) order, as plain tuples. Score-mode models replay them through
 `bulk_replay` (the engine's arithmetic compiled for bulk work); content-mode models go
-through `scoring.replay` and `services.settle` as `lead_replay` does. The results are
+through `scoring.replay` and `engine.state.settle` as `lead_replay` does. The results are
 written with one UPDATE … FROM, one product-score delete + insert and one stage-change
 insert (COPY on PostgreSQL).
 
@@ -23,6 +23,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import chain, count, groupby, islice
 from operator import itemgetter
+from typing import NamedTuple
 
 import psycopg
 from django.db import connection, connections, transaction
@@ -31,10 +32,10 @@ from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
 from leads.db.bulk import epoch_microseconds_sql, insert_rows, update_rows
 from leads.models import Event, Lead, ProductLine, ProductScore, StageChange
-from leads.services import engine_input, settle, spec_for
+from leads.db.rows import LEAD_STATE_FIELDS
+from leads.engine.state import cold_after_engagement, settle, stage_after_replay
+from leads.services import engine_input, spec_for
 
-LEAD_FIELDS = ("score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "stage", "stage_changed_at",
-               "is_cold", "cold_since")
 PRODUCT_FIELDS = ("lead", "product_line", "score", "scored_at", "last_engaged_at")
 CHANGE_FIELDS = ("lead", "from_stage", "to_stage", "at", "reason", "version")
 EVENT_COLUMNS = ("lead_id", "id", "type", "name", "url", "asset_key", "occurred_at", "properties")
@@ -51,6 +52,17 @@ class EventRow:
 
     percent = Event.percent
     manual_points = Event.manual_points
+
+
+class LockedLead(NamedTuple):
+    """What a chunk reads of each lead it locks before writing its replayed state."""
+
+    pk: int
+    stage: int
+    last_engaged_us: int | None
+    is_cold: bool
+    cold_since: object  # a datetime, or ISO text on the streamed path (only written back)
+    stage_changed_at: object
 
 
 @dataclass
@@ -90,29 +102,28 @@ def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog
         if not leads:
             return None
         states = _replayed_states(spec, catalog, leads[0][0], leads[-1][0], as_of)
-        leads = [(pk, stage, _us(engaged), *rest) for pk, stage, engaged, *rest in leads]
-        return _write_chunk(version, leads, states, as_of, on_written)
+        locked = [LockedLead(pk, stage, _us(engaged), *rest) for pk, stage, engaged, *rest in leads]
+        return _write_chunk(version, locked, states, as_of, on_written)
 
 
-def _write_chunk(version, leads, state_of, as_of: datetime, on_written) -> ChunkResult:
-    """Write the `compiled.Written` states of locked `leads` (pk, stage, last_engaged_at
-    in µs, is_cold, cold_since, stage_changed_at): lead rows, product scores, stage changes."""
+def _write_chunk(version, leads: list[LockedLead], state_of, as_of: datetime, on_written) -> ChunkResult:
+    """Write the `compiled.Written` states of locked `leads`: lead rows, product scores, stage changes."""
     lines = {pl.name: pl.pk for pl in ProductLine.objects.all()}
     lead_rows, product_rows, changes = [], [], []
-    for pk, stage, engaged_us, is_cold, cold_since, stage_changed_at in leads:
-        state = state_of(pk)
-        new_stage, change_at = stage, stage_changed_at
-        if state.stage != stage and stage not in scoring.SALES_OWNED_STAGES:
-            changes.append((pk, stage, state.stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
-            new_stage, change_at = state.stage, as_of
-        if state.last_engaged_us != engaged_us and is_cold:
-            is_cold, cold_since = False, None  # new engagement ends a cold spell (§6), as store_state does
-        lead_rows.append((pk, state.score, state.scored_at, state.last_engaged_at, state.engine_state, version.pk,
+    for lead in leads:
+        state = state_of(lead.pk)
+        new_stage, change_at = stage_after_replay(lead.stage, state.stage), lead.stage_changed_at
+        if new_stage != lead.stage:
+            changes.append((lead.pk, lead.stage, new_stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
+            change_at = as_of
+        is_cold, cold_since = cold_after_engagement(engaged_again=state.last_engaged_us != lead.last_engaged_us,
+                                                    is_cold=lead.is_cold, cold_since=lead.cold_since)
+        lead_rows.append((lead.pk, state.score, state.scored_at, state.last_engaged_at, state.engine_state, version.pk,
                           new_stage, change_at, is_cold, cold_since))
-        product_rows.extend((pk, lines[name], score, scored_at, engaged_at)
+        product_rows.extend((lead.pk, lines[name], score, scored_at, engaged_at)
                             for name, score, scored_at, engaged_at in state.products if name in lines)
-    first_id, last_id = leads[0][0], leads[-1][0]
-    update_rows(Lead, LEAD_FIELDS, lead_rows)
+    first_id, last_id = leads[0].pk, leads[-1].pk
+    update_rows(Lead, LEAD_STATE_FIELDS, lead_rows)
     ProductScore.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).delete()
     insert_rows(ProductScore, PRODUCT_FIELDS, product_rows)
     insert_rows(StageChange, CHANGE_FIELDS, changes)
@@ -320,16 +331,16 @@ def _write_streamed(version, chunk: StreamedChunk, model, as_of: datetime, on_wr
                                   cold_since::text, stage_changed_at::text, xmin::text
                              FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
                        [chunk.after_id, chunk.last_lead_id])
-        locked = cursor.fetchall()
+        locked = [(LockedLead(*row[:6]), row[6]) for row in cursor.fetchall()]
         if not locked:
             return
-        changed = [row[0] for row in locked if chunk.row_versions.get(row[0]) != row[6]]
+        changed = [lead.pk for lead, row_version in locked if chunk.row_versions.get(lead.pk) != row_version]
         states = chunk.states
         if changed:
             states = {**states, **{pk: None for pk in changed},
                       **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
         empty = compiled.replay_formatted((), model, as_of)
-        _write_chunk(version, [row[:6] for row in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
+        _write_chunk(version, [lead for lead, _ in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
 
 
 def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime):

@@ -14,10 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 import json
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from leads.engine import scoring
-from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, AssetCatalog
+from leads.engine.state import memory_encode
+
+if TYPE_CHECKING:  # the catalogue reads the database; the engine only asks it questions
+    from leads.ingest.assets import AssetCatalog
 
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
@@ -108,7 +111,7 @@ class CompiledModel(DecayArithmetic):
         return found
 
     def _resolve(self, type_: str, name: str, asset_key: str, url: str) -> tuple:
-        info = self.catalog.lookup(ASSET_KIND_BY_EVENT_TYPE.get(type_), asset_key, url)
+        info = self.catalog.event_asset(type_, asset_key, url)
         event = scoring.EventInput(occurred_at=EPOCH, type=type_, name=name, url=url, asset_key=asset_key or None,
                                    asset_sales_ready=info.sales_ready, product_line=info.product_line)
         index = scoring.matching_rule(self.spec.rules, event)
@@ -140,23 +143,14 @@ def written(state: scoring.LeadState) -> Written:
         state.sales.score,
         max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None),
         None if engaged is None else microseconds(engaged), engaged, state.stage,
-        _engine_state(state.video_max_percent, state.cap_day, state.cap_counts, state.tallies),
+        memory_encode(state.video_max_percent, state.cap_day, state.cap_counts, state.tallies),
         tuple((line, p.score, p.scored_at, p.last_engaged_at) for line, p in state.products.items()),
     )
 
 
-def _engine_state(video, cap_day, cap_counts, tallies) -> dict:
-    return {
-        "video_max_percent": video,
-        "cap_day": cap_day.isoformat() if cap_day else None,
-        "cap_counts": {str(k): v for k, v in cap_counts.items()},
-        "tallies": {str(k): v for k, v in tallies.items()},
-    }
-
-
 def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scoring.LeadState:
     """One lead's state after all its rows (in time, then id order), settled as
-    `services.settle(state, max(as_of, last event))` would settle it."""
+    `state.settle(state, max(as_of, last event))` would settle it."""
     score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(rows, model, as_of)
     return scoring.LeadState(
         sales=scoring.ScoreState(score, instant(scored), instant(engaged)),
@@ -175,7 +169,7 @@ def replay_formatted(rows: Iterable[Row], model: CompiledModel, as_of: datetime)
     latest = max(filter(None, [scored, *(p[1] for p in products.values())]), default=None)
     return Written(
         score, _iso(latest), engaged, _iso(engaged), stage,
-        json.dumps(_engine_state(video, _date(cap_day), cap_counts, tallies)),
+        json.dumps(memory_encode(video, _date(cap_day), cap_counts, tallies)),
         tuple((line, p[0], _iso(p[1]), _iso(p[2])) for line, p in products.items()),
     )
 

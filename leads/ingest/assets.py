@@ -103,6 +103,10 @@ class AssetCatalog:
             catalog = cls.load()
         return catalog
 
+    def event_asset(self, event_type: str, key: str, url: str) -> AssetInfo:
+        """What the catalogue says about the asset an event of `event_type` refers to."""
+        return self.lookup(ASSET_KIND_BY_EVENT_TYPE.get(event_type), key, url)
+
     def lookup(self, kind: str | None, key: str, url: str) -> AssetInfo:
         if kind is None:
             return UNKNOWN

@@ -21,7 +21,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.models import Account, CsvImport, EventType, Lead, Tag
-from leads.services import NewEvent, accounts_rollup, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
+from leads.services import accounts_rollup
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK_ROWS = 1000

@@ -17,7 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads.models import Identity, Lead
-from leads.services import NewEvent, account_upsert, accounts_rollup, events_ingest, identity_link, lead_upsert
+from leads.ingest.events import NewEvent, events_ingest, identity_link
+from leads.services import account_upsert, accounts_rollup, lead_upsert
 
 MAX_MESSAGE_BYTES = 32 * 1024  # Segment's own limits
 MAX_BATCH_BYTES = 500 * 1024

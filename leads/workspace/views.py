@@ -15,7 +15,7 @@ from leads.workspace.filters import FilterError, filtered_leads, parse_filters, 
 from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
 from leads.roles import SALES_REPS, marketer_required, visible_leads
 from leads.workspace.segments import SegmentError, describe_filters, segment_create, segment_csv_rows, segments_ensure_built_in
-from leads.services import lead_adjust as lead_adjust_service
+from leads.ingest.events import lead_adjust as lead_adjust_service
 from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
 from leads.workspace.forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
 from scoring_site.htmx import htmx_partial

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from models_review.models import ModelVersion, SalesFeedback
 from tests.browser.conftest import sign_in
 from tests.factories import LeadFactory

@@ -2,8 +2,8 @@
 Policy violation (a blocked script silently breaks htmx behaviours and charts)."""
 import pytest
 
-from leads import services
-from leads.services import NewEvent
+from leads.ingest import events
+from leads.ingest.events import NewEvent
 from tests.browser.conftest import sign_in
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory
@@ -17,7 +17,7 @@ PAGES = ("/", "/leads/dashboard/", "/leads/", "/leads/accounts/", "/leads/segmen
 
 def test_main_pages_load_without_script_errors_or_policy_violations(page, marketer, spec_model):
     lead = LeadFactory(name="Policy Lead", account=AccountFactory())
-    services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk))
+    events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk))
     problems = []
     page.on("console", lambda message: message.type == "error" and problems.append(message.text))
     page.on("pageerror", lambda error: problems.append(str(error)))

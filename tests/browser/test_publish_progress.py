@@ -7,7 +7,7 @@ htmx keeps current. """
 import pytest
 from django.conf import settings
 
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from models_review import services
 from models_review.models import ModelVersion
 from tests.browser.conftest import sign_in

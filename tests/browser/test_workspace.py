@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from leads.models import StageChange, StageSnapshot
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from tests.browser.conftest import sign_in
 from tests.factories import LeadFactory, RepFactory
 

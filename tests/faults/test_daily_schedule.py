@@ -14,7 +14,7 @@ from rq.cron import CronJob
 
 from leads.background import decay, daily, report
 from leads.models import Lead, StageSnapshot
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from scoring_site.schedule import PERIODIC
 from tests.conftest import day
 from tests.factories import LeadFactory, MarketerFactory

@@ -16,7 +16,8 @@ from leads.engine import scoring
 
 from leads import services
 from leads.models import Lead, ProductScore
-from leads.services import NewEvent, events_ingest
+from leads.ingest import events
+from leads.ingest.events import NewEvent, events_ingest
 from tests.conftest import day
 from tests.factories import LeadFactory
 from tests.leads.test_decay import engine_truth
@@ -117,7 +118,7 @@ def test_event_arriving_while_decay_writes_the_lead(spec_model, monkeypatch):
 def test_decay_arriving_while_an_event_writes_the_lead(spec_model, monkeypatch):
     sequential, raced = with_history(), with_history()
     late_event(sequential)  # the event, then decay (below, same run)
-    paused = PausedWriter(monkeypatch, services, "states_store")
+    paused = PausedWriter(monkeypatch, events, "states_store")  # as ingest calls it
     waited = race(lambda: late_event(raced), run_decay, paused)
     assert waited > 0, "decay did not wait for the event's lock"
     assert scores(raced) == scores(sequential)

@@ -1,6 +1,6 @@
 """The compiled replay (leads/compiled.py) against the engine it compiles: on random
 histories, models and settle instants, every field of the settled state is identical to
-`scoring.replay` followed by `services.settle`."""
+`scoring.replay` followed by `engine.state.settle`."""
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from leads.engine import compiled, scoring
 from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
 from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule
-from leads.services import settle
+from leads.engine.state import settle
 from tests.leads.test_scoring_properties import RULES
 
 START = datetime(2026, 3, 1, tzinfo=timezone.utc)
@@ -45,7 +45,8 @@ SHAPES = {
 class Catalog:
     """The one method of AssetCatalog the engine inputs need, over ASSETS."""
 
-    def lookup(self, kind, key, url):
+    def event_asset(self, event_type, key, url):
+        kind = ASSET_KIND_BY_EVENT_TYPE.get(event_type)
         return ASSETS.get((kind, key), UNKNOWN) if kind else UNKNOWN
 
 
@@ -74,7 +75,7 @@ def engine_settled(history, spec, as_of):
     inputs = []
     for offset, kind, number in history:
         type_, name, asset_key, url = SHAPES[kind]
-        info = Catalog().lookup(ASSET_KIND_BY_EVENT_TYPE.get(type_), asset_key, url)
+        info = Catalog().event_asset(type_, asset_key, url)
         inputs.append(EventInput(
             occurred_at=START + timedelta(microseconds=offset), type=type_, name=name, url=url,
             asset_key=asset_key or None, asset_sales_ready=info.sales_ready, product_line=info.product_line,

@@ -8,7 +8,8 @@ from leads.ingest.assets import AssetCatalog
 from leads.background.decay import decay_materialise
 from leads.background.recalculation import EVENT_COLUMNS, EventRow
 from leads.models import Event, Lead, ProductScore, StageChange
-from leads.services import NewEvent, engine_inputs, events_ingest, spec_for
+from leads.ingest.events import NewEvent, events_ingest
+from leads.services import engine_inputs, spec_for
 from tests.conftest import day
 from tests.leads.bulk_data import random_leads, score_all
 

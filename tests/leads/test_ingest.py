@@ -4,8 +4,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from leads import services
+from leads.ingest import events
 from leads.models import Event, ImmutableEventError, Lead, ProductScore, StageChange
-from leads.services import NewEvent
+from leads.ingest.events import NewEvent
 from tests.conftest import day
 from tests.factories import AccountFactory, AssetFactory, LeadFactory, ProductLineFactory
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest(lead, type, at, **fields):
-    return services.event_ingest(event=NewEvent(type=type, occurred_at=at, lead_id=lead.pk, **fields))
+    return events.event_ingest(event=NewEvent(type=type, occurred_at=at, lead_id=lead.pk, **fields))
 
 
 def test_ingest_scores_a_form_and_a_trial_incrementally(spec_model):
@@ -60,7 +61,7 @@ def test_repeated_idempotency_key_is_stored_and_scored_once(spec_model):
 def test_a_key_repeated_inside_one_batch_is_stored_once(spec_model):
     lead = LeadFactory()
     batch = [NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key="same") for _ in range(3)]
-    result = services.events_ingest(events=batch)
+    result = events.events_ingest(events=batch)
     assert len(result.stored) == 1 and result.duplicates == 2
     lead.refresh_from_db()
     assert lead.score == 25
@@ -71,7 +72,7 @@ def test_a_late_event_replays_the_lead(spec_model):
     ingest(lead, "form_submit", day(0))  # 25
     ingest(lead, "form_submit", day(40))  # 25 (below the floor of 50: no decay) + 25 = 50
     late = NewEvent(type="form_submit", occurred_at=day(35), lead_id=lead.pk)
-    result = services.events_ingest(events=[late], now=day(41))
+    result = events.events_ingest(events=[late], now=day(41))
     assert result.replayed_leads == 1
     lead.refresh_from_db()
     # replay: 25 (day 0) → 50 (day 35; 25 is under the floor so day 30's tick did nothing) → 75 (day 40)
@@ -103,12 +104,12 @@ def test_flagging_a_page_sales_ready_counts_on_replay(spec_model):
 
 
 def test_anonymous_events_join_the_lead_when_identified(spec_model):
-    services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), anonymous_id="anon-1"))
+    events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), anonymous_id="anon-1"))
     lead = LeadFactory()
-    attached = services.identity_link(anonymous_id="anon-1", lead=lead)
+    attached = events.identity_link(anonymous_id="anon-1", lead=lead)
     lead.refresh_from_db()
     assert attached == 1 and lead.score == 25
-    ingest_later = services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(1), anonymous_id="anon-1"))
+    ingest_later = events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(1), anonymous_id="anon-1"))
     assert ingest_later.lead_id == lead.pk
 
 
@@ -156,8 +157,8 @@ def test_account_score_is_the_sum_of_member_scores(spec_model):
 def test_manual_adjustment_is_an_event_and_needs_a_reason(spec_model, marketer):
     lead = LeadFactory()
     with pytest.raises(ValueError, match="reason"):
-        services.lead_adjust(lead=lead, points=10, reason="  ", by=marketer)
-    event = services.lead_adjust(lead=lead, points=12, reason="Met at the trade fair", by=marketer)
+        events.lead_adjust(lead=lead, points=10, reason="  ", by=marketer)
+    event = events.lead_adjust(lead=lead, points=12, reason="Met at the trade fair", by=marketer)
     lead.refresh_from_db()
     assert event.type == "manual" and lead.score == 12
 

@@ -5,9 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
-from leads import services
+from leads.ingest import events
 from leads.models import Event, Lead
-from leads.services import NewEvent
+from leads.ingest.events import NewEvent
 from tests.conftest import day
 from tests.factories import LeadFactory
 
@@ -38,7 +38,7 @@ def test_the_same_message_id_from_ten_threads_is_stored_and_scored_once(spec_mod
     lead = LeadFactory()
 
     def send(_):
-        services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk,
+        events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk,
                                              idempotency_key="retry-storm"))
 
     assert run_together(10, send) == []
@@ -53,7 +53,7 @@ def test_concurrent_batches_for_overlapping_leads_all_land(spec_model):
     def send(index):
         # Each thread touches every lead, in a different order, to provoke lock-order trouble.
         ordered = leads[index % 5:] + leads[:index % 5]
-        services.events_ingest(events=[
+        events.events_ingest(events=[
             NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key=f"t{index}-{lead.pk}")
             for lead in ordered
         ])
@@ -81,7 +81,7 @@ def test_a_long_writer_makes_ingest_wait_not_fail(spec_model):
                 time.sleep(2)
         else:
             holding.wait(10)
-            services.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk))
+            events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk))
 
     assert run_together(2, worker_holding_the_lock) == []
     lead.refresh_from_db()

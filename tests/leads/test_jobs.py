@@ -7,7 +7,7 @@ from django.core import mail
 from leads.background import jobs
 from leads.models import Account, JobRun, Lead, Qualification, StageSnapshot, WebhookDelivery, WebhookEndpoint
 from leads.background.report import SUBSCRIBERS_GROUP
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from scoring_site.queueing import queue
 from scoring_site.schedule import PERIODIC
 from tests.conftest import day

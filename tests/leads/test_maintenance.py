@@ -7,7 +7,7 @@ from leads.engine import scoring
 from leads.background.daily import accounts_rollup_all, cold_detect, snapshot_take, snapshots_backfill
 from leads.models import Account, Lead, Segment, StageChange, StageSnapshot
 from leads.workspace.filters import segment_members
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory
 

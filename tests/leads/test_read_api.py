@@ -5,10 +5,11 @@ import pytest
 from django.core.management import call_command
 
 from leads import services
+from leads.ingest import events
 from leads.ingest.credentials import api_token_create
 from leads.models import ApiToken, Lead
 from leads.roles import is_marketer
-from leads.services import NewEvent
+from leads.ingest.events import NewEvent
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 
@@ -25,7 +26,7 @@ def get(client, path, token):
 
 
 def ingest(lead, type, at, **fields):
-    services.event_ingest(event=NewEvent(type=type, occurred_at=at, lead_id=lead.pk, **fields))
+    events.event_ingest(event=NewEvent(type=type, occurred_at=at, lead_id=lead.pk, **fields))
 
 
 def test_lead_document_has_the_score_decayed_to_now_and_contributions_that_sum_to_it(client, token):

@@ -3,7 +3,7 @@ import pytest
 from django.core.cache import cache
 
 from leads.models import Event, Lead, StageSnapshot
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
-from leads.services import NewEvent, engine_inputs, events_ingest, lead_events, spec_for
+from leads.ingest.events import NewEvent, events_ingest
+from leads.services import engine_inputs, lead_events, spec_for
 from models_review import jobs, services
 from models_review.models import PreviewRun
 from tests.factories import LeadFactory

@@ -15,7 +15,8 @@ from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Event, Lead, ProductScore, StageChange
 from leads.background.recalculation import EVENT_COLUMNS, EventRow
-from leads.services import engine_input, settle, spec_for
+from leads.engine.state import settle
+from leads.services import engine_input, spec_for
 from models_review.models import RecalculationRun
 from models_review.recalculation import recalculation_execute
 from models_review.services import version_import

@@ -9,7 +9,7 @@ from django.db import connection
 
 from leads.background import recalculation
 from leads.models import Lead, StageChange
-from leads.services import NewEvent, event_ingest
+from leads.ingest.events import NewEvent, event_ingest
 from models_review.recalculation import recalculation_execute
 from tests.models_review.test_recalculation import full_table, published_v2_with_leads, reference_by_lead_replay
 

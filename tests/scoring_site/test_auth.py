@@ -36,13 +36,13 @@ def test_a_rep_sees_only_their_own_leads(client, rep, spec_model):
 
 
 def test_lead_page_contributions_sum_to_the_displayed_score(client, marketer, spec_model):
-    from leads import services
-    from leads.services import NewEvent
+    from leads.ingest import events
+    from leads.ingest.events import NewEvent
     from tests.conftest import day
 
     lead = LeadFactory()
     for n, kind in enumerate(["form_submit", "form_submit", "form_submit"]):
-        services.event_ingest(event=NewEvent(type=kind, occurred_at=day(n), lead_id=lead.pk))
+        events.event_ingest(event=NewEvent(type=kind, occurred_at=day(n), lead_id=lead.pk))
     client.force_login(marketer)
     response = client.get(f"/leads/{lead.pk}/")
     lines = response.context["contributions"]

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.models import Segment
-from leads.services import NewEvent, events_ingest
+from leads.ingest.events import NewEvent, events_ingest
 from surveys import selectors
 from surveys.models import Response
 from surveys.services import invitation_for_token, response_record
