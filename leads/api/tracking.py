@@ -1,6 +1,6 @@
-"""The machine API at /api/v1/: Segment-compatible tracking (write key as HTTP Basic
-username) and the read API (marketer Bearer token). JSON in, JSON out; errors name the
-field and the reason. CSRF does not apply: no cookie authenticates these calls."""
+"""The tracking API at /api/v1/ (§10): Segment-compatible endpoints, the write key as HTTP Basic
+username. JSON in, JSON out; errors name the field and the reason. CSRF does not apply: no
+cookie authenticates these calls."""
 from __future__ import annotations
 
 import base64
@@ -13,28 +13,14 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
+from leads.api.responses import BadRequest, error
 from leads.ingest import credentials, rate_limit
-
-from leads.api import documents
-from leads.models import Account, Lead
 from leads.ingest.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
 
 SIZE_LIMITS = {"message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
                "batch": (MAX_BATCH_BYTES, "500 KB limit for a batch")}
-
-
-class BadRequest(Exception):
-    def __init__(self, message: str, *, code: str = "bad_request", field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.code, self.field, self.status = message, code, field, status
-
-
-def error(message: str, *, status: int, code: str, field: str | None = None, **extra) -> JsonResponse:
-    # Segment's clients read "code" and "message" from an error body.
-    body = {"success": False, "code": code, "message": message, **({"field": field} if field else {}), **extra}
-    return JsonResponse(body, status=status)
 
 
 def tracking_endpoint(kind: str):
@@ -166,41 +152,3 @@ def batch(request, body, write_key):
         return error("batch: every message was rejected.", status=400, code="invalid_batch", field="batch",
                      rejected=listed)
     return JsonResponse({"success": True, **({"rejected": listed} if listed else {})})
-
-
-# --- read API ---------------------------------------------------------------------------
-
-
-def marketer_token_required(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-        user = credentials.api_token_user(secret.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            response = error("Send a marketer's API token as “Authorization: Bearer <token>”.", status=401,
-                             code="unauthorized")
-            response["WWW-Authenticate"] = 'Bearer realm="leadscore"'
-            return response
-        if not credentials.api_token_is_for_marketer(user):
-            return error("This token's user is not a marketer.", status=403, code="forbidden")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@require_GET
-@marketer_token_required
-def lead_detail(request, email):
-    lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
-    if lead is None:
-        return error(f"No lead with email {email!r}.", status=404, code="not_found", field="email")
-    return JsonResponse(documents.lead_document(lead=lead))
-
-
-@require_GET
-@marketer_token_required
-def account_detail(request, domain):
-    account = Account.objects.filter(domain=domain.strip().lower()).first()
-    if account is None:
-        return error(f"No account with domain {domain!r}.", status=404, code="not_found", field="domain")
-    return JsonResponse(documents.account_document(account=account))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from leads.api import tracking
+from leads.api import read, tracking
 
 app_name = "api"
 urlpatterns = [
@@ -12,6 +12,6 @@ urlpatterns = [
     path("alias", tracking.alias, name="alias"),
     path("batch", tracking.batch, name="batch"),
     path("import", tracking.batch, name="import"),  # Segment's alias of /batch
-    path("leads/<str:email>", tracking.lead_detail, name="lead"),
-    path("accounts/<str:domain>", tracking.account_detail, name="account"),
+    path("leads/<str:email>", read.lead_detail, name="lead"),
+    path("accounts/<str:domain>", read.account_detail, name="account"),
 ]

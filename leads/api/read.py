@@ -1,13 +1,18 @@
-"""JSON documents of the read API (§10): what a CRM or a script needs about a lead or an
+"""The read API (§10), marketer Bearer token: what a CRM or a script needs about a lead or an
 account, with the score decayed to the moment of the request."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import wraps
 
 from django.db.models import Count, Q
+from django.http import JsonResponse
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
+from leads.api.responses import error
 from leads.engine import scoring
+from leads.ingest import credentials
 from leads.models import Account, Lead, StageChange
 from leads.workspace.selectors import lead_contributions, lead_score_now
 from leads.services import ENGAGED_WINDOW, active_version, spec_for
@@ -103,3 +108,38 @@ def _member(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) -> dict:
     score_now = scoring.advance(state, max(as_of, lead.scored_at or as_of), spec.decay, spec.floor).score
     return {"email": lead.email, "user_id": lead.user_id, "name": lead.name, "stage": lead.stage,
             "stage_label": lead.stage_label, "score": _round(score_now)}
+
+
+def marketer_token_required(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        user = credentials.api_token_user(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            response = error("Send a marketer's API token as “Authorization: Bearer <token>”.", status=401,
+                             code="unauthorized")
+            response["WWW-Authenticate"] = 'Bearer realm="leadscore"'
+            return response
+        if not credentials.api_token_is_for_marketer(user):
+            return error("This token's user is not a marketer.", status=403, code="forbidden")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@marketer_token_required
+def lead_detail(request, email):
+    lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
+    if lead is None:
+        return error(f"No lead with email {email!r}.", status=404, code="not_found", field="email")
+    return JsonResponse(lead_document(lead=lead))
+
+
+@require_GET
+@marketer_token_required
+def account_detail(request, domain):
+    account = Account.objects.filter(domain=domain.strip().lower()).first()
+    if account is None:
+        return error(f"No account with domain {domain!r}.", status=404, code="not_found", field="domain")
+    return JsonResponse(account_document(account=account))
