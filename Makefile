@@ -3,8 +3,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# `make test` leaves out the long load and fault tests (`make test-all` and .ci/run run them).
+MARKERS ?= not slow
 
-.PHONY: run test install clean
+.PHONY: run test test-all lint format install clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +20,18 @@ run: $(VENV)/.installed
 	$(PY) manage.py start
 
 test: $(VENV)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "$(MARKERS)" $(PYTEST_ARGS)
+
+test-all: $(VENV)/.installed
+	$(MAKE) test MARKERS="slow or not slow"
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 clean:
 	rm -rf $(VENV) var
