@@ -41,3 +41,18 @@ def test_enqueue_or_outbox_with_redis_up_sends_at_commit(rq_redis):
     assert queue("low").count == 1
     run_worker(rq_redis, "low")
     assert queue("low").count == 0 and queue("low").failed_job_registry.count == 0
+
+
+def test_enqueue_or_outbox_keeps_the_job_timeout_while_redis_is_down(rq_redis, settings):
+    from tests.redis_fixtures import DOWN_QUEUES
+
+    live = settings.RQ_QUEUES
+    settings.RQ_QUEUES = DOWN_QUEUES
+    long = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:3", job_timeout=3600)
+    usual = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:4")
+    assert OutboxJob.objects.get(pk=long.outbox_id).job_timeout == 3600
+    settings.RQ_QUEUES = live
+    assert outbox_sweep() == 2
+    timeouts = {job.id: job.timeout for job in queue("default").jobs}
+    # 600 seconds is the "default" queue's DEFAULT_TIMEOUT in settings.
+    assert timeouts == {f"outbox-{long.outbox_id}": 3600, f"outbox-{usual.outbox_id}": 600}
