@@ -212,7 +212,8 @@ def preview_start(request, pk):
 @marketer_required
 def preview(request, pk):
     run = get_object_or_404(PreviewRun.objects.select_related("draft", "baseline"), pk=pk)
-    context = {"run": run, "report": selectors.preview_report(run=run)}
+    context = {"run": run, "report": selectors.preview_report(run=run),
+               "waiting_for_workers": services.preview_waiting_for_workers(run)}
     template = "models_review/_preview.html" if htmx_partial(request) else "models_review/preview.html"
     return render(request, template, context)
 
