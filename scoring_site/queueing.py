@@ -50,8 +50,8 @@ def enqueue_or_outbox(queue_name: str, func_path: str, *, reference: str = "", j
     rare job that may run longer than its queue's DEFAULT_TIMEOUT. Never raises for a Redis outage."""
     from leads.models import OutboxJob
 
-    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs, reference=reference,
-                                   job_timeout=job_timeout)
+    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs,
+                                   reference=reference, job_timeout=job_timeout)
     result = Enqueued(outbox_id=row.pk)
 
     def push():

@@ -51,7 +51,8 @@ def test_enqueue_or_outbox_keeps_the_job_timeout_while_redis_is_down(rq_redis, s
 
     live = settings.RQ_QUEUES
     settings.RQ_QUEUES = DOWN_QUEUES
-    long = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:3", job_timeout=3600)
+    long = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:3",
+                             job_timeout=3600)
     usual = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:4")
     assert OutboxJob.objects.get(pk=long.outbox_id).job_timeout == 3600
     settings.RQ_QUEUES = live
