@@ -412,7 +412,7 @@ class CsvImport(models.Model):
         return f"{self.get_kind_display()} from {self.file_name}"
 
 
-# --- background work (issue 4) ------------------------------------------------------------
+# --- background work ----------------------------------------------------------------------
 
 
 class JobRun(models.Model):

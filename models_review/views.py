@@ -138,7 +138,7 @@ def version_publish(request, pk):
 
 
 def _after_publish_url(version):
-    """The recalculation progress page when the workers' contract provides it (issue 4)."""
+    """The recalculation's progress page, or the version's own page when no run was queued."""
     run = RecalculationRun.objects.filter(version=version).order_by("-created_at", "-id").first()
     if run is not None:
         try:

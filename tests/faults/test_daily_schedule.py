@@ -1,4 +1,4 @@
-"""Acceptance (issue 8 §4): every daily job is enqueued exactly once per day, also across the
+"""Every daily job is enqueued exactly once per day, also across the
 daylight-saving changes, with the server in New York or Copenhagen; and running a daily job
 twice on one day changes nothing the second time.
 
