@@ -148,7 +148,7 @@ class CsvImportAdmin(admin.ModelAdmin):
         return False
 
 
-# --- background work (issue 4) ----------------------------------------------------------
+# --- background work --------------------------------------------------------------------
 
 from leads.models import JobRun, OutboxJob, Qualification, WebhookDelivery, WebhookEndpoint  # noqa: E402
 

@@ -194,7 +194,7 @@ def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, no
     accounts_rollup(as_of=now)
     from surveys.demo import load_demo_nps  # imported here: surveys builds on leads, not the reverse
     stored += load_demo_nps(now=now, seed=seed, progress=progress)  # its nps_response events
-    from leads.background.daily import background_catch_up  # issue 4: decay, cold, qualification, history
+    from leads.background.daily import background_catch_up  # what the periodic jobs would have done by now
 
     background_catch_up(now=now, history_days=180)
     return {"leads": Lead.objects.count(), "events": stored, "accounts": len(account_rows),

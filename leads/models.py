@@ -412,7 +412,7 @@ class CsvImport(models.Model):
         return f"{self.get_kind_display()} from {self.file_name}"
 
 
-# --- background work (issue 4) ------------------------------------------------------------
+# --- background work ----------------------------------------------------------------------
 
 
 class JobRun(models.Model):
@@ -444,6 +444,8 @@ class OutboxJob(models.Model):
     queue_name = models.CharField(max_length=40)
     func_path = models.CharField(max_length=200)
     kwargs = models.JSONField(default=dict, blank=True)
+    # Seconds a worker may spend on the job; empty means the queue's DEFAULT_TIMEOUT.
+    job_timeout = models.PositiveIntegerField(null=True, blank=True)
     reference = models.CharField(max_length=100, blank=True, default="", db_index=True,
                                  help_text="What the job is for, e.g. recalculation:12.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from models_review import model_file
 from models_review.models import ModelVersion, Rule, ScoringModel
+from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
 DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.json")
 RULE_TEXT_FIELDS = ("url_pattern", "event_name", "asset", "asset_flag", "product_line")
@@ -112,9 +113,6 @@ def ensure_default_model() -> ModelVersion:
 
 
 # --- drafts edited in the browser -----------------------------------------------------------
-
-import django_rq  # noqa: E402 (grouped with the features below, so merges stay additive)
-import redis  # noqa: E402
 
 from leads.engine import scoring  # noqa: E402
 from leads.services import active_version, lead_set_stage  # noqa: E402
@@ -239,28 +237,29 @@ def _active_or_none():
 # --- preview --------------------------------------------------------------------------------
 
 PREVIEW_QUEUE = "default"
-QUEUE_DOWN_MESSAGE = "The job queue (Redis) is unavailable, so the preview could not start. Start Redis and try again."
+PREVIEW_JOB = "models_review.jobs.preview_run"
+# Replaying every lead under two versions can take longer than the "default" queue's 10 minutes.
+PREVIEW_TIMEOUT = 3600
+
+
+def preview_reference(run_id: int) -> str:
+    return f"preview:{run_id}"
 
 
 def preview_request(*, draft: ModelVersion, by=None):
-    """Record a preview run and enqueue its job once the run is committed."""
+    """Record a preview run and queue its job (it waits in the outbox if Redis is down)."""
     if draft.is_published:
         raise DraftError(f"status: version {draft.number} is published; preview a draft.")
     with transaction.atomic():
         run = PreviewRun.objects.create(draft=draft, baseline=active_version(), requested_by=by)
-        transaction.on_commit(lambda: _enqueue_preview(run.pk))
+        enqueue_or_outbox(PREVIEW_QUEUE, PREVIEW_JOB, reference=preview_reference(run.pk),
+                          job_timeout=PREVIEW_TIMEOUT, run_id=run.pk)
     return run
 
 
-def _enqueue_preview(run_id: int) -> None:
-    from models_review import jobs  # jobs imports this module
-
-    try:
-        django_rq.get_queue(PREVIEW_QUEUE).enqueue(jobs.preview_run, run_id, job_timeout=3600)
-    except (redis.RedisError, OSError):
-        PreviewRun.objects.filter(pk=run_id).update(
-            status=PreviewRun.Status.FAILED, error=QUEUE_DOWN_MESSAGE, finished_at=timezone.now(),
-        )
+def preview_waiting_for_workers(run: PreviewRun) -> bool:
+    """True while the preview's job sits in the outbox because Redis was down."""
+    return run.status == PreviewRun.Status.QUEUED and waiting_for_workers(preview_reference(run.pk))
 
 
 def preview_compute(*, run_id: int) -> None:

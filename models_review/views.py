@@ -138,7 +138,7 @@ def version_publish(request, pk):
 
 
 def _after_publish_url(version):
-    """The recalculation progress page when the workers' contract provides it (issue 4)."""
+    """The recalculation's progress page, or the version's own page when no run was queued."""
     run = RecalculationRun.objects.filter(version=version).order_by("-created_at", "-id").first()
     if run is not None:
         try:
@@ -212,7 +212,8 @@ def preview_start(request, pk):
 @marketer_required
 def preview(request, pk):
     run = get_object_or_404(PreviewRun.objects.select_related("draft", "baseline"), pk=pk)
-    context = {"run": run, "report": selectors.preview_report(run=run)}
+    context = {"run": run, "report": selectors.preview_report(run=run),
+               "waiting_for_workers": services.preview_waiting_for_workers(run)}
     template = "models_review/_preview.html" if htmx_partial(request) else "models_review/preview.html"
     return render(request, template, context)
 

@@ -2,13 +2,16 @@
 The list itself is in scoring_site/schedule.py (the status page reads it too)."""
 import logging
 
+from django.utils.module_loading import import_string
 from rq import cron
 
 from scoring_site import queueing
 from scoring_site.schedule import PERIODIC
 
-for _name, _job, _cron, _queue in PERIODIC:
-    cron.register(_job, queue_name=_queue, cron=_cron, name=_name)
+# RQ's cron.register takes the function itself, not its dotted path; importing it here also
+# makes a mistyped path stop the scheduler at start instead of failing a job at every tick.
+for _name, _job_path, _cron, _queue in PERIODIC:
+    cron.register(import_string(_job_path), queue_name=_queue, cron=_cron, name=_name)
 
 # The scheduler starting is a moment Redis is known to answer: move waiting jobs now
 # rather than at the first minute tick.

@@ -42,13 +42,16 @@ def redis_available(queue_name: str = "default") -> bool:
         return False
 
 
-def enqueue_or_outbox(queue_name: str, func_path: str, *, reference: str = "", **kwargs) -> Enqueued:
+def enqueue_or_outbox(queue_name: str, func_path: str, *, reference: str = "", job_timeout: int | None = None,
+                      **kwargs) -> Enqueued:
     """Enqueue `func_path(**kwargs)` on `queue_name` after the current transaction commits.
 
-    kwargs must be JSON primitives (ids, ISO instants). Never raises for a Redis outage."""
+    kwargs must be JSON primitives (ids, ISO instants). `job_timeout` (seconds) is for the
+    rare job that may run longer than its queue's DEFAULT_TIMEOUT. Never raises for a Redis outage."""
     from leads.models import OutboxJob
 
-    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs, reference=reference)
+    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs,
+                                   reference=reference, job_timeout=job_timeout)
     result = Enqueued(outbox_id=row.pk)
 
     def push():
@@ -65,7 +68,8 @@ def _push(row) -> str | None:
 
     try:
         job = queue(row.queue_name).enqueue_call(
-            row.func_path, kwargs=row.kwargs, job_id=f"outbox-{row.pk}", description=row.reference or None,
+            row.func_path, kwargs=row.kwargs, timeout=row.job_timeout, job_id=f"outbox-{row.pk}",
+            description=row.reference or None,
         )
     except (RedisError, OSError) as error:
         log.warning("Redis unavailable; job %s stays in the outbox: %s", row.func_path, error)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from leads.models import Lead
 from leads.ingest.events import NewEvent, event_ingest
+from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 from surveys.models import Invitation, Response, SubmissionLog, Survey
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ SUBMISSIONS_PER_MINUTE = 20
 RATE_WINDOW = timedelta(minutes=1)
 DELIVERY_CHUNK = 100
 SEND_QUEUE = "default"
+SEND_JOB = "surveys.jobs.invitations_send"
 
 
 class AlreadyAnswered(Exception):
@@ -86,20 +88,23 @@ def invitations_create(*, survey: Survey, leads: QuerySet, now: datetime | None 
     return InvitationBatch(invited=invited, throttled=reachable - invited, without_email=total - reachable)
 
 
-def invitations_queue(*, survey_id: int | None = None) -> bool:
-    """Ask a worker to email pending invitations. False when the queue (Redis) is down:
-    the invitations stay pending in the database and the periodic run sends them later."""
-    import django_rq
-    from redis.exceptions import RedisError
+def invitations_send_reference(survey_id: int | None) -> str:
+    return f"invitations:{survey_id if survey_id is not None else 'all'}"
 
-    from surveys import jobs
 
-    try:
-        django_rq.get_queue(SEND_QUEUE).enqueue(jobs.invitations_send, survey_id)
-    except (RedisError, OSError) as error:
-        log.warning("Could not queue survey invitations (survey %s): %s", survey_id, error)
-        return False
-    return True
+def invitations_queue(*, survey_id: int | None = None) -> None:
+    """Ask a worker to email pending invitations. With Redis down the request waits in the
+    outbox and the sweep sends it once Redis answers; the periodic run also picks up any
+    invitation still pending."""
+    reference = invitations_send_reference(survey_id)
+    # One waiting send already covers every pending invitation of the survey.
+    if not waiting_for_workers(reference):
+        enqueue_or_outbox(SEND_QUEUE, SEND_JOB, reference=reference, survey_id=survey_id)
+
+
+def invitations_waiting_for_workers(*, survey_id: int | None) -> bool:
+    """True while a send for the survey sits in the outbox because Redis was down."""
+    return waiting_for_workers(invitations_send_reference(survey_id))
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from surveys.forms import SendForm, SurveyForm
 from surveys.models import Invitation, Survey
 from leads.workspace.spreadsheet import spreadsheet_cell
 
-QUEUE_DOWN = ("The invitations are saved, but the mail queue is unavailable right now. They stay pending and "
-              "are sent automatically when it is back (or press “Send pending invitations”).")
+QUEUE_DOWN = ("The invitations are saved and queued. The job queue is not reachable right now, so they are "
+              "sent when the background workers are back. Nothing is lost: they go out on their own.")
 
 
 def selected_survey(request):
@@ -65,6 +65,7 @@ def _detail_page(request, survey, send_form, *, status):
         "survey": survey, "send_form": send_form,
         "counts": {status.label: counts.get(status.value, 0) for status in Invitation.Status},
         "pending": counts.get(Invitation.Status.PENDING, 0),
+        "waiting_for_workers": services.invitations_waiting_for_workers(survey_id=survey.pk),
         "summary": selectors.nps_summary(survey=survey),
         "rate": selectors.response_rate(survey=survey),
         "public_url": request.build_absolute_uri(reverse("surveys:public", args=[survey.public_token])),
@@ -82,8 +83,10 @@ def survey_send(request, pk):
     messages.success(request, f"{batch.invited} invitation{'s' if batch.invited != 1 else ''} created; "
                               f"{batch.throttled} skipped (surveyed in the last {survey.throttle_days} days), "
                               f"{batch.without_email} without an email address.")
-    if batch.invited and not services.invitations_queue(survey_id=survey.pk):
-        messages.warning(request, QUEUE_DOWN)
+    if batch.invited:
+        services.invitations_queue(survey_id=survey.pk)
+        if services.invitations_waiting_for_workers(survey_id=survey.pk):
+            messages.warning(request, QUEUE_DOWN)
     return redirect("surveys:survey_detail", survey.pk)
 
 
@@ -91,10 +94,11 @@ def survey_send(request, pk):
 @marketer_required
 def survey_retry(request, pk):
     survey = get_object_or_404(Survey, pk=pk)
-    if services.invitations_queue(survey_id=survey.pk):
-        messages.success(request, "Pending invitations are on their way to the mail queue.")
-    else:
+    services.invitations_queue(survey_id=survey.pk)
+    if services.invitations_waiting_for_workers(survey_id=survey.pk):
         messages.warning(request, QUEUE_DOWN)
+    else:
+        messages.success(request, "Pending invitations are on their way to the mail queue.")
     return redirect("surveys:survey_detail", survey.pk)
 
 

@@ -49,4 +49,4 @@ def rep(db):
     return RepFactory(username="rep")
 
 
-from tests.redis_fixtures import _redis_server, redis_down, rq_redis  # noqa: E402,F401  (issue 4: worker tests)
+from tests.redis_fixtures import _redis_server, redis_down, rq_redis  # noqa: E402,F401  (worker fixtures)

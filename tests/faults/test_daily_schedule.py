@@ -1,4 +1,4 @@
-"""Acceptance (issue 8 §4): every daily job is enqueued exactly once per day, also across the
+"""Every daily job is enqueued exactly once per day, also across the
 daylight-saving changes, with the server in New York or Copenhagen; and running a daily job
 twice on one day changes nothing the second time.
 
@@ -29,7 +29,7 @@ DST_CHANGES = [
 
 def enqueue_days(job, cron, zone: ZoneInfo, start: datetime, days: int) -> Counter:
     """Local dates of every enqueue RQ's scheduler makes in `days` days from local `start`."""
-    cron_job = CronJob(func=job, cron=cron, queue_name="low")
+    cron_job = CronJob(func_name=job, cron=cron, queue_name="low")
     end = (start + timedelta(days=days)).replace(tzinfo=zone)
     cron_job.set_enqueue_time(start.replace(tzinfo=zone))
     dates = Counter()

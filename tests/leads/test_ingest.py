@@ -171,7 +171,7 @@ def test_publishing_a_new_version_recalculates_existing_leads(spec_model):
 
     raised = {**SPEC_MODEL, "rules": [{"event_type": "form_submit", "points": 40}]}
     version = version_import(data=raised, publish=True)
-    # Publishing queues the recalculation (issue 4); run the queued job as a worker would.
+    # Publishing queues the recalculation; run the queued job as a worker would.
     from models_review.recalculation import recalculation_execute
 
     recalculation_execute(run_id=version.recalculations.get().pk)

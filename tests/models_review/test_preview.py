@@ -12,7 +12,9 @@ from leads.ingest.events import NewEvent, events_ingest
 from leads.services import engine_inputs, lead_events, spec_for
 from models_review import jobs, services
 from models_review.models import PreviewRun
+from scoring_site.queueing import outbox_sweep, queue
 from tests.factories import LeadFactory
+from tests.redis_fixtures import DOWN_QUEUES, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -122,34 +124,44 @@ def test_preview_page_polls_until_done_then_shows_the_lists(client, marketer, sp
     assert 'data-percent="40"' in fragment and 'hx-trigger="every 1s"' in fragment and "<html" not in fragment
 
 
-def test_preview_reports_a_queue_outage_instead_of_failing(spec_model, monkeypatch):
-    import django_rq
-    import redis
-
-    class DownQueue:
-        def enqueue(self, *args, **kwargs):
-            raise redis.ConnectionError("connection refused")
-
-    monkeypatch.setattr(django_rq, "get_queue", lambda name: DownQueue())
-    draft = services.draft_copy(source=spec_model)
-    run = services.preview_request(draft=draft)
-    services._enqueue_preview(run.pk)
-    run.refresh_from_db()
-    assert run.status == "failed" and "Redis" in run.error
-
-
 @pytest.mark.django_db(transaction=True)
-def test_preview_runs_in_a_real_worker(rq_queue, spec_model, history):
-    from rq import SimpleWorker
-
+def test_preview_runs_in_a_real_worker_with_an_hour_to_finish(rq_redis, spec_model, history):
     draft = _draft_raising_form_submit(spec_model, 30)
     with transaction.atomic():
         run = services.preview_request(draft=draft)
-    assert rq_queue.count == 1  # enqueued once the run was committed
-    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
+        assert queue("default").count == 0  # not before the commit: the worker must see the run
+    [job] = queue("default").jobs
+    assert (job.func_name, job.kwargs) == ("models_review.jobs.preview_run", {"run_id": run.pk})
+    assert job.timeout == 3600  # an hour, not the "default" queue's 600 seconds
+    run_worker(rq_redis, "default")
     run.refresh_from_db()
     assert run.status == "done", run.error
     assert [row["id"] for row in run.result["gains"]] == [history["near"].pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_preview_requested_while_redis_is_down_waits_then_runs_once_it_is_back(
+        rq_redis, settings, client, marketer, spec_model, history):
+    live = settings.RQ_QUEUES
+    settings.RQ_QUEUES = DOWN_QUEUES
+    draft = _draft_raising_form_submit(spec_model, 30)
+    client.force_login(marketer)
+    response = client.post(reverse("models_review:preview_start", args=[draft.pk]))
+    run = PreviewRun.objects.get()
+    assert response.url == reverse("models_review:preview", args=[run.pk])
+    assert (run.status, run.error) == ("queued", "")
+    page = " ".join(client.get(response.url).content.decode().split())  # template line breaks aside
+    assert "The preview is queued and will start when the background workers are back" in page
+    assert 'hx-trigger="every 1s"' in page  # the page keeps polling and fills in on its own
+
+    settings.RQ_QUEUES = live
+    assert outbox_sweep() == 1
+    run_worker(rq_redis, "default")
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert [row["id"] for row in run.result["gains"]] == [history["near"].pk]
+    page = client.get(response.url).content.decode()
+    assert 'id="gain-count">1<' in page and "preview-waiting" not in page
 
 
 def test_distribution_chart_data_is_live_next_to_draft(client, marketer, rep, spec_model, history):

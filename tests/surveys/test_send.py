@@ -6,11 +6,13 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Segment
+from leads.models import OutboxJob, Segment
+from scoring_site.queueing import outbox_sweep, queue
 from surveys import jobs, services
 from surveys.models import Invitation
 from surveys.services import invitations_create, invitations_deliver, token_hash
 from tests.factories import AccountFactory, LeadFactory
+from tests.redis_fixtures import DOWN_QUEUES, run_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -80,27 +82,51 @@ def test_mail_server_failure_leaves_invitations_pending_with_the_error(survey, m
         jobs.invitations_send(survey.pk)
 
 
-def test_send_view_with_redis_down_keeps_invitations_pending_and_says_so(client, marketer, survey, monkeypatch):
-    import django_rq
-    from redis.exceptions import ConnectionError as RedisConnectionError
+def _text(response) -> str:
+    """The page's text as a person reads it: template line breaks count as one space."""
+    return " ".join(response.content.decode().split())
 
-    class DownQueue:
-        def enqueue(self, *args, **kwargs):
-            raise RedisConnectionError("Error 111 connecting to redis")
 
-    monkeypatch.setattr(django_rq, "get_queue", lambda name: DownQueue())
+@pytest.mark.django_db(transaction=True)
+def test_send_view_with_redis_down_queues_the_send_and_says_so(client, marketer, survey, redis_down):
     LeadFactory(email="mette@fjord.example")
     client.force_login(marketer)
     response = client.post(reverse("surveys:survey_send", args=[survey.pk]), {"emails": "Mette@fjord.example"},
                            follow=True)
-    page = response.content.decode()
+    page = _text(response)
     assert response.status_code == 200
     assert "1 invitation created" in page
-    assert "mail queue is unavailable" in page
+    assert "The invitations are saved and queued." in page
+    assert "1 invitation is queued and will be sent when the background workers are back." in page
     assert Invitation.objects.get().status == "pending"
-    # The periodic job picks it up later.
+    waiting = OutboxJob.objects.get()
+    assert (waiting.func_path, waiting.kwargs, waiting.sent_at) == ("surveys.jobs.invitations_send",
+                                                                    {"survey_id": survey.pk}, None)
+    # The periodic run sends pending invitations whether or not the queued send has run yet.
     assert jobs.pending_invitations_send() == 1
     assert Invitation.objects.get().status == "sent"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invitations_queued_while_redis_is_down_are_sent_once_it_is_back(client, marketer, survey, rq_redis,
+                                                                         settings):
+    live = settings.RQ_QUEUES
+    settings.RQ_QUEUES = DOWN_QUEUES
+    LeadFactory(email="mette@fjord.example")
+    client.force_login(marketer)
+    client.post(reverse("surveys:survey_send", args=[survey.pk]), {"emails": "mette@fjord.example"})
+    page = _text(client.post(reverse("surveys:survey_retry", args=[survey.pk]), follow=True))
+    assert "1 invitation is queued and will be sent when the background workers are back." in page
+    assert OutboxJob.objects.filter(sent_at__isnull=True).count() == 1  # pressing "send" again adds no job
+    assert mail.outbox == [] and Invitation.objects.get().status == "pending"
+
+    settings.RQ_QUEUES = live
+    assert outbox_sweep() == 1
+    run_worker(rq_redis, "default")
+    assert [message.to for message in mail.outbox] == [["mette@fjord.example"]]
+    assert Invitation.objects.get().status == "sent"
+    page = client.get(reverse("surveys:survey_detail", args=[survey.pk])).content.decode()
+    assert "send-waiting" not in page
 
 
 def test_send_view_names_unknown_emails_and_stores_nothing(client, marketer, survey):
@@ -118,16 +144,12 @@ def test_send_view_needs_a_segment_or_emails(client, marketer, survey):
     assert "Choose a segment or list lead emails" in response.content.decode()
 
 
-def test_queue_enqueues_the_send_job_outside_a_transaction(survey, monkeypatch):
-    calls = []
-
-    class RecordingQueue:
-        def enqueue(self, func, *args):
-            calls.append((func, args))
-
-    monkeypatch.setattr("django_rq.get_queue", lambda name: RecordingQueue())
-    assert services.invitations_queue(survey_id=survey.pk) is True
-    assert calls == [(jobs.invitations_send, (survey.pk,))]
+@pytest.mark.django_db(transaction=True)
+def test_invitations_queue_puts_one_send_job_on_the_default_queue(survey, rq_redis):
+    services.invitations_queue(survey_id=survey.pk)
+    [job] = queue("default").jobs
+    assert (job.func_name, job.kwargs) == ("surveys.jobs.invitations_send", {"survey_id": survey.pk})
+    assert not services.invitations_waiting_for_workers(survey_id=survey.pk)
 
 
 def test_rep_cannot_open_survey_pages(client, rep, survey):
