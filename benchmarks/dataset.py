@@ -7,6 +7,7 @@ and events with INSERT … SELECT over generate_series inside PostgreSQL (seeded
 repeatable), so nothing per row runs in Python. Work already done is
 skipped: a database that already holds the requested leads and events is left as it is.
 Reusable from other benchmarks: `from benchmarks.dataset import ensure_dataset`."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,7 @@ import random
 import sys
 import time
 from contextlib import contextmanager
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,7 +26,7 @@ SITE = "https://bench.example"
 PAGES = [f"{SITE}/pricing", f"{SITE}/demo", f"{SITE}/careers", f"{SITE}/blog/1", f"{SITE}/blog/2", f"{SITE}/"]
 SLICE = 1_000_000
 SPAN_SECONDS = 365 * 86400
-NOW = datetime.now(dt_timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def setup_django(database_url: str) -> None:
@@ -54,8 +54,7 @@ def _create_database(database_url: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def ensure_dataset(*, leads: int = 1_000_000, events: int = 10_000_000, seed: int = 1,
-                   log=print) -> dict:
+def ensure_dataset(*, leads: int = 1_000_000, events: int = 10_000_000, seed: int = 1, log=print) -> dict:
     """Fill the configured database up to `leads` leads and `events` events (Django set up)."""
     from leads.models import Asset, Event, Lead, ProductLine
     from models_review.services import ensure_default_model
@@ -63,15 +62,19 @@ def ensure_dataset(*, leads: int = 1_000_000, events: int = 10_000_000, seed: in
     ensure_default_model()
     analytics, _ = ProductLine.objects.get_or_create(name="Analytics")
     for url in PAGES[:2]:
-        Asset.objects.get_or_create(kind="page", key=url, defaults={"sales_ready": True, "product_line": analytics})
+        Asset.objects.get_or_create(
+            kind="page", key=url, defaults={"sales_ready": True, "product_line": analytics}
+        )
     Asset.objects.get_or_create(kind="document", key="whitepaper-1", defaults={"product_line": analytics})
     have_leads, have_events = Lead.objects.count(), Event.objects.count()
     if have_leads >= leads and have_events >= events:
         log(f"dataset ready: {have_leads:,} leads, {have_events:,} events (nothing to do)")
         return {"leads": have_leads, "events": have_events, "seconds": 0.0}
     if have_leads or have_events:
-        raise SystemExit(f"The benchmark database holds a partial dataset ({have_leads:,} leads, {have_events:,} "
-                         "events); drop it and run again.")
+        raise SystemExit(
+            f"The benchmark database holds a partial dataset ({have_leads:,} leads, {have_events:,} "
+            "events); drop it and run again."
+        )
     started = time.monotonic()
     rng = random.Random(seed)
     _copy_leads(leads)
@@ -87,12 +90,15 @@ def ensure_dataset(*, leads: int = 1_000_000, events: int = 10_000_000, seed: in
 def _copy_leads(count: int) -> None:
     """Leads generated inside PostgreSQL: no Python per row, so a million take seconds."""
     with _cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO leads_lead (email, name, title, score, stage, engine_state, is_cold, is_qualified,
                                     created_at, updated_at)
             SELECT 'bench' || i || '@lead' || (i %% 5000) || '.example', 'Lead ' || i, '', 0, 1, '{}',
                    false, false, now(), now()
-              FROM generate_series(0, %s - 1) AS i""", [count])
+              FROM generate_series(0, %s - 1) AS i""",
+            [count],
+        )
 
 
 def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log) -> None:
@@ -108,7 +114,8 @@ def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log)
     for start in range(0, count, SLICE):
         # A transaction per slice: the deferred foreign-key checks then run a million at a time.
         with _cursor() as cursor:
-            cursor.execute(f"""
+            cursor.execute(
+                f"""
                 INSERT INTO leads_event (idempotency_key, lead_id, anonymous_id, type, name, asset_key, url,
                                          occurred_at, received_at, campaign, properties, source)
                 SELECT 'b' || n, %s + floor(r_lead * %s)::int, '',
@@ -129,7 +136,8 @@ def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log)
                        'bench'
                   FROM (SELECT n, random() AS kind, random() AS r_page, random() AS r_time, random() AS r_lead
                           FROM generate_series(%s, %s) AS n) AS draws""",
-                [first_id, leads, NOW, SPAN_SECONDS, NOW, start, min(count, start + SLICE) - 1])
+                [first_id, leads, NOW, SPAN_SECONDS, NOW, start, min(count, start + SLICE) - 1],
+            )
             log(f"  {min(count, start + SLICE):,} events ({time.monotonic() - started:.0f} s)")
 
 

@@ -5,6 +5,7 @@
 Prints recalculation, decay and snapshot seconds, peak memory, and — measured in the same
 run, on the same data — the lower bound for a recalculation: one SQL aggregate over all
 events plus a COPY write of one score per lead."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,10 @@ def timed(label, action):
 
 
 def recalculate():
+    import json
+
     from models_review.recalculation import recalculation_execute
     from models_review.services import DEFAULT_MODEL_FILE, version_import
-    import json
 
     data = json.loads(DEFAULT_MODEL_FILE.read_text())
     data["note"] = "benchmark: republished to recalculate every lead"
@@ -46,16 +48,17 @@ def recalculate_sample(leads: int):
     the full run from the measured rate: for a shared machine where the full run is too long."""
     from django.utils import timezone
 
+    from leads.background.recalculation import replay_chunk
     from leads.ingest.assets import AssetCatalog
     from leads.models import Lead
-    from leads.background.recalculation import replay_chunk
     from leads.services import active_version
     from models_review.recalculation import CHUNK_SIZE
 
     version, catalog, as_of = active_version(), AssetCatalog.load(), timezone.now()
     started, done, after = time.monotonic(), 0, 0
-    while done < leads and (chunk := replay_chunk(version=version, after_id=after, limit=CHUNK_SIZE,
-                                                  as_of=as_of, catalog=catalog)):
+    while done < leads and (
+        chunk := replay_chunk(version=version, after_id=after, limit=CHUNK_SIZE, as_of=as_of, catalog=catalog)
+    ):
         done, after = done + chunk.leads, chunk.last_lead_id
     rate = done / (time.monotonic() - started)
     total = Lead.objects.count()
@@ -145,27 +148,47 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10_000_000)
-    parser.add_argument("--skip-recalculation", action="store_true",
-                        help="measure decay, snapshot and the lower bound on the scores already stored")
-    parser.add_argument("--recalc-sample", type=int, default=0,
-                        help="recalculate only this many leads and project the full time (0: all)")
-    parser.add_argument("--decay-days-ahead", type=int, default=45,
-                        help="decay to this many days after now, so most leads have ticks to write")
+    parser.add_argument(
+        "--skip-recalculation",
+        action="store_true",
+        help="measure decay, snapshot and the lower bound on the scores already stored",
+    )
+    parser.add_argument(
+        "--recalc-sample",
+        type=int,
+        default=0,
+        help="recalculate only this many leads and project the full time (0: all)",
+    )
+    parser.add_argument(
+        "--decay-days-ahead",
+        type=int,
+        default=45,
+        help="decay to this many days after now, so most leads have ticks to write",
+    )
     args = parser.parse_args(argv)
     setup_django(os.environ.get("DATABASE_URL") or DEFAULT_URL)
     ensure_dataset(leads=args.leads, events=args.events)
     print(f"\nBenchmark on {args.leads:,} leads / {args.events:,} events (PostgreSQL)")
     timed("(vacuum analyze)", vacuum_analyze)
     results = {
-        "recalculation": 0 if args.skip_recalculation else timed(
-            "recalculation", (lambda: recalculate_sample(args.recalc_sample)) if args.recalc_sample else recalculate),
-        "seed": timed("(seed unscored leads for decay)", seed_unscored_for_decay) if args.recalc_sample and
-        not args.skip_recalculation else 0,
+        "recalculation": 0
+        if args.skip_recalculation
+        else timed(
+            "recalculation",
+            (lambda: recalculate_sample(args.recalc_sample)) if args.recalc_sample else recalculate,
+        ),
+        "seed": timed("(seed unscored leads for decay)", seed_unscored_for_decay)
+        if args.recalc_sample and not args.skip_recalculation
+        else 0,
         "vacuum": timed("(vacuum analyze)", vacuum_analyze),
-        "decay": timed(f"decay (catch-up: all leads to now + {args.decay_days_ahead} d)",
-                       lambda: decay(args.decay_days_ahead)),
+        "decay": timed(
+            f"decay (catch-up: all leads to now + {args.decay_days_ahead} d)",
+            lambda: decay(args.decay_days_ahead),
+        ),
         "vacuum_again": timed("(vacuum analyze)", vacuum_analyze),
-        "decay_daily": timed("decay (the next day's run: the daily job)", lambda: decay(args.decay_days_ahead + 1)),
+        "decay_daily": timed(
+            "decay (the next day's run: the daily job)", lambda: decay(args.decay_days_ahead + 1)
+        ),
         "snapshot": timed("snapshot", snapshot),
         "aggregate": timed("lower bound: SQL aggregate", lower_bound_aggregate),
         "copy": timed("lower bound: COPY of scores", lower_bound_copy),

@@ -9,6 +9,7 @@ are cached for a minute, keyed on the latest stage change) and cold (cache clear
 every request). `--backfill-snapshots N` writes daily stage snapshots for the last N days
 from the stage-change log when a demo database has none (the daily job writes them in
 production); it never overwrites a snapshot that exists."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,7 +65,10 @@ def timed(client: Client, url: str) -> float:
 
 
 def bench_user():
-    user = get_user_model().objects.filter(groups__name=MARKETERS).first() or get_user_model().objects.filter(is_superuser=True).first()
+    user = (
+        get_user_model().objects.filter(groups__name=MARKETERS).first()
+        or get_user_model().objects.filter(is_superuser=True).first()
+    )
     if user is None:
         user = get_user_model().objects.create_user("bench-marketer", password=None)
         user.groups.add(Group.objects.get_or_create(name=MARKETERS)[0])
@@ -82,18 +85,24 @@ def backfill_snapshots(days: int) -> int:
         day = today - timedelta(days=offset)
         if StageSnapshot.objects.filter(day=day).exists():
             continue
-        end = connection.ops.adapt_datetimefield_value(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=dt_timezone.utc))
+        end = connection.ops.adapt_datetimefield_value(
+            datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        )
         table = StageChange._meta.db_table
         with connection.cursor() as cursor:
-            cursor.execute(f"""
+            cursor.execute(
+                f"""
                 SELECT to_stage, COUNT(*) FROM (
                     SELECT to_stage, ROW_NUMBER() OVER (PARTITION BY lead_id ORDER BY at DESC, id DESC) AS nth
                     FROM {table} WHERE at < %s) latest
-                WHERE nth = 1 GROUP BY to_stage""", [end])
+                WHERE nth = 1 GROUP BY to_stage""",
+                [end],
+            )
             counts = dict(cursor.fetchall())
         counts[1] = counts.get(1, 0) + total - sum(counts.values())
-        StageSnapshot.objects.bulk_create([StageSnapshot(day=day, stage=s, count=n) for s, n in counts.items()],
-                                          ignore_conflicts=True)
+        StageSnapshot.objects.bulk_create(
+            [StageSnapshot(day=day, stage=s, count=n) for s, n in counts.items()], ignore_conflicts=True
+        )
         made += 1
     return made
 
@@ -110,14 +119,22 @@ def main() -> None:
     leads = Lead.objects.count()
     if not leads:
         raise SystemExit("The database has no leads; load demo data or the benchmark dataset first.")
-    print(f"{connection.vendor} · {leads:,} leads · {StageChange.objects.count():,} stage changes · {args.runs} runs each")
+    print(
+        f"{connection.vendor} · {leads:,} leads · {StageChange.objects.count():,} stage changes · {args.runs} runs each"
+    )
     client = Client()
     client.force_login(bench_user())
     max_id = Lead.objects.order_by("-id").values_list("id", flat=True).first()
     since = (timezone.now() - timedelta(days=14)).date().isoformat()
 
     def lead_url():
-        pk = Lead.objects.filter(id__gte=rng.randint(1, max_id)).order_by("id").values_list("id", flat=True).first() or max_id
+        pk = (
+            Lead.objects.filter(id__gte=rng.randint(1, max_id))
+            .order_by("id")
+            .values_list("id", flat=True)
+            .first()
+            or max_id
+        )
         return f"/leads/{pk}/"
 
     pages = {
@@ -130,7 +147,9 @@ def main() -> None:
     for name, next_url in pages.items():
         timed(client, next_url())  # first request warms caches and connections; not counted
         samples = [timed(client, next_url()) for _ in range(args.runs)]
-        print(f"{name:45} {statistics.median(samples):8.1f} {percentile(samples, 0.95):8.1f} {max(samples):8.1f}")
+        print(
+            f"{name:45} {statistics.median(samples):8.1f} {percentile(samples, 0.95):8.1f} {max(samples):8.1f}"
+        )
 
 
 if __name__ == "__main__":

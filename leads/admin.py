@@ -42,15 +42,39 @@ class ProductScoreInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "name", "account", "owner", "score", "stage", "is_cold", "is_qualified", "last_engaged_at")
+    list_display = (
+        "__str__",
+        "name",
+        "account",
+        "owner",
+        "score",
+        "stage",
+        "is_cold",
+        "is_qualified",
+        "last_engaged_at",
+    )
     list_filter = ("stage", "is_cold", "is_qualified", "owner", "tags")
     search_fields = ("email", "name", "user_id", "account__name", "account__domain")
     list_select_related = ("account", "owner")
     autocomplete_fields = ("account", "owner", "tags")
     # Scores are derived from events; only people and relations are edited by hand.
-    readonly_fields = ("score", "scored_at", "last_engaged_at", "stage", "stage_changed_at", "engine_state",
-                       "scored_with", "is_cold", "cold_since", "is_qualified", "qualified_at", "nps_score",
-                       "nps_answered_at", "created_at", "updated_at")
+    readonly_fields = (
+        "score",
+        "scored_at",
+        "last_engaged_at",
+        "stage",
+        "stage_changed_at",
+        "engine_state",
+        "scored_with",
+        "is_cold",
+        "cold_since",
+        "is_qualified",
+        "qualified_at",
+        "nps_score",
+        "nps_answered_at",
+        "created_at",
+        "updated_at",
+    )
     inlines = [ProductScoreInline]
     show_full_result_count = False
 
@@ -117,8 +141,11 @@ class WriteKeyAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
         if secret:
-            messages.warning(request, f"Write key for “{obj.name}”: {secret} — copy it now, it will not be shown again. "
-                                      "Tracking clients send it as the HTTP Basic username.")
+            messages.warning(
+                request,
+                f"Write key for “{obj.name}”: {secret} — copy it now, it will not be shown again. "
+                "Tracking clients send it as the HTTP Basic username.",
+            )
 
 
 @admin.register(ApiToken)
@@ -132,8 +159,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
         secret = api_token_assign_secret(token=obj) if not change else None
         super().save_model(request, obj, form, change)
         if secret:
-            messages.warning(request, f"API token for {obj.user}: {secret} — copy it now, it will not be shown again. "
-                                      "Send it as “Authorization: Bearer <token>”.")
+            messages.warning(
+                request,
+                f"API token for {obj.user}: {secret} — copy it now, it will not be shown again. "
+                "Send it as “Authorization: Bearer <token>”.",
+            )
 
 
 @admin.register(CsvImport)
@@ -141,8 +171,18 @@ class CsvImportAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "file_name", "status", "total_rows", "imported_rows", "created_by")
     list_filter = ("kind", "status")
     exclude = ("content",)
-    readonly_fields = ("kind", "file_name", "status", "total_rows", "imported_rows", "duplicate_rows", "errors",
-                       "created_by", "created_at", "imported_at")
+    readonly_fields = (
+        "kind",
+        "file_name",
+        "status",
+        "total_rows",
+        "imported_rows",
+        "duplicate_rows",
+        "errors",
+        "created_by",
+        "created_at",
+        "imported_at",
+    )
 
     def has_add_permission(self, request):
         return False
@@ -161,8 +201,15 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ("endpoint", "qualification", "status", "attempts", "last_status_code", "next_attempt_at",
-                    "delivered_at")
+    list_display = (
+        "endpoint",
+        "qualification",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
     list_filter = ("status", "endpoint")
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 

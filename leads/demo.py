@@ -1,6 +1,7 @@
 """A believable, seeded, repeatable history for the dashboards (hot leads, cooling ones,
 cold ones, job seekers on the careers page), generated through the ingest service so
 every score is real. Idempotency keys are deterministic: running it twice adds nothing."""
+
 from __future__ import annotations
 
 import random
@@ -13,9 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.ingest.assets import normalize_url
+from leads.ingest.events import NewEvent, events_ingest
 from leads.models import Account, Asset, Lead, ProductLine
 from leads.roles import MARKETERS, SALES_REPS
-from leads.ingest.events import NewEvent, events_ingest
 from leads.services import accounts_rollup
 
 DEMO_PASSWORD = "leadscore-demo"
@@ -29,14 +30,75 @@ DEMO_USERS = (
 SITE = "https://www.leadscore-demo.example"
 PRODUCT_LINES = ("Analytics", "Automation", "Data Platform")
 CAMPAIGNS = ("spring-webinar", "analytics-launch", "retargeting-q3", "newsletter", "partner-referral", "")
-FIRST = ("Ana", "Jonas", "Yuki", "Mette", "Carlos", "Ilze", "Sofia", "Kenji", "Lars", "Beatriz", "Oskars", "Hana",
-         "Pedro", "Freja", "Aiko", "Marta", "Niels", "Rita", "Emil", "Laura")
-LAST = ("Silva", "Ozols", "Tanaka", "Jensen", "Costa", "Berzina", "Sato", "Nielsen", "Pereira", "Kalnins",
-        "Suzuki", "Hansen", "Santos", "Liepa", "Mori", "Larsen")
-TITLES = ("Marketing Manager", "Head of Data", "CTO", "Analyst", "VP Sales", "Operations Lead", "Student",
-          "Software Engineer", "CFO", "Product Manager")
-COMPANY_WORDS = ("Nordic", "Atlas", "Blue", "Sakura", "Baltic", "Rio", "Fjord", "Summit", "Harbor", "Pixel",
-                 "Quantum", "Amber", "Cedar", "Lumen", "Vertex")
+FIRST = (
+    "Ana",
+    "Jonas",
+    "Yuki",
+    "Mette",
+    "Carlos",
+    "Ilze",
+    "Sofia",
+    "Kenji",
+    "Lars",
+    "Beatriz",
+    "Oskars",
+    "Hana",
+    "Pedro",
+    "Freja",
+    "Aiko",
+    "Marta",
+    "Niels",
+    "Rita",
+    "Emil",
+    "Laura",
+)
+LAST = (
+    "Silva",
+    "Ozols",
+    "Tanaka",
+    "Jensen",
+    "Costa",
+    "Berzina",
+    "Sato",
+    "Nielsen",
+    "Pereira",
+    "Kalnins",
+    "Suzuki",
+    "Hansen",
+    "Santos",
+    "Liepa",
+    "Mori",
+    "Larsen",
+)
+TITLES = (
+    "Marketing Manager",
+    "Head of Data",
+    "CTO",
+    "Analyst",
+    "VP Sales",
+    "Operations Lead",
+    "Student",
+    "Software Engineer",
+    "CFO",
+    "Product Manager",
+)
+COMPANY_WORDS = (
+    "Nordic",
+    "Atlas",
+    "Blue",
+    "Sakura",
+    "Baltic",
+    "Rio",
+    "Fjord",
+    "Summit",
+    "Harbor",
+    "Pixel",
+    "Quantum",
+    "Amber",
+    "Cedar",
+    "Lumen",
+    "Vertex",
+)
 COMPANY_SUFFIX = ("Labs", "Systems", "Retail", "Logistics", "Health", "Energy", "Bank", "Media")
 
 
@@ -63,7 +125,9 @@ def demo_users() -> list[tuple[str, str]]:
     """Create the demo sign-ins (idempotent); returns (username, role) pairs."""
     User = get_user_model()
     for username, role in DEMO_USERS:
-        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@leadscore-demo.example"})
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@leadscore-demo.example"}
+        )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.is_staff = role in ("admin", MARKETERS)
@@ -88,29 +152,85 @@ def _catalogue(rng: random.Random) -> dict[str, list[dict]]:
         dict(kind="page", key=f"{SITE}/", sales_ready=False, name="Home page"),
     ]
     for line in PRODUCT_LINES:
-        pages.append(dict(kind="page", key=f"{SITE}/product/{slug[line]}", sales_ready=True, product_line=line,
-                          name=f"{line} product page"))
-        pages.append(dict(kind="page", key=f"{SITE}/product/{slug[line]}/pricing", sales_ready=True,
-                          product_line=line, name=f"{line} pricing", target_stage=3))
-    blog = [dict(kind="page", key=f"{SITE}/blog/post-{i}", name=f"Blog post {i}", target_stage=2 if i % 3 == 0 else None)
-            for i in range(1, 16)]
-    videos = [dict(kind="video", key=f"video-{i}", name=f"{PRODUCT_LINES[i % 3]} video {i}", product_line=PRODUCT_LINES[i % 3])
-              for i in range(1, 10)]
-    docs = [dict(kind="document", key=f"whitepaper-{i}", name=f"{PRODUCT_LINES[i % 3]} whitepaper {i}",
-                 product_line=PRODUCT_LINES[i % 3], target_stage=2 + i % 2) for i in range(1, 11)]
-    forms = [dict(kind="form", key=key, name=key.replace("-", " ").title()) for key in ("contact-sales", "newsletter", "trial-signup", "event-registration")]
-    webinars = [dict(kind="webinar", key=f"webinar-{i}", name=f"Webinar {i}", product_line=PRODUCT_LINES[i % 3]) for i in range(1, 5)]
+        pages.append(
+            dict(
+                kind="page",
+                key=f"{SITE}/product/{slug[line]}",
+                sales_ready=True,
+                product_line=line,
+                name=f"{line} product page",
+            )
+        )
+        pages.append(
+            dict(
+                kind="page",
+                key=f"{SITE}/product/{slug[line]}/pricing",
+                sales_ready=True,
+                product_line=line,
+                name=f"{line} pricing",
+                target_stage=3,
+            )
+        )
+    blog = [
+        dict(
+            kind="page",
+            key=f"{SITE}/blog/post-{i}",
+            name=f"Blog post {i}",
+            target_stage=2 if i % 3 == 0 else None,
+        )
+        for i in range(1, 16)
+    ]
+    videos = [
+        dict(
+            kind="video",
+            key=f"video-{i}",
+            name=f"{PRODUCT_LINES[i % 3]} video {i}",
+            product_line=PRODUCT_LINES[i % 3],
+        )
+        for i in range(1, 10)
+    ]
+    docs = [
+        dict(
+            kind="document",
+            key=f"whitepaper-{i}",
+            name=f"{PRODUCT_LINES[i % 3]} whitepaper {i}",
+            product_line=PRODUCT_LINES[i % 3],
+            target_stage=2 + i % 2,
+        )
+        for i in range(1, 11)
+    ]
+    forms = [
+        dict(kind="form", key=key, name=key.replace("-", " ").title())
+        for key in ("contact-sales", "newsletter", "trial-signup", "event-registration")
+    ]
+    webinars = [
+        dict(kind="webinar", key=f"webinar-{i}", name=f"Webinar {i}", product_line=PRODUCT_LINES[i % 3])
+        for i in range(1, 5)
+    ]
     emails = [dict(kind="email", key=f"email-{i}", name=f"Nurture email {i}") for i in range(1, 5)]
-    catalogue = {"page": pages, "blog": blog, "video": videos, "document": docs, "form": forms,
-                 "webinar": webinars, "email": emails}
+    catalogue = {
+        "page": pages,
+        "blog": blog,
+        "video": videos,
+        "document": docs,
+        "form": forms,
+        "webinar": webinars,
+        "email": emails,
+    }
     for group in catalogue.values():
         for item in group:
             key = normalize_url(item["key"]) if item["kind"] == "page" else item["key"]
             item["key"] = key
-            Asset.objects.update_or_create(kind=item["kind"], key=key, defaults={
-                "name": item["name"], "sales_ready": item.get("sales_ready", False),
-                "product_line": lines.get(item.get("product_line")), "target_stage": item.get("target_stage"),
-            })
+            Asset.objects.update_or_create(
+                kind=item["kind"],
+                key=key,
+                defaults={
+                    "name": item["name"],
+                    "sales_ready": item.get("sales_ready", False),
+                    "product_line": lines.get(item.get("product_line")),
+                    "target_stage": item.get("target_stage"),
+                },
+            )
     return catalogue
 
 
@@ -119,7 +239,9 @@ def _accounts(rng: random.Random, count: int, reps) -> list[Account]:
     for i in range(count):
         name = f"{COMPANY_WORDS[i % len(COMPANY_WORDS)]} {COMPANY_SUFFIX[(i // len(COMPANY_WORDS)) % len(COMPANY_SUFFIX)]}"
         domain = f"{name.lower().replace(' ', '-')}-{i}.example"
-        account, _ = Account.objects.get_or_create(domain=domain, defaults={"name": name, "owner": reps[i % len(reps)] if i % 4 else None})
+        account, _ = Account.objects.get_or_create(
+            domain=domain, defaults={"name": name, "owner": reps[i % len(reps)] if i % 4 else None}
+        )
         accounts.append(account)
     return accounts
 
@@ -135,9 +257,14 @@ def _action(rng: random.Random, persona: Persona, catalogue) -> tuple[str, dict]
     if kind == "pricing":
         return "page_view", {"url": rng.choice([p for p in catalogue["page"] if p.get("sales_ready")])["key"]}
     if kind in ("blog", "page"):
-        return "page_view", {"url": rng.choice(catalogue["blog"] + catalogue["page"][3:4] + catalogue["page"][7:8])["key"]}
+        return "page_view", {
+            "url": rng.choice(catalogue["blog"] + catalogue["page"][3:4] + catalogue["page"][7:8])["key"]
+        }
     if kind == "video":
-        return "video_play", {"asset_key": rng.choice(catalogue["video"])["key"], "percent": rng.choice([10, 25, 50, 75, 100])}
+        return "video_play", {
+            "asset_key": rng.choice(catalogue["video"])["key"],
+            "percent": rng.choice([10, 25, 50, 75, 100]),
+        }
     if kind == "document":
         return "download", {"asset_key": rng.choice(catalogue["document"])["key"]}
     if kind == "form":
@@ -150,7 +277,9 @@ def _action(rng: random.Random, persona: Persona, catalogue) -> tuple[str, dict]
     return "email_click", {"asset_key": rng.choice(catalogue["email"])["key"]}
 
 
-def _lead_events(rng: random.Random, lead: Lead, index: int, persona: Persona, catalogue, now: datetime) -> list[NewEvent]:
+def _lead_events(
+    rng: random.Random, lead: Lead, index: int, persona: Persona, catalogue, now: datetime
+) -> list[NewEvent]:
     count = rng.randint(*persona.events)
     newest, oldest = persona.active_days
     events = []
@@ -160,16 +289,31 @@ def _lead_events(rng: random.Random, lead: Lead, index: int, persona: Persona, c
         event_type, detail = _action(rng, persona, catalogue)
         properties = {"percent": detail["percent"]} if "percent" in detail else {}
         campaign = rng.choice(CAMPAIGNS)
-        events.append(NewEvent(
-            type=event_type, occurred_at=at, lead_id=lead.pk, idempotency_key=f"demo-{index}-{j}",
-            name=detail.get("name", ""), url=detail.get("url", ""), asset_key=detail.get("asset_key", ""),
-            campaign=campaign, properties=properties, source="demo",
-        ))
+        events.append(
+            NewEvent(
+                type=event_type,
+                occurred_at=at,
+                lead_id=lead.pk,
+                idempotency_key=f"demo-{index}-{j}",
+                name=detail.get("name", ""),
+                url=detail.get("url", ""),
+                asset_key=detail.get("asset_key", ""),
+                campaign=campaign,
+                properties=properties,
+                source="demo",
+            )
+        )
     return sorted(events, key=lambda e: e.occurred_at)
 
 
-def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, now: datetime | None = None,
-                   progress=lambda message: None) -> dict:
+def load_demo_data(
+    *,
+    leads: int = 2000,
+    accounts: int = 120,
+    seed: int = 42,
+    now: datetime | None = None,
+    progress=lambda message: None,
+) -> dict:
     rng = random.Random(seed)
     now = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     demo_users()
@@ -193,21 +337,33 @@ def load_demo_data(*, leads: int = 2000, accounts: int = 120, seed: int = 42, no
             progress(f"{index} leads, {stored} events")
     accounts_rollup(as_of=now)
     from surveys.demo import load_demo_nps  # imported here: surveys builds on leads, not the reverse
+
     stored += load_demo_nps(now=now, seed=seed, progress=progress)  # its nps_response events
     from leads.background.daily import background_catch_up  # what the periodic jobs would have done by now
 
     background_catch_up(now=now, history_days=180)
-    return {"leads": Lead.objects.count(), "events": stored, "accounts": len(account_rows),
-            "assets": Asset.objects.count()}
+    return {
+        "leads": Lead.objects.count(),
+        "events": stored,
+        "accounts": len(account_rows),
+        "assets": Asset.objects.count(),
+    }
 
 
 def _demo_lead(rng: random.Random, index: int, persona: Persona, accounts: list[Account]) -> Lead:
     first, last = FIRST[index % len(FIRST)], LAST[(index // len(FIRST)) % len(LAST)]
-    account = accounts[rng.randrange(len(accounts))] if persona.name not in ("job_seeker", "student") else None
+    account = (
+        accounts[rng.randrange(len(accounts))] if persona.name not in ("job_seeker", "student") else None
+    )
     domain = account.domain if account else rng.choice(("gmail.example", "mail.example", "uni.example"))
     title = "Student" if persona.name == "student" else rng.choice(TITLES)
-    lead, _ = Lead.objects.get_or_create(email=f"{first}.{last}.{index}@{domain}".lower(), defaults={
-        "name": f"{first} {last}", "title": title, "account": account,
-        "owner": account.owner if account and persona.name in ("hot", "warm") else None,
-    })
+    lead, _ = Lead.objects.get_or_create(
+        email=f"{first}.{last}.{index}@{domain}".lower(),
+        defaults={
+            "name": f"{first} {last}",
+            "title": title,
+            "account": account,
+            "owner": account.owner if account and persona.name in ("hot", "warm") else None,
+        },
+    )
     return lead

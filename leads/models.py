@@ -1,5 +1,6 @@
 """Records of SPEC §1. Events are immutable and the source of truth; the score columns
 on Lead and ProductScore are a cache of `scoring.replay(events, active version)`."""
+
 import uuid
 
 from django.conf import settings
@@ -38,10 +39,20 @@ class EventType(models.TextChoices):
 class Account(models.Model):
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, unique=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="owned_accounts")
-    group_id = models.CharField(max_length=200, blank=True, default="", db_index=True,
-                                help_text="Segment groupId, when the account came from the tracking API.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+    )
+    group_id = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Segment groupId, when the account came from the tracking API.",
+    )
     score = models.FloatField(default=0)
     member_count = models.PositiveIntegerField(default=0)
     engaged_members = models.PositiveIntegerField(default=0)
@@ -85,13 +96,18 @@ class Asset(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     key = models.CharField(max_length=500, help_text="URL for pages, id or name for other assets.")
-    url_pattern = models.CharField(max_length=500, blank=True, default="",
-                                   help_text="Glob such as */pricing* to cover many pages with one asset.")
+    url_pattern = models.CharField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="Glob such as */pricing* to cover many pages with one asset.",
+    )
     name = models.CharField(max_length=200, blank=True, default="")
     sales_ready = models.BooleanField(default=False, help_text="Content that shows buying intent.")
     product_line = models.ForeignKey(ProductLine, null=True, blank=True, on_delete=models.SET_NULL)
-    target_stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True, blank=True,
-                                                    help_text="Content tailored to this stage.")
+    target_stage = models.PositiveSmallIntegerField(
+        choices=Stage.choices, null=True, blank=True, help_text="Content tailored to this stage."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -123,10 +139,17 @@ class Lead(models.Model):
     # No single-column indexes on the foreign keys: (owner, -score) and (account, -score) serve
     # those lookups, and every index is one more write per score update (ingest, and decay and
     # recalculation rewriting a million rows; a score change is never a HOT update).
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="owned_leads", db_index=False)
-    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads",
-                                db_index=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,
+    )
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
 
     score = models.FloatField(default=0)
@@ -136,8 +159,14 @@ class Lead(models.Model):
     stage_changed_at = models.DateTimeField(null=True, blank=True)
     # Memory of the incremental path between events (video maxima, caps, tallies).
     engine_state = models.JSONField(default=dict, blank=True)
-    scored_with = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.PROTECT,
-                                    db_index=False, related_name="+")
+    scored_with = models.ForeignKey(
+        "models_review.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        related_name="+",
+    )
 
     is_cold = models.BooleanField(default=False)
     cold_since = models.DateTimeField(null=True, blank=True)
@@ -151,8 +180,12 @@ class Lead(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"),
-            models.UniqueConstraint(fields=["user_id"], condition=Q(user_id__isnull=False), name="lead_user_id_unique"),
+            models.UniqueConstraint(
+                fields=["email"], condition=Q(email__isnull=False), name="lead_email_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user_id"], condition=Q(user_id__isnull=False), name="lead_user_id_unique"
+            ),
         ]
         indexes = [
             models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
@@ -204,7 +237,9 @@ class ImmutableEventError(Exception):
 class EventQuerySet(models.QuerySet):
     def update(self, **kwargs):
         if set(kwargs) != {"lead"} and set(kwargs) != {"lead_id"}:
-            raise ImmutableEventError("Events are immutable; only an anonymous event may be attached to its lead.")
+            raise ImmutableEventError(
+                "Events are immutable; only an anonymous event may be attached to its lead."
+            )
         return super().update(**kwargs)
 
 
@@ -216,8 +251,9 @@ class Event(models.Model):
     # (LIKE-pattern) index that nothing uses and every insert pays for. Likewise the lead
     # column needs no index of its own beside (lead, occurred_at, id).
     idempotency_key = models.CharField(max_length=200, default=uuid.uuid4)
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="events",
-                             db_index=False)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     anonymous_id = models.CharField(max_length=200, blank=True, default="")
     type = models.CharField(max_length=20, choices=EventType.choices)
     name = models.CharField(max_length=200, blank=True, default="", help_text="Custom event name as sent.")
@@ -234,11 +270,15 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="event_idempotency_key_unique")
+        ]
         indexes = [
             models.Index(fields=["lead", "occurred_at", "id"], name="event_lead_time_idx"),
             models.Index(fields=["occurred_at"], name="event_time_idx"),
-            models.Index(fields=["anonymous_id"], condition=Q(lead__isnull=True), name="event_unattached_idx"),
+            models.Index(
+                fields=["anonymous_id"], condition=Q(lead__isnull=True), name="event_unattached_idx"
+            ),
         ]
 
     def __str__(self):
@@ -266,7 +306,9 @@ class Event(models.Model):
 class ProductScore(models.Model):
     # Indexed by the (lead, product_line) constraint and (product_line, -score), as Lead's keys are.
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_scores", db_index=False)
-    product_line = models.ForeignKey(ProductLine, on_delete=models.CASCADE, related_name="scores", db_index=False)
+    product_line = models.ForeignKey(
+        ProductLine, on_delete=models.CASCADE, related_name="scores", db_index=False
+    )
     score = models.FloatField(default=0)
     scored_at = models.DateTimeField(null=True, blank=True)
     last_engaged_at = models.DateTimeField(null=True, blank=True)
@@ -290,8 +332,9 @@ class StageChange(models.Model):
     reason = models.CharField(max_length=20, choices=Reason.choices)
     event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     campaign = models.CharField(max_length=200, blank=True, default="")
-    version = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
+    version = models.ForeignKey(
+        "models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     note = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:
@@ -330,10 +373,15 @@ class Segment(models.Model):
     description = models.CharField(max_length=300, blank=True, default="")
     filters = models.JSONField(default=dict, blank=True)
     order = models.CharField(max_length=10, choices=Order.choices, default=Order.HIGHEST_FIRST)
-    built_in = models.CharField(max_length=40, blank=True, default="",
-                                help_text="Key of a segment the product maintains (e.g. cold-nurture).")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    built_in = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text="Key of a segment the product maintains (e.g. cold-nurture).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -347,12 +395,22 @@ class WriteKey(models.Model):
     """One tracking source (website, app, CRM sync). Only a SHA-256 of the key is stored:
     the key is shown once when created, like a password."""
 
-    name = models.CharField(max_length=100, unique=True, help_text="The source, e.g. “Website” or “Mobile app”.")
+    name = models.CharField(
+        max_length=100, unique=True, help_text="The source, e.g. “Website” or “Mobile app”."
+    )
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to tell keys apart.")
+    key_prefix = models.CharField(
+        max_length=12, editable=False, help_text="First characters, to tell keys apart."
+    )
     is_active = models.BooleanField(default=True, help_text="Untick to refuse events sent with this key.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+", editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -367,7 +425,9 @@ class ApiToken(models.Model):
     """A marketer's Bearer token for the read API. Stored as a SHA-256, shown once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100, blank=True, default="", help_text="What uses it, e.g. “CRM sync”.")
+    name = models.CharField(
+        max_length=100, blank=True, default="", help_text="What uses it, e.g. “CRM sync”."
+    )
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     token_prefix = models.CharField(max_length=12, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -400,8 +460,9 @@ class CsvImport(models.Model):
     imported_rows = models.PositiveIntegerField(default=0)
     duplicate_rows = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{line, field, reason}]")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     imported_at = models.DateTimeField(null=True, blank=True)
 
@@ -446,8 +507,13 @@ class OutboxJob(models.Model):
     kwargs = models.JSONField(default=dict, blank=True)
     # Seconds a worker may spend on the job; empty means the queue's DEFAULT_TIMEOUT.
     job_timeout = models.PositiveIntegerField(null=True, blank=True)
-    reference = models.CharField(max_length=100, blank=True, default="", db_index=True,
-                                 help_text="What the job is for, e.g. recalculation:12.")
+    reference = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="What the job is for, e.g. recalculation:12.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
@@ -466,13 +532,20 @@ class Qualification(models.Model):
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="qualifications")
     at = models.DateTimeField()
-    rep = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="qualifications")
-    version = models.ForeignKey("models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="+")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="qualifications",
+    )
+    version = models.ForeignKey(
+        "models_review.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     score = models.FloatField()
-    assigned_by = models.CharField(max_length=20, blank=True, default="",
-                                   help_text="account owner, lead owner or round-robin")
+    assigned_by = models.CharField(
+        max_length=20, blank=True, default="", help_text="account owner, lead owner or round-robin"
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -507,8 +580,9 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", "Gave up"
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
-    qualification = models.ForeignKey(Qualification, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="deliveries")
+    qualification = models.ForeignKey(
+        Qualification, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
     payload = models.JSONField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

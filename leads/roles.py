@@ -1,4 +1,5 @@
 """Who may do what: marketers (everything), sales reps (their leads, feedback), admins."""
+
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required

@@ -2,10 +2,11 @@
 
 The score arithmetic lives in `leads.engine`; these functions load its inputs from the
 database and store its outputs. Events come in through `leads.ingest.events`."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
 
 from django.apps import apps
 from django.db import transaction
@@ -19,20 +20,22 @@ from leads.engine.state import cold_after_engagement, lead_state, settle, stage_
 from leads.ingest.assets import AssetCatalog
 from leads.models import Account, Event, Lead, ProductLine, ProductScore, StageChange
 
-
-
 # --- the active model -----------------------------------------------------------------------
 
 ENGAGED_WINDOW = timedelta(days=30)
 
 _spec_cache: dict[tuple, scoring.ModelSpec] = {}
 
+
 def active_version():
     ModelVersion = apps.get_model("models_review", "ModelVersion")
     version = ModelVersion.objects.filter(is_active=True).select_related("scoring_model").first()
     if version is None:
-        raise LookupError("No scoring model version is active. Run `manage.py model_import` or `manage.py start`.")
+        raise LookupError(
+            "No scoring model version is active. Run `manage.py model_import` or `manage.py start`."
+        )
     return version
+
 
 def spec_for(version) -> scoring.ModelSpec:
     # Published versions never change, so their spec can live for the whole process.
@@ -48,8 +51,14 @@ def spec_for(version) -> scoring.ModelSpec:
 # --- leads and accounts ---------------------------------------------------------------------
 
 
-def lead_upsert(*, email: str | None = None, user_id: str | None = None, name: str | None = None,
-                title: str | None = None, account: Account | None = None) -> Lead:
+def lead_upsert(
+    *,
+    email: str | None = None,
+    user_id: str | None = None,
+    name: str | None = None,
+    title: str | None = None,
+    account: Account | None = None,
+) -> Lead:
     """Find a lead by userId, then email; create it if neither is known. Given fields overwrite."""
     if not email and not user_id:
         raise ValueError("A lead needs an email or a user id.")
@@ -68,35 +77,50 @@ def lead_upsert(*, email: str | None = None, user_id: str | None = None, name: s
     lead.save()
     return lead
 
+
 def account_upsert(*, domain: str, name: str = "", group_id: str = "") -> Account:
     domain = domain.strip().lower()
-    account, created = Account.objects.get_or_create(domain=domain, defaults={"name": name or domain, "group_id": group_id})
+    account, created = Account.objects.get_or_create(
+        domain=domain, defaults={"name": name or domain, "group_id": group_id}
+    )
     if not created and ((name and account.name != name) or (group_id and account.group_id != group_id)):
         account.name = name or account.name
         account.group_id = group_id or account.group_id
         account.save(update_fields=["name", "group_id"])
     return account
 
+
 def accounts_rollup(*, account_ids: Iterable[int] | None = None, as_of: datetime | None = None) -> int:
     """Account score = sum of members' sales-readiness scores, members, engaged members and
     the sales-ready flag (§4), in UPDATE statements; all accounts or just the given ones."""
     as_of = as_of or timezone.now()
     threshold = spec_for(active_version()).account_sales_ready_score
-    accounts = Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=set(account_ids))
+    accounts = (
+        Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=set(account_ids))
+    )
     members = Lead.objects.filter(account=OuterRef("pk")).order_by().values("account")
     with transaction.atomic():
         updated = accounts.update(
-            score=Coalesce(Subquery(members.annotate(total=Sum("score")).values("total")), Value(0.0),
-                           output_field=FloatField()),
+            score=Coalesce(
+                Subquery(members.annotate(total=Sum("score")).values("total")),
+                Value(0.0),
+                output_field=FloatField(),
+            ),
             member_count=Coalesce(Subquery(members.annotate(n=Count("id")).values("n")), Value(0)),
-            engaged_members=Coalesce(Subquery(
-                members.filter(last_engaged_at__gte=as_of - ENGAGED_WINDOW).annotate(n=Count("id")).values("n")),
-                Value(0)),
+            engaged_members=Coalesce(
+                Subquery(
+                    members.filter(last_engaged_at__gte=as_of - ENGAGED_WINDOW)
+                    .annotate(n=Count("id"))
+                    .values("n")
+                ),
+                Value(0),
+            ),
             score_updated_at=as_of,
         )
         accounts.filter(score__gte=threshold, is_sales_ready=False).update(is_sales_ready=True)
         accounts.filter(score__lt=threshold, is_sales_ready=True).update(is_sales_ready=False)
     return updated
+
 
 def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
     """Reps and CRMs move leads into the sales-owned stages (§5)."""
@@ -105,8 +129,14 @@ def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
         if lead.stage == stage:
             return
         now = timezone.now()
-        StageChange.objects.create(lead=lead, from_stage=lead.stage, to_stage=stage, at=now,
-                                   reason=StageChange.Reason.MANUAL, note=note[:300] or getattr(by, "username", ""))
+        StageChange.objects.create(
+            lead=lead,
+            from_stage=lead.stage,
+            to_stage=stage,
+            at=now,
+            reason=StageChange.Reason.MANUAL,
+            note=note[:300] or getattr(by, "username", ""),
+        )
         lead.stage, lead.stage_changed_at = stage, now
         lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
 
@@ -117,17 +147,27 @@ def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
 # Lead and LeadRow alike: both carry these attribute names.
 ScoredLead = Lead | LeadRow
 
+
 def engine_inputs(events: Iterable[Event], catalog: AssetCatalog) -> list[scoring.EventInput]:
     return [engine_input(event, catalog) for event in events]
+
 
 def engine_input(event: Event, catalog: AssetCatalog) -> scoring.EventInput:
     info = catalog.event_asset(event.type, event.asset_key, event.url)
     return scoring.EventInput(
-        occurred_at=event.occurred_at, type=event.type, name=event.name, url=event.url,
-        asset_key=event.asset_key or None, asset_sales_ready=info.sales_ready,
-        product_line=info.product_line, target_stage=info.target_stage,
-        percent=event.percent, manual_points=event.manual_points, ref=event.pk,
+        occurred_at=event.occurred_at,
+        type=event.type,
+        name=event.name,
+        url=event.url,
+        asset_key=event.asset_key or None,
+        asset_sales_ready=info.sales_ready,
+        product_line=info.product_line,
+        target_stage=info.target_stage,
+        percent=event.percent,
+        manual_points=event.manual_points,
+        ref=event.pk,
     )
+
 
 def load_state(lead: ScoredLead, product_scores: Iterable[ProductScore]) -> scoring.LeadState:
     return lead_state(
@@ -141,14 +181,30 @@ def load_state(lead: ScoredLead, product_scores: Iterable[ProductScore]) -> scor
     )
 
 
-def store_state(lead: Lead, state: scoring.LeadState, version, *, changes: Sequence[StageChange] = (),
-                product_lines: dict[str, ProductLine] | None = None) -> None:
+def store_state(
+    lead: Lead,
+    state: scoring.LeadState,
+    version,
+    *,
+    changes: Sequence[StageChange] = (),
+    product_lines: dict[str, ProductLine] | None = None,
+) -> None:
     existing = list(ProductScore.objects.filter(lead=lead).select_related("product_line"))
-    states_store([(lead, state, list(changes))], version, product_lines=product_lines, product_scores={lead.pk: existing})
+    states_store(
+        [(lead, state, list(changes))],
+        version,
+        product_lines=product_lines,
+        product_scores={lead.pk: existing},
+    )
 
-def states_store(writes: Sequence[tuple[ScoredLead, scoring.LeadState, list[StageChange]]], version, *,
-                 product_lines: dict[str, ProductLine] | None = None,
-                 product_scores: dict[int, list[ProductScore]]) -> None:
+
+def states_store(
+    writes: Sequence[tuple[ScoredLead, scoring.LeadState, list[StageChange]]],
+    version,
+    *,
+    product_lines: dict[str, ProductLine] | None = None,
+    product_scores: dict[int, list[ProductScore]],
+) -> None:
     """Persist many leads' engine states in a handful of queries (the ingest hot path).
 
     `product_scores` are each lead's existing rows, read under the same row locks."""
@@ -158,13 +214,20 @@ def states_store(writes: Sequence[tuple[ScoredLead, scoring.LeadState, list[Stag
     for lead, state, changes in writes:
         _state_onto_lead(lead, state, version, changes, now)
     lead_states_update([lead for lead, _, _ in writes])
-    StageChange.objects.bulk_create([change for _, _, changes in writes for change in changes], batch_size=500)
+    StageChange.objects.bulk_create(
+        [change for _, _, changes in writes for change in changes], batch_size=500
+    )
     _store_product_scores(writes, product_lines if product_lines is not None else {}, product_scores)
 
-def _state_onto_lead(lead: ScoredLead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime) -> None:
+
+def _state_onto_lead(
+    lead: ScoredLead, state: scoring.LeadState, version, changes: Sequence[StageChange], now: datetime
+) -> None:
     engaged_again = state.sales.last_engaged_at != lead.last_engaged_at
     lead.score = state.sales.score
-    lead.scored_at = max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None)
+    lead.scored_at = max(
+        filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None
+    )
     lead.last_engaged_at = state.sales.last_engaged_at
     lead.engine_state = state_memory(state)
     lead.scored_with_id = version.pk
@@ -172,26 +235,40 @@ def _state_onto_lead(lead: ScoredLead, state: scoring.LeadState, version, change
     if lead.stage != state.stage:
         lead.stage = state.stage
         lead.stage_changed_at = changes[-1].at if changes else lead.scored_at
-    lead.is_cold, lead.cold_since = cold_after_engagement(engaged_again=engaged_again, is_cold=lead.is_cold,
-                                                          cold_since=lead.cold_since)
+    lead.is_cold, lead.cold_since = cold_after_engagement(
+        engaged_again=engaged_again, is_cold=lead.is_cold, cold_since=lead.cold_since
+    )
 
-def _store_product_scores(writes, product_lines: dict[str, ProductLine],
-                          product_scores: dict[int, list[ProductScore]]) -> None:
+
+def _store_product_scores(
+    writes, product_lines: dict[str, ProductLine], product_scores: dict[int, list[ProductScore]]
+) -> None:
     missing = {name for _, state, _ in writes for name in state.products if name not in product_lines}
     if missing:
         product_lines.update({pl.name: pl for pl in ProductLine.objects.filter(name__in=missing)})
     rows, stale = [], []
     for lead, state, _ in writes:
         rows += [
-            ProductScore(lead_id=lead.pk, product_line=product_lines[name], score=s.score, scored_at=s.scored_at,
-                         last_engaged_at=s.last_engaged_at)
-            for name, s in state.products.items() if name in product_lines
+            ProductScore(
+                lead_id=lead.pk,
+                product_line=product_lines[name],
+                score=s.score,
+                scored_at=s.scored_at,
+                last_engaged_at=s.last_engaged_at,
+            )
+            for name, s in state.products.items()
+            if name in product_lines
         ]
-        stale += [ps.pk for ps in product_scores.get(lead.pk, ()) if ps.product_line.name not in state.products]
+        stale += [
+            ps.pk for ps in product_scores.get(lead.pk, ()) if ps.product_line.name not in state.products
+        ]
     if rows:
         ProductScore.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["lead", "product_line"],
-            update_fields=["score", "scored_at", "last_engaged_at"], batch_size=500,
+            rows,
+            update_conflicts=True,
+            unique_fields=["lead", "product_line"],
+            update_fields=["score", "scored_at", "last_engaged_at"],
+            batch_size=500,
         )
     if stale:
         ProductScore.objects.filter(pk__in=stale).delete()
@@ -203,16 +280,32 @@ def _store_product_scores(writes, product_lines: dict[str, ProductLine],
 def lead_events(lead: Lead):
     return Event.objects.filter(lead=lead).order_by("occurred_at", "id")
 
-def lead_replay(*, lead: Lead, version=None, reason: str = StageChange.Reason.RECALCULATION,
-                trigger: Event | None = None, now: datetime | None = None, catalog: AssetCatalog | None = None) -> None:
+
+def lead_replay(
+    *,
+    lead: Lead,
+    version=None,
+    reason: str = StageChange.Reason.RECALCULATION,
+    trigger: Event | None = None,
+    now: datetime | None = None,
+    catalog: AssetCatalog | None = None,
+) -> None:
     """Recompute one lead from all its events (§3). Logs one stage change if the stage moved."""
     version = version or active_version()
     catalog, now = catalog or AssetCatalog.load(), now or timezone.now()
     state, changes = replayed_state(lead, list(lead_events(lead)), version, catalog, now, reason, trigger)
     store_state(lead, state, version, changes=changes)
 
-def replayed_state(lead: ScoredLead, events: list[Event], version, catalog: AssetCatalog, now: datetime, reason: str,
-                   trigger=None) -> tuple[scoring.LeadState, list[StageChange]]:
+
+def replayed_state(
+    lead: ScoredLead,
+    events: list[Event],
+    version,
+    catalog: AssetCatalog,
+    now: datetime,
+    reason: str,
+    trigger=None,
+) -> tuple[scoring.LeadState, list[StageChange]]:
     """A lead's state replayed from `events` and the stage change it makes, if any.
 
     `trigger` is the stored or incoming event that caused the replay (its id and campaign
@@ -223,7 +316,15 @@ def replayed_state(lead: ScoredLead, events: list[Event], version, catalog: Asse
     state.stage = stage_after_replay(lead.stage, state.stage)
     if state.stage == lead.stage:
         return state, []
-    return state, [StageChange(
-        lead_id=lead.pk, from_stage=lead.stage, to_stage=state.stage, at=now, reason=reason,
-        event_id=trigger.pk if trigger else None, campaign=trigger.campaign if trigger else "", version=version,
-    )]
+    return state, [
+        StageChange(
+            lead_id=lead.pk,
+            from_stage=lead.stage,
+            to_stage=state.stage,
+            at=now,
+            reason=reason,
+            event_id=trigger.pk if trigger else None,
+            campaign=trigger.campaign if trigger else "",
+            version=version,
+        )
+    ]

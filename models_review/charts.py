@@ -1,8 +1,9 @@
 """Chart.js data for previews (django-chartjs views fed by selectors; plain ints only)."""
+
+from chartjs.views.lines import BaseLineChartView
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 
-from chartjs.views.lines import BaseLineChartView
 from leads.roles import marketer_required
 from models_review.models import PreviewRun
 from models_review.selectors import preview_report

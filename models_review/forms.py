@@ -1,5 +1,6 @@
 """Forms whose validation is the model file's (§2a): errors name the same fields the
 `model_import` command would, so a marketer and a git user read the same message."""
+
 from __future__ import annotations
 
 from django import forms
@@ -9,8 +10,13 @@ from models_review import model_file
 from models_review.models import ModelVersion, SalesFeedback
 
 RULE_EVENT_CHOICES = [(value, label) for value, label in EventType.choices if value != "manual"]
-DECAY_FORM_FIELDS = {"inactivity_days": "inactivity_days", "period_days": "period_days", "mode": "decay_mode",
-                     "amount": "decay_amount", "floor_fraction": "floor_fraction"}
+DECAY_FORM_FIELDS = {
+    "inactivity_days": "inactivity_days",
+    "period_days": "period_days",
+    "mode": "decay_mode",
+    "amount": "decay_amount",
+    "floor_fraction": "floor_fraction",
+}
 
 FILE_PATH_OF_FIELD = {field: f"decay.{key}" for key, field in DECAY_FORM_FIELDS.items()}
 
@@ -55,18 +61,24 @@ class ModelFileForm(forms.Form):
 class RuleForm(ModelFileForm):
     prefix_in_file = "rules[0]."
     event_type = forms.ChoiceField(choices=RULE_EVENT_CHOICES)
-    points = forms.CharField(max_length=40, required=False, help_text="May be negative, e.g. −10 for the careers page.")
+    points = forms.CharField(
+        max_length=40, required=False, help_text="May be negative, e.g. −10 for the careers page."
+    )
     url_pattern = forms.CharField(required=False, max_length=500, help_text="Glob, e.g. */pricing*")
     event_name = forms.CharField(required=False, max_length=200, help_text="For custom events.")
     asset = forms.CharField(required=False, max_length=500, help_text="Asset key (URL or id).")
-    asset_flag = forms.ChoiceField(required=False, choices=[("", "—"), ("sales_ready", "Sales-ready content")])
+    asset_flag = forms.ChoiceField(
+        required=False, choices=[("", "—"), ("sales_ready", "Sales-ready content")]
+    )
     product_line = forms.CharField(required=False, max_length=100)
     max_per_day = forms.CharField(required=False, max_length=10, label="Max per day")
 
     def model_file_data(self) -> dict:
         data = self.cleaned_data
-        rule = {"event_type": data.get("event_type") or self.data.get("event_type", ""),
-                "points": _as_number(data.get("points", ""))}
+        rule = {
+            "event_type": data.get("event_type") or self.data.get("event_type", ""),
+            "points": _as_number(data.get("points", "")),
+        }
         for key in ("url_pattern", "event_name", "asset", "asset_flag", "product_line"):
             if data.get(key):
                 rule[key] = data[key].strip()
@@ -79,18 +91,32 @@ class RuleForm(ModelFileForm):
 
     @classmethod
     def for_rule(cls, rule):
-        return cls(initial={
-            "event_type": rule.event_type, "points": f"{rule.points:g}", "url_pattern": rule.url_pattern,
-            "event_name": rule.event_name, "asset": rule.asset, "asset_flag": rule.asset_flag,
-            "product_line": rule.product_line, "max_per_day": rule.max_per_day or "",
-        }, prefix=f"rule-{rule.pk}")
+        return cls(
+            initial={
+                "event_type": rule.event_type,
+                "points": f"{rule.points:g}",
+                "url_pattern": rule.url_pattern,
+                "event_name": rule.event_name,
+                "asset": rule.asset,
+                "asset_flag": rule.asset_flag,
+                "product_line": rule.product_line,
+                "max_per_day": rule.max_per_day or "",
+            },
+            prefix=f"rule-{rule.pk}",
+        )
 
 
 class VersionSettingsForm(ModelFileForm):
-    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, required=False,
-                           help_text="Why this version differs from the last. Required to publish.")
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=10_000,
+        required=False,
+        help_text="Why this version differs from the last. Required to publish.",
+    )
     sales_ready_score = forms.CharField(max_length=20, required=False, label="Sales-ready score (T)")
-    inactivity_days = forms.CharField(max_length=20, required=False, label="Decay starts after (days without engagement)")
+    inactivity_days = forms.CharField(
+        max_length=20, required=False, label="Decay starts after (days without engagement)"
+    )
     period_days = forms.CharField(max_length=20, required=False, label="Then every (days)")
     decay_mode = forms.ChoiceField(choices=ModelVersion.DecayMode.choices, label="Decay mode")
     decay_amount = forms.CharField(max_length=20, required=False, label="Amount per tick")
@@ -99,16 +125,26 @@ class VersionSettingsForm(ModelFileForm):
     stage_mode = forms.ChoiceField(choices=ModelVersion.StageMode.choices)
     account_threshold = forms.CharField(max_length=20, required=False, help_text="Empty means 2 × T.")
     cited_feedback = forms.ModelMultipleChoiceField(
-        queryset=SalesFeedback.objects.none(), required=False,
-        widget=forms.CheckboxSelectMultiple, label="Sales feedback this change answers")
+        queryset=SalesFeedback.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Sales feedback this change answers",
+    )
 
     def __init__(self, *args, feedback_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["cited_feedback"].queryset = feedback_choices if feedback_choices is not None \
-            else SalesFeedback.objects.none()
+        self.fields["cited_feedback"].queryset = (
+            feedback_choices if feedback_choices is not None else SalesFeedback.objects.none()
+        )
 
-    REQUIRED = ("sales_ready_score", "inactivity_days", "period_days", "decay_amount", "floor_fraction",
-                "cold_after_days")
+    REQUIRED = (
+        "sales_ready_score",
+        "inactivity_days",
+        "period_days",
+        "decay_amount",
+        "floor_fraction",
+        "cold_after_days",
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -126,11 +162,16 @@ class VersionSettingsForm(ModelFileForm):
         data, raw = self.cleaned_data, self.data
         value = lambda name: data.get(name, raw.get(self.add_prefix(name), ""))  # noqa: E731
         return {
-            "model": "draft", "note": data.get("note", ""),
+            "model": "draft",
+            "note": data.get("note", ""),
             "sales_ready_score": _as_number(value("sales_ready_score")),
-            "decay": {"inactivity_days": _as_number(value("inactivity_days")),
-                      "period_days": _as_number(value("period_days")), "mode": value("decay_mode"),
-                      "amount": _as_number(value("decay_amount")), "floor_fraction": _as_number(value("floor_fraction"))},
+            "decay": {
+                "inactivity_days": _as_number(value("inactivity_days")),
+                "period_days": _as_number(value("period_days")),
+                "mode": value("decay_mode"),
+                "amount": _as_number(value("decay_amount")),
+                "floor_fraction": _as_number(value("floor_fraction")),
+            },
             "cold_after_days": _as_number(value("cold_after_days")),
             "stage_mode": value("stage_mode"),
             "account_threshold": _as_number(value("account_threshold")),
@@ -140,21 +181,31 @@ class VersionSettingsForm(ModelFileForm):
         clean = self.valid_file
         decay = clean["decay"]
         return {
-            "sales_ready_score": clean["sales_ready_score"], "inactivity_days": decay["inactivity_days"],
-            "period_days": decay["period_days"], "decay_mode": decay["mode"], "decay_amount": decay["amount"],
-            "floor_fraction": decay["floor_fraction"], "cold_after_days": clean["cold_after_days"],
-            "stage_mode": clean["stage_mode"], "account_threshold": clean["account_threshold"],
+            "sales_ready_score": clean["sales_ready_score"],
+            "inactivity_days": decay["inactivity_days"],
+            "period_days": decay["period_days"],
+            "decay_mode": decay["mode"],
+            "decay_amount": decay["amount"],
+            "floor_fraction": decay["floor_fraction"],
+            "cold_after_days": clean["cold_after_days"],
+            "stage_mode": clean["stage_mode"],
+            "account_threshold": clean["account_threshold"],
         }
 
     @classmethod
     def initial_for(cls, version: ModelVersion) -> dict:
         fmt = lambda v: "" if v is None else f"{v:g}"  # noqa: E731
         return {
-            "note": version.note, "sales_ready_score": fmt(version.sales_ready_score),
-            "inactivity_days": fmt(version.inactivity_days), "period_days": fmt(version.period_days),
-            "decay_mode": version.decay_mode, "decay_amount": fmt(version.decay_amount),
-            "floor_fraction": fmt(version.floor_fraction), "cold_after_days": fmt(version.cold_after_days),
-            "stage_mode": version.stage_mode, "account_threshold": fmt(version.account_threshold),
+            "note": version.note,
+            "sales_ready_score": fmt(version.sales_ready_score),
+            "inactivity_days": fmt(version.inactivity_days),
+            "period_days": fmt(version.period_days),
+            "decay_mode": version.decay_mode,
+            "decay_amount": fmt(version.decay_amount),
+            "floor_fraction": fmt(version.floor_fraction),
+            "cold_after_days": fmt(version.cold_after_days),
+            "stage_mode": version.stage_mode,
+            "account_threshold": fmt(version.account_threshold),
             "cited_feedback": list(version.citations.values_list("feedback_id", flat=True)),
         }
 
@@ -163,20 +214,30 @@ class FeedbackForm(forms.Form):
     """Every field optional: a one-click verdict posts only `really_sales_ready`."""
 
     really_sales_ready = forms.TypedChoiceField(
-        choices=[("", "—"), ("yes", "Yes"), ("no", "No")], required=False, label="Really sales-ready?",
-        coerce=lambda v: {"yes": True, "no": False}.get(v), empty_value=None)
+        choices=[("", "—"), ("yes", "Yes"), ("no", "No")],
+        required=False,
+        label="Really sales-ready?",
+        coerce=lambda v: {"yes": True, "no": False}.get(v),
+        empty_value=None,
+    )
     reason = forms.ChoiceField(choices=[("", "—")] + SalesFeedback.Reason.choices, required=False)
     outcome = forms.ChoiceField(choices=[("", "—")] + SalesFeedback.Outcome.choices, required=False)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000)
-    good_actions_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000,
-                                        label="Actions you see in good leads")
+    good_actions_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        max_length=5000,
+        label="Actions you see in good leads",
+    )
 
     def changes(self) -> dict:
         return {name: value for name, value in self.cleaned_data.items() if name in self.data}
 
 
 class FeedbackFilterForm(forms.Form):
-    version = forms.ModelChoiceField(queryset=ModelVersion.objects.all(), required=False, empty_label="All versions")
+    version = forms.ModelChoiceField(
+        queryset=ModelVersion.objects.all(), required=False, empty_label="All versions"
+    )
     rep = forms.ModelChoiceField(queryset=None, required=False, empty_label="All reps")
     reason = forms.ChoiceField(choices=[("", "All reasons")] + SalesFeedback.Reason.choices, required=False)
 
@@ -203,7 +264,10 @@ class ReviewForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name, question in REVIEW_QUESTIONS:
             self.fields[name] = forms.ChoiceField(
-                label=question, choices=[("yes", "Yes"), ("no", "No — change the model")], widget=forms.RadioSelect)
+                label=question,
+                choices=[("yes", "Yes"), ("no", "No — change the model")],
+                widget=forms.RadioSelect,
+            )
 
     def answers(self) -> dict:
         return {name: self.cleaned_data[name] for name, _ in REVIEW_QUESTIONS}

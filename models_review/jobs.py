@@ -1,4 +1,5 @@
 """RQ jobs of models_review: thin wrappers taking primitives and calling one service."""
+
 from datetime import datetime
 
 from django.utils import timezone

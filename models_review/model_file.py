@@ -2,17 +2,42 @@
 
 `validate` names the field at fault (`decay.period_days`, `rules[2].points`) so a person
 can fix the file; nothing is written unless the whole file is valid."""
+
 from __future__ import annotations
 
 import math
 
 from leads.engine.scoring import ASSET_FLAGS, EVENT_TYPES
 
-TOP_KEYS = {"model", "note", "sales_ready_score", "decay", "cold_after_days", "stage_mode", "account_threshold", "rules"}
+TOP_KEYS = {
+    "model",
+    "note",
+    "sales_ready_score",
+    "decay",
+    "cold_after_days",
+    "stage_mode",
+    "account_threshold",
+    "rules",
+}
 DECAY_KEYS = {"inactivity_days", "period_days", "mode", "amount", "floor_fraction"}
-RULE_KEYS = {"event_type", "points", "url_pattern", "event_name", "asset", "asset_flag", "product_line", "max_per_day"}
+RULE_KEYS = {
+    "event_type",
+    "points",
+    "url_pattern",
+    "event_name",
+    "asset",
+    "asset_flag",
+    "product_line",
+    "max_per_day",
+}
 RULE_EVENT_TYPES = tuple(t for t in EVENT_TYPES if t != "manual")
-DEFAULT_DECAY = {"inactivity_days": 30, "period_days": 7, "mode": "percent", "amount": 10, "floor_fraction": 0.5}
+DEFAULT_DECAY = {
+    "inactivity_days": 30,
+    "period_days": 7,
+    "mode": "percent",
+    "amount": 10,
+    "floor_fraction": 0.5,
+}
 
 
 class ModelFileError(ValueError):
@@ -33,7 +58,9 @@ class _Checker:
         for key in sorted(set(data) - allowed):
             self.errors.append(f"{where}{key}: unknown key (allowed: {', '.join(sorted(allowed))})")
 
-    def number(self, data: dict, key: str, where: str, *, minimum=None, above=None, maximum=None, required=False):
+    def number(
+        self, data: dict, key: str, where: str, *, minimum=None, above=None, maximum=None, required=False
+    ):
         if key not in data or data[key] is None:
             if required:
                 self.errors.append(f"{where}{key}: is required")
@@ -54,7 +81,9 @@ class _Checker:
                 self.errors.append(f"{where}{key}: is required")
             return
         if data[key] not in choices:
-            self.errors.append(f"{where}{key}: must be one of {', '.join(map(str, choices))}, not {data[key]!r}")
+            self.errors.append(
+                f"{where}{key}: must be one of {', '.join(map(str, choices))}, not {data[key]!r}"
+            )
 
     def text(self, data: dict, key: str, where: str, required=False, max_length=500):
         value = data.get(key)
@@ -88,7 +117,13 @@ def validate(data) -> dict:
     check.number(decay, "inactivity_days", "decay.", minimum=0)
     check.number(decay, "period_days", "decay.", above=0)
     check.choice(decay, "mode", "decay.", ("percent", "points"))
-    check.number(decay, "amount", "decay.", minimum=0, maximum=100 if decay.get("mode", "percent") == "percent" else None)
+    check.number(
+        decay,
+        "amount",
+        "decay.",
+        minimum=0,
+        maximum=100 if decay.get("mode", "percent") == "percent" else None,
+    )
     check.number(decay, "floor_fraction", "decay.", minimum=0, maximum=1)
     rules = data.get("rules", [])
     if not isinstance(rules, list):

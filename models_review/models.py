@@ -1,5 +1,6 @@
 """Scoring model versions (SPEC §2). A version is immutable once published; exactly
 one is active. `ModelVersion.spec()` is the plain-data view the score engine takes."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -45,22 +46,29 @@ class ModelVersion(models.Model):
     floor_fraction = models.FloatField(default=0.5)
     cold_after_days = models.FloatField(default=30)
     stage_mode = models.CharField(max_length=10, choices=StageMode.choices, default=StageMode.SCORE)
-    account_threshold = models.FloatField(null=True, blank=True, help_text="Empty means 2 × the sales-ready score.")
+    account_threshold = models.FloatField(
+        null=True, blank=True, help_text="Empty means 2 × the sales-ready score."
+    )
     # Extra lead-filter parameters (leads.workspace.filters) a lead must also meet to qualify (§6).
-    qualification_filters = models.JSONField(default=dict, blank=True,
-                                             help_text='Lead filters besides score ≥ T, e.g. {"owner": 3}.')
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    qualification_filters = models.JSONField(
+        default=dict, blank=True, help_text='Lead filters besides score ≥ T, e.g. {"owner": 3}.'
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["scoring_model", "number"]
         constraints = [
             models.UniqueConstraint(fields=["scoring_model", "number"], name="version_number_unique"),
-            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_version"),
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_version"
+            ),
         ]
 
     def __str__(self):
@@ -87,8 +95,11 @@ class ModelVersion(models.Model):
             rules=tuple(rule.as_engine_rule() for rule in self.rules.all()),
             sales_ready_score=self.sales_ready_score,
             decay=scoring.DecaySettings(
-                inactivity_days=self.inactivity_days, period_days=self.period_days,
-                mode=self.decay_mode, amount=self.decay_amount, floor_fraction=self.floor_fraction,
+                inactivity_days=self.inactivity_days,
+                period_days=self.period_days,
+                mode=self.decay_mode,
+                amount=self.decay_amount,
+                floor_fraction=self.floor_fraction,
             ),
             stage_mode=self.stage_mode,
             cold_after_days=self.cold_after_days,
@@ -104,8 +115,9 @@ class Rule(models.Model):
     url_pattern = models.CharField(max_length=500, blank=True, default="")
     event_name = models.CharField(max_length=200, blank=True, default="")
     asset = models.CharField(max_length=500, blank=True, default="", help_text="Asset key (URL or id).")
-    asset_flag = models.CharField(max_length=20, blank=True, default="",
-                                  choices=[("", "—"), ("sales_ready", "Sales-ready content")])
+    asset_flag = models.CharField(
+        max_length=20, blank=True, default="", choices=[("", "—"), ("sales_ready", "Sales-ready content")]
+    )
     product_line = models.CharField(max_length=100, blank=True, default="")
     max_per_day = models.PositiveIntegerField(null=True, blank=True)
 
@@ -130,9 +142,13 @@ class Rule(models.Model):
 
     def as_engine_rule(self) -> scoring.Rule:
         return scoring.Rule(
-            event_type=self.event_type, points=self.points,
-            url_pattern=self.url_pattern or None, event_name=self.event_name or None, asset=self.asset or None,
-            asset_flag=self.asset_flag or None, product_line=self.product_line or None,
+            event_type=self.event_type,
+            points=self.points,
+            url_pattern=self.url_pattern or None,
+            event_name=self.event_name or None,
+            asset=self.asset or None,
+            asset_flag=self.asset_flag or None,
+            product_line=self.product_line or None,
             max_per_day=self.max_per_day,
         )
 
@@ -148,8 +164,9 @@ class RecalculationRun(models.Model):
         FAILED = "failed", "Failed"
 
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="recalculations")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -171,7 +188,11 @@ class RecalculationRun(models.Model):
 
     @property
     def percent(self):
-        return 100.0 if self.status == self.Status.DONE else (100.0 * self.done / self.total if self.total else 0.0)
+        return (
+            100.0
+            if self.status == self.Status.DONE
+            else (100.0 * self.done / self.total if self.total else 0.0)
+        )
 
 
 class SalesFeedback(models.Model):
@@ -195,14 +216,16 @@ class SalesFeedback(models.Model):
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="sales_feedback")
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sales_feedback")
-    version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="feedback")
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
     really_sales_ready = models.BooleanField(null=True, blank=True)
     reason = models.CharField(max_length=30, choices=Reason.choices, blank=True, default="")
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True, default="")
     note = models.TextField(blank=True, default="", max_length=5000)
-    good_actions_note = models.TextField(blank=True, default="", max_length=5000,
-                                         help_text="Actions the rep sees in good leads.")
+    good_actions_note = models.TextField(
+        blank=True, default="", max_length=5000, help_text="Actions the rep sees in good leads."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -236,8 +259,9 @@ class PreviewRun(models.Model):
 
     draft = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="previews")
     baseline = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
@@ -253,7 +277,11 @@ class PreviewRun(models.Model):
 
     @property
     def percent(self):
-        return 100.0 if self.status == self.Status.DONE else (100.0 * self.done / self.total if self.total else 0.0)
+        return (
+            100.0
+            if self.status == self.Status.DONE
+            else (100.0 * self.done / self.total if self.total else 0.0)
+        )
 
     @property
     def finished(self):
@@ -266,10 +294,13 @@ class Review(models.Model):
     version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="reviews")
     due_on = models.DateField()
     completed_at = models.DateTimeField()
-    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+")
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     answers = models.JSONField(default=dict, blank=True)
-    figures = models.JSONField(default=dict, blank=True, help_text="The checklist figures when the review was done.")
+    figures = models.JSONField(
+        default=dict, blank=True, help_text="The checklist figures when the review was done."
+    )
     notes = models.TextField(blank=True, default="")
 
     class Meta:

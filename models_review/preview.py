@@ -3,6 +3,7 @@ draft and under the active version, with the pure engine, chunk by chunk.
 
 Memory stays flat: one chunk of leads and their events at a time; only counts, the
 (capped) gain/lose lists and the few leads with sales feedback are kept across chunks."""
+
 from __future__ import annotations
 
 import itertools
@@ -40,7 +41,7 @@ class Tally:
     losses: list = field(default_factory=list)
     gain_count: int = 0
     loss_count: int = 0
-    sales_ready: dict = field(default_factory=lambda: {name: 0 for name in VERSIONS})
+    sales_ready: dict = field(default_factory=lambda: dict.fromkeys(VERSIONS, 0))
     stages: dict = field(default_factory=lambda: {name: {} for name in VERSIONS})
     buckets: dict = field(default_factory=lambda: {name: [0] * (BUCKETS + 1) for name in VERSIONS})
     judgements: dict = field(default_factory=dict)
@@ -55,8 +56,12 @@ class Tally:
             marked[name] = state.sales.score >= spec.sales_ready_score
             self.sales_ready[name] += marked[name]
         if marked["draft"] != marked["active"]:
-            row = {"id": lead["id"], "name": lead["name"] or lead["email"] or f"Lead #{lead['id']}",
-                   "active": round(states["active"].sales.score, 2), "draft": round(states["draft"].sales.score, 2)}
+            row = {
+                "id": lead["id"],
+                "name": lead["name"] or lead["email"] or f"Lead #{lead['id']}",
+                "active": round(states["active"].sales.score, 2),
+                "draft": round(states["draft"].sales.score, 2),
+            }
             if marked["draft"]:
                 self.gain_count += 1
                 self.gains.append(row) if len(self.gains) < LIST_LIMIT else None
@@ -70,7 +75,8 @@ class Tally:
         return {
             "sales_ready_score": {name: self.specs[name].sales_ready_score for name in VERSIONS},
             "sales_ready": self.sales_ready,
-            "gain_count": self.gain_count, "loss_count": self.loss_count,
+            "gain_count": self.gain_count,
+            "loss_count": self.loss_count,
             "gains": sorted(self.gains, key=lambda r: -r["draft"]),
             "losses": sorted(self.losses, key=lambda r: -r["active"]),
             "stages": {name: {str(k): v for k, v in counts.items()} for name, counts in self.stages.items()},
@@ -96,9 +102,15 @@ def agreement(judgements, version: str) -> dict:
     true_opportunity = sum(j.marked[version] for j in won_or_opportunity)
     false_opportunity = sum(j.marked[version] for j in lost)
     return {
-        "judged_yes": len(yes), "judged_no": len(no), "marked_of_yes": true_yes, "marked_of_no": false_yes,
-        "precision": _ratio(true_yes, true_yes + false_yes), "recall": _ratio(true_yes, len(yes)),
-        "opportunities": len(won_or_opportunity), "lost": len(lost), "marked_of_opportunities": true_opportunity,
+        "judged_yes": len(yes),
+        "judged_no": len(no),
+        "marked_of_yes": true_yes,
+        "marked_of_no": false_yes,
+        "precision": _ratio(true_yes, true_yes + false_yes),
+        "recall": _ratio(true_yes, len(yes)),
+        "opportunities": len(won_or_opportunity),
+        "lost": len(lost),
+        "marked_of_opportunities": true_opportunity,
         "marked_of_lost": false_opportunity,
         "outcome_precision": _ratio(true_opportunity, true_opportunity + false_opportunity),
         "outcome_recall": _ratio(true_opportunity, len(won_or_opportunity)),
@@ -112,7 +124,8 @@ def _ratio(part: int, whole: int) -> float | None:
 def _latest_judgements() -> dict[int, Judgement]:
     judgements = {}
     rows = SalesFeedback.objects.order_by("lead_id", "updated_at", "id").values_list(
-        "lead_id", "really_sales_ready", "outcome")
+        "lead_id", "really_sales_ready", "outcome"
+    )
     for lead_id, really, outcome in rows.iterator(chunk_size=2000):
         judgements[lead_id] = Judgement(really, outcome)  # the latest row per lead wins
     return judgements
@@ -121,7 +134,11 @@ def _latest_judgements() -> dict[int, Judgement]:
 def _lead_chunks():
     last_id = 0
     while True:
-        chunk = list(Lead.objects.filter(pk__gt=last_id).order_by("pk").values("id", "stage", "name", "email")[:CHUNK_SIZE])
+        chunk = list(
+            Lead.objects.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values("id", "stage", "name", "email")[:CHUNK_SIZE]
+        )
         if not chunk:
             return
         yield chunk
@@ -129,10 +146,15 @@ def _lead_chunks():
 
 
 def _replay_chunk(chunk: list[dict], tally: Tally, catalog: AssetCatalog, as_of) -> None:
-    events = (Event.objects.filter(lead_id__in=[lead["id"] for lead in chunk]).order_by("lead_id", "occurred_at", "id")
-              .only("id", "lead_id", "type", "name", "url", "asset_key", "occurred_at", "properties"))
-    by_lead = {lead_id: list(rows) for lead_id, rows in itertools.groupby(events.iterator(chunk_size=2000),
-                                                                          key=lambda e: e.lead_id)}
+    events = (
+        Event.objects.filter(lead_id__in=[lead["id"] for lead in chunk])
+        .order_by("lead_id", "occurred_at", "id")
+        .only("id", "lead_id", "type", "name", "url", "asset_key", "occurred_at", "properties")
+    )
+    by_lead = {
+        lead_id: list(rows)
+        for lead_id, rows in itertools.groupby(events.iterator(chunk_size=2000), key=lambda e: e.lead_id)
+    }
     for lead in chunk:
         inputs = engine_inputs(by_lead.get(lead["id"], []), catalog)
         states = {name: scoring.replay(inputs, tally.specs[name], as_of=as_of)[0] for name in VERSIONS}
@@ -145,7 +167,11 @@ def compute(*, run_id: int) -> None:
         return  # a re-delivered job changes nothing
     as_of = run.as_of or timezone.now()
     PreviewRun.objects.filter(pk=run_id).update(
-        status=PreviewRun.Status.RUNNING, total=Lead.objects.count(), done=0, as_of=as_of, started_at=timezone.now(),
+        status=PreviewRun.Status.RUNNING,
+        total=Lead.objects.count(),
+        done=0,
+        as_of=as_of,
+        started_at=timezone.now(),
         error="",
     )
     try:
@@ -158,13 +184,17 @@ def compute(*, run_id: int) -> None:
             PreviewRun.objects.filter(pk=run_id).update(done=done)
         with transaction.atomic():
             PreviewRun.objects.filter(pk=run_id).update(
-                status=PreviewRun.Status.DONE, done=done, total=done, result=tally.result(),
+                status=PreviewRun.Status.DONE,
+                done=done,
+                total=done,
+                result=tally.result(),
                 finished_at=timezone.now(),
             )
     except Exception as error:
         log.exception("Preview %s failed", run_id)
         PreviewRun.objects.filter(pk=run_id).update(
-            status=PreviewRun.Status.FAILED, error=f"The preview failed: {error}. Start it again; nothing was changed.",
+            status=PreviewRun.Status.FAILED,
+            error=f"The preview failed: {error}. Start it again; nothing was changed.",
             finished_at=timezone.now(),
         )
         raise

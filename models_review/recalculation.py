@@ -4,6 +4,7 @@ A `RecalculationRun` walks the leads in id order, one chunk per transaction; the
 scores and the run's `last_lead_id`/`done` commit together, so a worker killed at any
 point resumes exactly after the last committed chunk and the result equals an
 uninterrupted run. Every lead is settled to the run's fixed `as_of` instant."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -12,9 +13,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from leads.background.recalculation import replay_all
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
-from leads.background.recalculation import replay_all
 from models_review.models import RecalculationRun
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
@@ -43,21 +44,32 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
     if not type(run.version).objects.filter(pk=run.version_id, is_active=True).exists():
         # A newer version was published meanwhile; its own run replays every lead.
         RecalculationRun.objects.filter(pk=run.pk).update(
-            status=RecalculationRun.Status.FAILED, finished_at=timezone.now(),
-            error="Stopped: a newer version was published and is being recalculated instead.")
+            status=RecalculationRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="Stopped: a newer version was published and is being recalculated instead.",
+        )
         run.refresh_from_db()
         return run
     catalog = AssetCatalog.load()
     try:
-        replay_all(version=run.version, after_id=run.last_lead_id, as_of=run.as_of, catalog=catalog,
-                   chunk_size=chunk_size or CHUNK_SIZE, on_written=lambda result: _mark_progress(run, result))
+        replay_all(
+            version=run.version,
+            after_id=run.last_lead_id,
+            as_of=run.as_of,
+            catalog=catalog,
+            chunk_size=chunk_size or CHUNK_SIZE,
+            on_written=lambda result: _mark_progress(run, result),
+        )
     except RunTakenOver:
         return RecalculationRun.objects.get(pk=run.pk)
     except Exception as error:
-        RecalculationRun.objects.filter(pk=run.pk).update(status=RecalculationRun.Status.FAILED, error=str(error)[:2000])
+        RecalculationRun.objects.filter(pk=run.pk).update(
+            status=RecalculationRun.Status.FAILED, error=str(error)[:2000]
+        )
         raise
-    RecalculationRun.objects.filter(pk=run.pk).update(status=RecalculationRun.Status.DONE, finished_at=timezone.now(),
-                                                      total=F("done"), error="")
+    RecalculationRun.objects.filter(pk=run.pk).update(
+        status=RecalculationRun.Status.DONE, finished_at=timezone.now(), total=F("done"), error=""
+    )
     run.refresh_from_db()
     return run
 
@@ -85,7 +97,8 @@ def _mark_progress(run: RecalculationRun, chunk) -> None:
     # Conditional on the resume point we started the chunk from, so two workers on one run
     # (a stale-run resume racing a slow original) never count a chunk twice.
     moved = RecalculationRun.objects.filter(pk=run.pk, last_lead_id=run.last_lead_id).update(
-        last_lead_id=chunk.last_lead_id, done=F("done") + chunk.leads, updated_at=timezone.now())
+        last_lead_id=chunk.last_lead_id, done=F("done") + chunk.leads, updated_at=timezone.now()
+    )
     if not moved:
         raise RunTakenOver(f"Recalculation {run.pk} is being run by another worker.")
     run.last_lead_id = chunk.last_lead_id
@@ -93,8 +106,11 @@ def _mark_progress(run: RecalculationRun, chunk) -> None:
 
 def recalculations_resume_stale(*, now, stale_after: timedelta = STALE_AFTER) -> int:
     """Requeue runs whose worker died (SIGKILL, timeout, lost machine): no progress for a while."""
-    stale = list(RecalculationRun.objects.filter(status=RecalculationRun.Status.RUNNING,
-                                                 updated_at__lt=now - stale_after))
+    stale = list(
+        RecalculationRun.objects.filter(
+            status=RecalculationRun.Status.RUNNING, updated_at__lt=now - stale_after
+        )
+    )
     for run in stale:
         if not waiting_for_workers(run_reference(run)):
             RecalculationRun.objects.filter(pk=run.pk).update(updated_at=now)
@@ -119,5 +135,8 @@ def eta_text(seconds: float | None) -> str:
         return ""
     if seconds < 60:
         return "less than a minute left"
-    return f"about {round(seconds / 60)} min left" if seconds < 3600 else \
-        f"about {timedelta(seconds=round(seconds))} left"
+    return (
+        f"about {round(seconds / 60)} min left"
+        if seconds < 3600
+        else f"about {timedelta(seconds=round(seconds))} left"
+    )

@@ -1,4 +1,5 @@
 """Reads of models_review: the version sheet, feedback lists, review schedule and checklist."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -48,7 +49,8 @@ def review_schedule(*, today: date | None = None) -> ReviewSchedule | None:
     """None until a version has gone live."""
     today = today or timezone.localdate()
     first_live = ModelVersion.objects.filter(status=ModelVersion.Status.PUBLISHED).aggregate(
-        at=Min("published_at"))["at"]
+        at=Min("published_at")
+    )["at"]
     if first_live is None:
         return None
     last_review = Review.objects.order_by("-completed_at").values_list("completed_at", flat=True).first()
@@ -92,11 +94,17 @@ class Checklist:
 
     def figures(self) -> dict:
         return {
-            "sales_ready_leads": self.sales_ready_leads, "became_opportunity": self.became_opportunity,
-            "became_won": self.became_won, "opportunity_ratio": self.opportunity_ratio, "won_ratio": self.won_ratio,
-            "answers_yes": self.answers_yes, "answers_no": self.answers_no,
-            "really_sales_ready_share": self.really_sales_ready_share, "suggested_points": self.suggested_points,
-            "good_actions": self.good_actions, "bad_actions": self.bad_actions,
+            "sales_ready_leads": self.sales_ready_leads,
+            "became_opportunity": self.became_opportunity,
+            "became_won": self.became_won,
+            "opportunity_ratio": self.opportunity_ratio,
+            "won_ratio": self.won_ratio,
+            "answers_yes": self.answers_yes,
+            "answers_no": self.answers_no,
+            "really_sales_ready_share": self.really_sales_ready_share,
+            "suggested_points": self.suggested_points,
+            "good_actions": self.good_actions,
+            "bad_actions": self.bad_actions,
         }
 
 
@@ -107,34 +115,52 @@ def review_checklist(*, version: ModelVersion, top: int = 5) -> Checklist:
     ready = Lead.objects.filter(pk__in=ready_ids)
     checklist.sales_ready_leads = ready.count()
     outcomes = SalesFeedback.objects.filter(lead__in=ready)
-    opportunity_ids = StageChange.objects.filter(lead__in=ready, to_stage__in=OPPORTUNITY_STAGES).values("lead_id")
+    opportunity_ids = StageChange.objects.filter(lead__in=ready, to_stage__in=OPPORTUNITY_STAGES).values(
+        "lead_id"
+    )
     won_ids = StageChange.objects.filter(lead__in=ready, to_stage=scoring.CUSTOMER).values("lead_id")
     checklist.became_opportunity = ready.filter(
-        Q(pk__in=opportunity_ids) | Q(pk__in=outcomes.filter(outcome__in=["opportunity", "won"]).values("lead_id"))
+        Q(pk__in=opportunity_ids)
+        | Q(pk__in=outcomes.filter(outcome__in=["opportunity", "won"]).values("lead_id"))
     ).count()
     checklist.became_won = ready.filter(
-        Q(pk__in=won_ids) | Q(pk__in=outcomes.filter(outcome="won").values("lead_id"))).count()
-    answers = dict(SalesFeedback.objects.filter(version=version, really_sales_ready__isnull=False)
-                   .values_list("really_sales_ready").annotate(n=Count("id")).order_by())
+        Q(pk__in=won_ids) | Q(pk__in=outcomes.filter(outcome="won").values("lead_id"))
+    ).count()
+    answers = dict(
+        SalesFeedback.objects.filter(version=version, really_sales_ready__isnull=False)
+        .values_list("really_sales_ready")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     checklist.answers_yes, checklist.answers_no = answers.get(True, 0), answers.get(False, 0)
     checklist.good_actions = frequent_actions(version=version, really_sales_ready=True, top=top)
     checklist.bad_actions = frequent_actions(version=version, really_sales_ready=False, top=top)
     checklist.average_interactions = average_interactions(leads=ready)
     checklist.suggested_points = scoring.suggested_points_per_interaction(
-        version.sales_ready_score, checklist.average_interactions.values())
+        version.sales_ready_score, checklist.average_interactions.values()
+    )
     return checklist
 
 
 def frequent_actions(*, version: ModelVersion, really_sales_ready: bool, top: int = 5) -> list[dict]:
     """Actions done by the most leads reps rated good (or bad), with the share of those leads."""
-    rated = SalesFeedback.objects.filter(version=version, really_sales_ready=really_sales_ready).values("lead_id")
+    rated = SalesFeedback.objects.filter(version=version, really_sales_ready=really_sales_ready).values(
+        "lead_id"
+    )
     lead_total = Lead.objects.filter(pk__in=rated).count()
     if not lead_total:
         return []
-    rows = (Event.objects.filter(lead__in=rated).exclude(type="manual")
-            .values("type", "name", "asset_key").annotate(leads=Count("lead", distinct=True))
-            .order_by("-leads", "type", "name", "asset_key")[:top])
-    return [{"action": _action_label(row), "leads": row["leads"], "share": row["leads"] / lead_total} for row in rows]
+    rows = (
+        Event.objects.filter(lead__in=rated)
+        .exclude(type="manual")
+        .values("type", "name", "asset_key")
+        .annotate(leads=Count("lead", distinct=True))
+        .order_by("-leads", "type", "name", "asset_key")[:top]
+    )
+    return [
+        {"action": _action_label(row), "leads": row["leads"], "share": row["leads"] / lead_total}
+        for row in rows
+    ]
 
 
 def _action_label(row: dict) -> str:
@@ -151,7 +177,11 @@ def average_interactions(*, leads) -> dict[int, float]:
         for stage, n in (state or {}).get("tallies", {}).items():
             if int(stage) in (scoring.STAGE_1, scoring.STAGE_2, scoring.STAGE_3):
                 totals[int(stage)] += n
-    return {stage: totals[stage] / count for stage in (scoring.STAGE_1, scoring.STAGE_2, scoring.STAGE_3)} if count else {}
+    return (
+        {stage: totals[stage] / count for stage in (scoring.STAGE_1, scoring.STAGE_2, scoring.STAGE_3)}
+        if count
+        else {}
+    )
 
 
 # --- the multi-column sheet (§2) ------------------------------------------------------------
@@ -189,7 +219,14 @@ def _number(value) -> str:
 
 
 def _rule_key(rule) -> tuple:
-    return (rule.event_type, rule.url_pattern, rule.event_name, rule.asset, rule.asset_flag, rule.product_line)
+    return (
+        rule.event_type,
+        rule.url_pattern,
+        rule.event_name,
+        rule.asset,
+        rule.asset_flag,
+        rule.product_line,
+    )
 
 
 def _rule_label(key: tuple) -> str:
@@ -207,12 +244,16 @@ def _rule_value(rule) -> str:
 
 def version_sheet(*, scoring_model=None):
     """Columns: versions oldest first. Rows: settings, then every rule any version had."""
-    versions = list(ModelVersion.objects.filter(**({"scoring_model": scoring_model} if scoring_model else {}))
-                    .select_related("scoring_model", "created_by", "published_by")
-                    .prefetch_related("rules", "citations__feedback__lead", "citations__feedback__rep")
-                    .order_by("scoring_model__name", "number"))
-    rows = [SheetRow(label, "setting", _cells([_number(getattr(v, name)) for v in versions]))
-            for label, name in SETTING_ROWS]
+    versions = list(
+        ModelVersion.objects.filter(**({"scoring_model": scoring_model} if scoring_model else {}))
+        .select_related("scoring_model", "created_by", "published_by")
+        .prefetch_related("rules", "citations__feedback__lead", "citations__feedback__rep")
+        .order_by("scoring_model__name", "number")
+    )
+    rows = [
+        SheetRow(label, "setting", _cells([_number(getattr(v, name)) for v in versions]))
+        for label, name in SETTING_ROWS
+    ]
     rule_keys, by_version = [], []
     for version in versions:
         rules = {}
@@ -222,8 +263,10 @@ def version_sheet(*, scoring_model=None):
             if key not in rule_keys:
                 rule_keys.append(key)
         by_version.append(rules)
-    rows += [SheetRow(_rule_label(key), "rule", _cells([_rule_value(rules.get(key)) for rules in by_version]))
-             for key in rule_keys]
+    rows += [
+        SheetRow(_rule_label(key), "rule", _cells([_rule_value(rules.get(key)) for rules in by_version]))
+        for key in rule_keys
+    ]
     return versions, rows
 
 
@@ -253,15 +296,21 @@ def rep_leads(*, user):
 def attach_feedback(*, leads, user) -> None:
     """Sets `lead.my_feedback` on one page of leads (one query, not one per lead)."""
     leads = list(leads)
-    feedback = {f.lead_id: f for f in SalesFeedback.objects.filter(rep=user, lead__in=[lead.pk for lead in leads])}
+    feedback = {
+        f.lead_id: f for f in SalesFeedback.objects.filter(rep=user, lead__in=[lead.pk for lead in leads])
+    }
     for lead in leads:
         lead.my_feedback = feedback.get(lead.pk)
 
 
 def good_lead_notes(*, version: ModelVersion, limit: int = 10):
     """What reps say they see in good leads, newest first (trends reps spot first, §7)."""
-    return (SalesFeedback.objects.filter(version=version).exclude(good_actions_note="")
-            .select_related("rep", "lead").order_by("-updated_at")[:limit])
+    return (
+        SalesFeedback.objects.filter(version=version)
+        .exclude(good_actions_note="")
+        .select_related("rep", "lead")
+        .order_by("-updated_at")[:limit]
+    )
 
 
 def past_reviews(*, limit: int = 20):
@@ -292,11 +341,18 @@ def preview_report(*, run) -> dict | None:
     widest = max([*result["buckets"]["active"], *result["buckets"]["draft"], 1])
     buckets = []
     for index, (active, draft) in enumerate(zip(result["buckets"]["active"], result["buckets"]["draft"])):
-        label = f"{index * width:g}–{(index + 1) * width:g}" if index < BUCKETS else f"{BUCKETS * width:g} and more"
+        label = (
+            f"{index * width:g}–{(index + 1) * width:g}"
+            if index < BUCKETS
+            else f"{BUCKETS * width:g} and more"
+        )
         buckets.append(BucketRow(label, active, draft, 100 * active / widest, 100 * draft / widest))
     stages = [
-        {"label": scoring.STAGE_LABELS[stage], "active": result["stages"]["active"].get(str(stage), 0),
-         "draft": result["stages"]["draft"].get(str(stage), 0)}
+        {
+            "label": scoring.STAGE_LABELS[stage],
+            "active": result["stages"]["active"].get(str(stage), 0),
+            "draft": result["stages"]["draft"].get(str(stage), 0),
+        }
         for stage in scoring.STAGE_LABELS
     ]
     for row in stages:

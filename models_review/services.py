@@ -1,4 +1,5 @@
 """Writes on scoring models: import, export, draft, publish (SPEC §2, §2a)."""
+
 from __future__ import annotations
 
 import json
@@ -24,18 +25,33 @@ def version_import(*, data: dict, by=None, publish: bool = False) -> ModelVersio
         number = (scoring_model.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         decay = clean["decay"]
         version = ModelVersion.objects.create(
-            scoring_model=scoring_model, number=number, note=clean["note"] or "Imported from a model file.",
-            sales_ready_score=clean["sales_ready_score"], inactivity_days=decay["inactivity_days"],
-            period_days=decay["period_days"], decay_mode=decay["mode"], decay_amount=decay["amount"],
-            floor_fraction=decay["floor_fraction"], cold_after_days=clean["cold_after_days"],
-            stage_mode=clean["stage_mode"], account_threshold=clean["account_threshold"], created_by=by,
+            scoring_model=scoring_model,
+            number=number,
+            note=clean["note"] or "Imported from a model file.",
+            sales_ready_score=clean["sales_ready_score"],
+            inactivity_days=decay["inactivity_days"],
+            period_days=decay["period_days"],
+            decay_mode=decay["mode"],
+            decay_amount=decay["amount"],
+            floor_fraction=decay["floor_fraction"],
+            cold_after_days=clean["cold_after_days"],
+            stage_mode=clean["stage_mode"],
+            account_threshold=clean["account_threshold"],
+            created_by=by,
         )
-        Rule.objects.bulk_create([
-            Rule(version=version, position=position, event_type=rule["event_type"], points=rule["points"],
-                 max_per_day=rule.get("max_per_day"),
-                 **{key: rule.get(key) or "" for key in RULE_TEXT_FIELDS})
-            for position, rule in enumerate(clean["rules"])
-        ])
+        Rule.objects.bulk_create(
+            [
+                Rule(
+                    version=version,
+                    position=position,
+                    event_type=rule["event_type"],
+                    points=rule["points"],
+                    max_per_day=rule.get("max_per_day"),
+                    **{key: rule.get(key) or "" for key in RULE_TEXT_FIELDS},
+                )
+                for position, rule in enumerate(clean["rules"])
+            ]
+        )
         if publish:
             version_publish(version=version, by=by)
     return version
@@ -47,8 +63,11 @@ def version_export(*, version: ModelVersion) -> dict:
         "note": version.note,
         "sales_ready_score": version.sales_ready_score,
         "decay": {
-            "inactivity_days": version.inactivity_days, "period_days": version.period_days,
-            "mode": version.decay_mode, "amount": version.decay_amount, "floor_fraction": version.floor_fraction,
+            "inactivity_days": version.inactivity_days,
+            "period_days": version.period_days,
+            "mode": version.decay_mode,
+            "amount": version.decay_amount,
+            "floor_fraction": version.floor_fraction,
         },
         "cold_after_days": version.cold_after_days,
         "stage_mode": version.stage_mode,
@@ -87,7 +106,10 @@ def version_publish(*, version: ModelVersion, by=None) -> ModelVersion:
         check_publishable(ModelVersion.objects.select_for_update().get(pk=version.pk))
         ModelVersion.objects.filter(is_active=True).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(
-            status=ModelVersion.Status.PUBLISHED, is_active=True, published_at=timezone.now(), published_by=by,
+            status=ModelVersion.Status.PUBLISHED,
+            is_active=True,
+            published_at=timezone.now(),
+            published_by=by,
         )
         version.refresh_from_db()
         _after_publish(version, by=by)
@@ -119,8 +141,17 @@ from leads.services import active_version, lead_set_stage  # noqa: E402
 from models_review.models import PreviewRun, Review, SalesFeedback, VersionCitation  # noqa: E402
 from models_review.selectors import review_schedule  # noqa: E402
 
-VERSION_SETTING_FIELDS = ("sales_ready_score", "inactivity_days", "period_days", "decay_mode", "decay_amount",
-                          "floor_fraction", "cold_after_days", "stage_mode", "account_threshold")
+VERSION_SETTING_FIELDS = (
+    "sales_ready_score",
+    "inactivity_days",
+    "period_days",
+    "decay_mode",
+    "decay_amount",
+    "floor_fraction",
+    "cold_after_days",
+    "stage_mode",
+    "account_threshold",
+)
 
 
 class DraftError(ValueError):
@@ -130,7 +161,9 @@ class DraftError(ValueError):
 def check_publishable(version: ModelVersion) -> None:
     """Validation before publishing: only drafts, a change note, and a valid model file."""
     if version.is_published:
-        raise DraftError(f"status: version {version.number} is already published and cannot be published again.")
+        raise DraftError(
+            f"status: version {version.number} is already published and cannot be published again."
+        )
     if not (version.note or "").strip():
         raise DraftError("note: write a change note saying why this version differs from the last.")
     model_file.validate(version_export(version=version))
@@ -149,14 +182,25 @@ def draft_copy(*, source: ModelVersion, by=None) -> ModelVersion:
         scoring_model = ScoringModel.objects.select_for_update().get(pk=source.scoring_model_id)
         number = (scoring_model.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         draft = ModelVersion.objects.create(
-            scoring_model=scoring_model, number=number, note="", created_by=by,
+            scoring_model=scoring_model,
+            number=number,
+            note="",
+            created_by=by,
             **{name: getattr(source, name) for name in VERSION_SETTING_FIELDS},
         )
-        Rule.objects.bulk_create([
-            Rule(version=draft, position=rule.position, event_type=rule.event_type, points=rule.points,
-                 max_per_day=rule.max_per_day, **{key: getattr(rule, key) for key in RULE_TEXT_FIELDS})
-            for rule in source.rules.all()
-        ])
+        Rule.objects.bulk_create(
+            [
+                Rule(
+                    version=draft,
+                    position=rule.position,
+                    event_type=rule.event_type,
+                    points=rule.points,
+                    max_per_day=rule.max_per_day,
+                    **{key: getattr(rule, key) for key in RULE_TEXT_FIELDS},
+                )
+                for rule in source.rules.all()
+            ]
+        )
     return draft
 
 
@@ -168,9 +212,12 @@ def draft_update(*, version: ModelVersion, note: str, settings: dict, cited_feed
         for name in VERSION_SETTING_FIELDS:
             setattr(draft, name, settings[name])
         draft.save(update_fields=["note", *VERSION_SETTING_FIELDS])
-        VersionCitation.objects.filter(version=draft).exclude(feedback_id__in=list(cited_feedback_ids)).delete()
+        VersionCitation.objects.filter(version=draft).exclude(
+            feedback_id__in=list(cited_feedback_ids)
+        ).delete()
         VersionCitation.objects.bulk_create(
-            [VersionCitation(version=draft, feedback_id=pk) for pk in cited_feedback_ids], ignore_conflicts=True,
+            [VersionCitation(version=draft, feedback_id=pk) for pk in cited_feedback_ids],
+            ignore_conflicts=True,
         )
     return draft
 
@@ -184,7 +231,11 @@ def draft_rule_save(*, version: ModelVersion, rule: dict, rule_id: int | None = 
             row = Rule(version=draft, position=position)
         else:
             row = Rule.objects.get(pk=rule_id, version=draft)
-        row.event_type, row.points, row.max_per_day = rule["event_type"], rule["points"], rule.get("max_per_day")
+        row.event_type, row.points, row.max_per_day = (
+            rule["event_type"],
+            rule["points"],
+            rule.get("max_per_day"),
+        )
         for key in RULE_TEXT_FIELDS:
             setattr(row, key, rule.get(key) or "")
         row.save()
@@ -216,7 +267,9 @@ def feedback_record(*, lead, rep, changes: dict):
         raise ValueError(f"{sorted(unknown)[0]}: not a feedback field")
     with transaction.atomic():
         feedback, created = SalesFeedback.objects.select_for_update().get_or_create(
-            lead=lead, rep=rep, defaults={"version": _active_or_none()},
+            lead=lead,
+            rep=rep,
+            defaults={"version": _active_or_none()},
         )
         for name, value in changes.items():
             setattr(feedback, name, value)
@@ -252,8 +305,13 @@ def preview_request(*, draft: ModelVersion, by=None):
         raise DraftError(f"status: version {draft.number} is published; preview a draft.")
     with transaction.atomic():
         run = PreviewRun.objects.create(draft=draft, baseline=active_version(), requested_by=by)
-        enqueue_or_outbox(PREVIEW_QUEUE, PREVIEW_JOB, reference=preview_reference(run.pk),
-                          job_timeout=PREVIEW_TIMEOUT, run_id=run.pk)
+        enqueue_or_outbox(
+            PREVIEW_QUEUE,
+            PREVIEW_JOB,
+            reference=preview_reference(run.pk),
+            job_timeout=PREVIEW_TIMEOUT,
+            run_id=run.pk,
+        )
     return run
 
 
@@ -276,6 +334,11 @@ def review_complete(*, version: ModelVersion, by, answers: dict, notes: str, fig
     if schedule is None:
         raise DraftError("version: no version has been published yet, so there is nothing to review.")
     return Review.objects.create(
-        version=version, due_on=schedule.due_on, completed_at=timezone.now(), completed_by=by,
-        answers=answers, notes=notes.strip(), figures=figures,
+        version=version,
+        due_on=schedule.due_on,
+        completed_at=timezone.now(),
+        completed_by=by,
+        answers=answers,
+        notes=notes.strip(),
+        figures=figures,
     )

@@ -15,7 +15,9 @@ urlpatterns = [
     path("versions/<int:pk>/discard/", views.version_discard, name="version_discard"),
     path("versions/<int:pk>/preview/", views.preview_start, name="preview_start"),
     path("previews/<int:pk>/", views.preview, name="preview"),
-    path("previews/<int:pk>/distribution.json", charts.PreviewDistributionChart.as_view(), name="preview_chart"),
+    path(
+        "previews/<int:pk>/distribution.json", charts.PreviewDistributionChart.as_view(), name="preview_chart"
+    ),
     path("sheet/", views.sheet, name="sheet"),
     path("sheet.csv", views.sheet_csv, name="sheet_csv"),
     path("feedback/", views.feedback, name="feedback"),

@@ -1,4 +1,5 @@
 """Pages of models_review: versions, the sheet, previews, sales feedback and reviews."""
+
 import csv
 
 from django.contrib import messages
@@ -12,12 +13,18 @@ from django.views.decorators.http import require_GET, require_POST
 from leads.models import Lead
 from leads.roles import marketer_required, visible_leads
 from leads.services import active_version
+from leads.workspace.spreadsheet import spreadsheet_cell
 from models_review import model_file, selectors, services
-from models_review.forms import (REVIEW_QUESTIONS, FeedbackFilterForm, FeedbackForm, ReviewForm, RuleForm,
-                                 VersionSettingsForm)
+from models_review.forms import (
+    REVIEW_QUESTIONS,
+    FeedbackFilterForm,
+    FeedbackForm,
+    ReviewForm,
+    RuleForm,
+    VersionSettingsForm,
+)
 from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
 from scoring_site.htmx import htmx_partial
-from leads.workspace.spreadsheet import spreadsheet_cell
 
 FEEDBACK_TO_CITE = 30
 
@@ -28,11 +35,18 @@ FEEDBACK_TO_CITE = 30
 @require_GET
 @marketer_required
 def versions(request):
-    rows = ModelVersion.objects.select_related("scoring_model", "created_by", "published_by").order_by("-number")
-    return render(request, "models_review/versions.html", {
-        "versions": rows, "active": rows.filter(is_active=True).first(),
-        "drafts": rows.filter(status=ModelVersion.Status.DRAFT),
-    })
+    rows = ModelVersion.objects.select_related("scoring_model", "created_by", "published_by").order_by(
+        "-number"
+    )
+    return render(
+        request,
+        "models_review/versions.html",
+        {
+            "versions": rows,
+            "active": rows.filter(is_active=True).first(),
+            "drafts": rows.filter(status=ModelVersion.Status.DRAFT),
+        },
+    )
 
 
 @require_GET
@@ -43,11 +57,16 @@ def version_detail(request, pk):
 
 
 def _version_context(version, settings_form=None, new_rule_form=None):
-    context = {"version": version, "rules": version.rules.all(),
-               "previews": version.previews.all()[:5], "cited": version.citations.select_related("feedback__lead")}
+    context = {
+        "version": version,
+        "rules": version.rules.all(),
+        "previews": version.previews.all()[:5],
+        "cited": version.citations.select_related("feedback__lead"),
+    }
     if not version.is_published:
         context["settings_form"] = settings_form or VersionSettingsForm(
-            initial=VersionSettingsForm.initial_for(version), feedback_choices=_feedback_choices(version))
+            initial=VersionSettingsForm.initial_for(version), feedback_choices=_feedback_choices(version)
+        )
         context["rule_forms"] = [(rule, RuleForm.for_rule(rule)) for rule in version.rules.all()]
         context["new_rule_form"] = new_rule_form or RuleForm(prefix="new")
     return context
@@ -56,7 +75,11 @@ def _version_context(version, settings_form=None, new_rule_form=None):
 def _feedback_choices(version):
     recent = SalesFeedback.objects.order_by("-updated_at").values_list("pk", flat=True)[:FEEDBACK_TO_CITE]
     cited = version.citations.values_list("feedback_id", flat=True)
-    return SalesFeedback.objects.filter(pk__in=[*recent, *cited]).select_related("lead", "rep").order_by("-updated_at")
+    return (
+        SalesFeedback.objects.filter(pk__in=[*recent, *cited])
+        .select_related("lead", "rep")
+        .order_by("-updated_at")
+    )
 
 
 @require_POST
@@ -64,7 +87,9 @@ def _feedback_choices(version):
 def version_copy(request, pk):
     source = get_object_or_404(ModelVersion, pk=pk)
     draft = services.draft_copy(source=source, by=request.user)
-    messages.success(request, f"Draft v{draft.number} copied from v{source.number}. Change it, write a note, publish.")
+    messages.success(
+        request, f"Draft v{draft.number} copied from v{source.number}. Change it, write a note, publish."
+    )
     return redirect("models_review:version", draft.pk)
 
 
@@ -77,11 +102,19 @@ def version_settings(request, pk):
         return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})
     if not form.is_valid():
         messages.error(request, "The settings were not saved: fix the fields marked below.")
-        return render(request, "models_review/version_detail.html", _version_context(version, settings_form=form),
-                      status=400)
+        return render(
+            request,
+            "models_review/version_detail.html",
+            _version_context(version, settings_form=form),
+            status=400,
+        )
     try:
-        services.draft_update(version=version, note=form.cleaned_data["note"], settings=form.settings(),
-                              cited_feedback_ids=[f.pk for f in form.cleaned_data["cited_feedback"]])
+        services.draft_update(
+            version=version,
+            note=form.cleaned_data["note"],
+            settings=form.settings(),
+            cited_feedback_ids=[f.pk for f in form.cleaned_data["cited_feedback"]],
+        )
     except services.DraftError as error:
         messages.error(request, str(error))
     else:
@@ -102,7 +135,9 @@ def rule_save(request, pk, rule_id=None):
         messages.error(request, "The rule was not saved: fix the fields marked below.")
         context = _version_context(version, new_rule_form=None if rule_id else form)
         if rule_id:
-            context["rule_forms"] = [(rule, form if rule.pk == rule_id else f) for rule, f in context["rule_forms"]]
+            context["rule_forms"] = [
+                (rule, form if rule.pk == rule_id else f) for rule, f in context["rule_forms"]
+            ]
         return render(request, "models_review/version_detail.html", context, status=400)
     try:
         services.draft_rule_save(version=version, rule=form.rule(), rule_id=rule_id)
@@ -185,9 +220,13 @@ def sheet_csv(request):
     writer = csv.writer(response)
     writer.writerow(["Row", *[f"v{v.number} ({v.get_status_display().lower()})" for v in versions]])
     writer.writerow(["Note", *[csv_safe(v.note) for v in versions]])
-    writer.writerow(["Author", *[csv_safe(v.created_by.get_username() if v.created_by else "") for v in versions]])
+    writer.writerow(
+        ["Author", *[csv_safe(v.created_by.get_username() if v.created_by else "") for v in versions]]
+    )
     writer.writerow(["Published", *[v.published_at.isoformat() if v.published_at else "" for v in versions]])
-    writer.writerow(["Cites feedback", *[" ".join(f"#{c.feedback_id}" for c in v.citations.all()) for v in versions]])
+    writer.writerow(
+        ["Cites feedback", *[" ".join(f"#{c.feedback_id}" for c in v.citations.all()) for v in versions]]
+    )
     for row in rows:
         writer.writerow([csv_safe(row.label), *[csv_safe(cell.value) for cell in row.cells]])
     return response
@@ -212,8 +251,11 @@ def preview_start(request, pk):
 @marketer_required
 def preview(request, pk):
     run = get_object_or_404(PreviewRun.objects.select_related("draft", "baseline"), pk=pk)
-    context = {"run": run, "report": selectors.preview_report(run=run),
-               "waiting_for_workers": services.preview_waiting_for_workers(run)}
+    context = {
+        "run": run,
+        "report": selectors.preview_report(run=run),
+        "waiting_for_workers": services.preview_waiting_for_workers(run),
+    }
     template = "models_review/_preview.html" if htmx_partial(request) else "models_review/preview.html"
     return render(request, template, context)
 
@@ -231,7 +273,9 @@ def my_leads(request):
 
 @login_required
 def lead_feedback(request, pk):
-    lead = get_object_or_404(visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk)
+    lead = get_object_or_404(
+        visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk
+    )
     feedback, errors = SalesFeedback.objects.filter(lead=lead, rep=request.user).first(), None
     if request.method == "POST":
         form = FeedbackForm(request.POST)
@@ -240,13 +284,21 @@ def lead_feedback(request, pk):
             lead.refresh_from_db()
         else:
             errors = form.errors
-    context = {"lead": lead, "feedback": feedback, "saved": request.method == "POST" and not errors, "errors": errors,
-               "refused_form": form if errors else None}
+    context = {
+        "lead": lead,
+        "feedback": feedback,
+        "saved": request.method == "POST" and not errors,
+        "errors": errors,
+        "refused_form": form if errors else None,
+    }
     if htmx_partial(request):
         # htmx swaps only 2xx answers, so a refused fragment still comes back as 200 with its errors
         quick = request.GET.get("quick")
-        return render(request, "models_review/_quick_verdict.html" if quick else "models_review/_lead_feedback.html",
-                      context)
+        return render(
+            request,
+            "models_review/_quick_verdict.html" if quick else "models_review/_lead_feedback.html",
+            context,
+        )
     if request.method == "POST" and not errors:
         return redirect("models_review:lead_feedback", lead.pk)
     return render(request, "models_review/lead_feedback.html", context, status=400 if errors else 200)
@@ -258,8 +310,10 @@ def feedback(request):
     form = FeedbackFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = selectors.feedback_list(
-        version_id=getattr(filters.get("version"), "pk", None), rep_id=getattr(filters.get("rep"), "pk", None),
-        reason=filters.get("reason", ""))
+        version_id=getattr(filters.get("version"), "pk", None),
+        rep_id=getattr(filters.get("rep"), "pk", None),
+        reason=filters.get("reason", ""),
+    )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     # A refused filter says which field is wrong (the form lists it) and is not a success.
     status = 400 if form.is_bound and not form.is_valid() else 200
@@ -278,16 +332,31 @@ def reviews(request):
     form = ReviewForm(request.POST or None)
     checklist = selectors.review_checklist(version=version)
     if request.method == "POST" and form.is_valid():
-        services.review_complete(version=version, by=request.user, answers=form.answers(),
-                                 notes=form.cleaned_data["notes"], figures=checklist.figures())
+        services.review_complete(
+            version=version,
+            by=request.user,
+            answers=form.answers(),
+            notes=form.cleaned_data["notes"],
+            figures=checklist.figures(),
+        )
         messages.success(request, "Review recorded. The next one is due in 90 days.")
         return redirect("models_review:reviews")
-    return render(request, "models_review/reviews.html", {
-        "version": version, "checklist": checklist, "form": form, "schedule": selectors.review_schedule(),
-        "past_reviews": selectors.past_reviews(), "questions": dict(REVIEW_QUESTIONS),
-        "good_lead_notes": selectors.good_lead_notes(version=version),
-        "published": ModelVersion.objects.filter(status=ModelVersion.Status.PUBLISHED).order_by("-number"),
-    })
+    return render(
+        request,
+        "models_review/reviews.html",
+        {
+            "version": version,
+            "checklist": checklist,
+            "form": form,
+            "schedule": selectors.review_schedule(),
+            "past_reviews": selectors.past_reviews(),
+            "questions": dict(REVIEW_QUESTIONS),
+            "good_lead_notes": selectors.good_lead_notes(version=version),
+            "published": ModelVersion.objects.filter(status=ModelVersion.Status.PUBLISHED).order_by(
+                "-number"
+            ),
+        },
+    )
 
 
 def _review_version(request):

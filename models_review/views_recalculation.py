@@ -1,4 +1,5 @@
 """The recalculation progress page: a bar that htmx refreshes every second until done."""
+
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
@@ -11,7 +12,9 @@ from scoring_site.htmx import htmx_partial
 @require_GET
 @marketer_required
 def recalculation(request, pk):
-    run = get_object_or_404(RecalculationRun.objects.select_related("version__scoring_model", "requested_by"), pk=pk)
+    run = get_object_or_404(
+        RecalculationRun.objects.select_related("version__scoring_model", "requested_by"), pk=pk
+    )
     context = {
         "run": run,
         "finished": run.status in (RecalculationRun.Status.DONE, RecalculationRun.Status.FAILED),
@@ -19,6 +22,9 @@ def recalculation(request, pk):
         "eta": eta_text(seconds_left(run)),
         "waiting_for_workers": is_waiting_for_workers(run),
     }
-    template = "models_review/_recalculation_progress.html" if htmx_partial(request) else \
-        "models_review/recalculation.html"
+    template = (
+        "models_review/_recalculation_progress.html"
+        if htmx_partial(request)
+        else "models_review/recalculation.html"
+    )
     return render(request, template, context)

@@ -1,5 +1,6 @@
 """Every periodic job, in one place; run by `manage.py rqcron scoring_site.cron`.
 The list itself is in scoring_site/schedule.py (the status page reads it too)."""
+
 import logging
 
 from django.utils.module_loading import import_string

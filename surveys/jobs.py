@@ -1,4 +1,5 @@
 """RQ jobs: thin wrappers taking primitives and calling one service."""
+
 from leads.background.jobruns import recorded
 from surveys.services import invitations_deliver, submission_logs_prune
 

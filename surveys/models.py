@@ -3,6 +3,7 @@
 Only a hash of each personal token is stored, so a database dump cannot answer for anyone.
 A response's one-to-one link to its invitation is the database constraint that makes a
 personal link single-use even when it is posted twice at the same instant."""
+
 import secrets
 
 from django.conf import settings
@@ -30,17 +31,23 @@ class Survey(models.Model):
 
     name = models.CharField(max_length=120)
     question = models.CharField(max_length=300, default=DEFAULT_QUESTION)
-    follow_up_question = models.CharField(max_length=300, blank=True, default=DEFAULT_FOLLOW_UP,
-                                          help_text="Optional “why” question; leave empty to ask only for the score.")
+    follow_up_question = models.CharField(
+        max_length=300,
+        blank=True,
+        default=DEFAULT_FOLLOW_UP,
+        help_text="Optional “why” question; leave empty to ask only for the score.",
+    )
     thank_you_text = models.CharField(max_length=500, default=DEFAULT_THANK_YOU)
     language = models.CharField(max_length=5, choices=Language.choices, default=Language.ENGLISH)
     public_token = models.CharField(max_length=40, unique=True, default=new_public_token, editable=False)
     public_link_enabled = models.BooleanField(default=True)
     expiry_days = models.PositiveSmallIntegerField(default=30, help_text="Days a personal link stays valid.")
-    throttle_days = models.PositiveSmallIntegerField(default=90,
-                                                     help_text="A lead is not surveyed again within this many days.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    throttle_days = models.PositiveSmallIntegerField(
+        default=90, help_text="A lead is not surveyed again within this many days."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,9 +92,12 @@ class Response(models.Model):
         PUBLIC = "public", "Public link"
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="responses")
-    invitation = models.OneToOneField(Invitation, null=True, blank=True, on_delete=models.SET_NULL,
-                                      related_name="response")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="nps_responses")
+    invitation = models.OneToOneField(
+        Invitation, null=True, blank=True, on_delete=models.SET_NULL, related_name="response"
+    )
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="nps_responses"
+    )
     score = models.PositiveSmallIntegerField()
     reason = models.TextField(blank=True, default="")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -95,7 +105,9 @@ class Response(models.Model):
 
     class Meta:
         ordering = ["-answered_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="nps_score_0_10")]
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="nps_score_0_10")
+        ]
         indexes = [
             models.Index(fields=["survey", "answered_at"], name="response_survey_time_idx"),
             models.Index(fields=["answered_at"], name="response_time_idx"),

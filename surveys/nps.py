@@ -1,9 +1,10 @@
 """NPS arithmetic (SPEC §8), pure: promoters 9–10, passives 7–8, detractors 0–6,
 NPS = %promoters − %detractors, from −100 to 100. No answers is "no data", not zero."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 PROMOTER_MIN, PASSIVE_MIN = 9, 7
 SCORES = tuple(range(11))

@@ -1,4 +1,5 @@
 """Reads for the NPS dashboard (SPEC §8) and the engagement-vs-NPS view (§4)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -13,9 +14,9 @@ from django.utils import timezone
 
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
-from leads.workspace.filters import FilterError, segment_members
 from leads.models import Event, Lead, Segment
 from leads.services import active_version, engine_inputs, spec_for
+from leads.workspace.filters import FilterError, segment_members
 from surveys.models import Invitation, Response, Survey
 from surveys.nps import PASSIVE_MIN, PROMOTER_MIN, SCORES, NpsSummary, nps_group
 
@@ -64,14 +65,22 @@ class MonthNps:
         return self.month.strftime("%b %Y")
 
 
-def nps_trend(*, survey: Survey | None = None, months: int = TREND_MONTHS, now: datetime | None = None) -> list[MonthNps]:
+def nps_trend(
+    *, survey: Survey | None = None, months: int = TREND_MONTHS, now: datetime | None = None
+) -> list[MonthNps]:
     """NPS per calendar month (in TIME_ZONE) for the last `months` months, oldest first; a month
     without answers has "no data", not zero."""
     now = now or timezone.now()
     first = _month_start(now.date(), months - 1)
     since = datetime(first.year, first.month, 1, tzinfo=now.tzinfo or timezone.get_current_timezone())
-    rows = (responses(survey=survey).filter(answered_at__gte=since, answered_at__lte=now)
-            .annotate(month=TruncMonth("answered_at")).values("month").annotate(**GROUP_COUNTS).order_by())
+    rows = (
+        responses(survey=survey)
+        .filter(answered_at__gte=since, answered_at__lte=now)
+        .annotate(month=TruncMonth("answered_at"))
+        .values("month")
+        .annotate(**GROUP_COUNTS)
+        .order_by()
+    )
     by_month = {(row["month"].year, row["month"].month): _summary(row) for row in rows}
     result = []
     for offset in range(months - 1, -1, -1):
@@ -100,8 +109,11 @@ def response_rate(*, survey: Survey | None = None) -> ResponseRate:
     invitations = Invitation.objects.all() if survey is None else Invitation.objects.filter(survey=survey)
     counts = dict(invitations.values_list("status").annotate(n=Count("id")).order_by())
     answered = counts.get(Invitation.Status.ANSWERED, 0)
-    return ResponseRate(answered=answered, sent=answered + counts.get(Invitation.Status.SENT, 0),
-                        pending=counts.get(Invitation.Status.PENDING, 0))
+    return ResponseRate(
+        answered=answered,
+        sent=answered + counts.get(Invitation.Status.SENT, 0),
+        pending=counts.get(Invitation.Status.PENDING, 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -114,9 +126,12 @@ class GroupNps:
 
 def nps_by_account(*, limit: int = 15) -> list[GroupNps]:
     """Each account's NPS from its leads' latest answers, most answers first."""
-    rows = (Lead.objects.filter(nps_score__isnull=False, account__isnull=False)
-            .values("account", "account__name").annotate(total=Count("id"), **LEAD_GROUP_COUNTS)
-            .order_by("-total", "account__name")[:limit])
+    rows = (
+        Lead.objects.filter(nps_score__isnull=False, account__isnull=False)
+        .values("account", "account__name")
+        .annotate(total=Count("id"), **LEAD_GROUP_COUNTS)
+        .order_by("-total", "account__name")[:limit]
+    )
     return [GroupNps(row["account__name"], _summary(row), pk=row["account"]) for row in rows]
 
 
@@ -135,17 +150,34 @@ def nps_by_segment(*, limit: int = 30) -> list[GroupNps]:
 
 def survey_list(*, limit: int = 50) -> QuerySet:
     # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
-    sent = (Invitation.objects.filter(survey=OuterRef("pk")).exclude(status=Invitation.Status.PENDING)
-            .order_by().values("survey").annotate(n=Count("id")).values("n"))
-    answers = Response.objects.filter(survey=OuterRef("pk")).order_by().values("survey").annotate(n=Count("id")).values("n")
+    sent = (
+        Invitation.objects.filter(survey=OuterRef("pk"))
+        .exclude(status=Invitation.Status.PENDING)
+        .order_by()
+        .values("survey")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    answers = (
+        Response.objects.filter(survey=OuterRef("pk"))
+        .order_by()
+        .values("survey")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return Survey.objects.annotate(
-        sent=Coalesce(Subquery(sent), 0), answers=Coalesce(Subquery(answers), 0),
+        sent=Coalesce(Subquery(sent), 0),
+        answers=Coalesce(Subquery(answers), 0),
     ).order_by("-created_at", "-id")[:limit]
 
 
 def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:
-    return (responses(survey=survey).exclude(reason="").select_related("lead", "survey")
-            .order_by("-answered_at", "-id")[:limit])
+    return (
+        responses(survey=survey)
+        .exclude(reason="")
+        .select_related("lead", "survey")
+        .order_by("-answered_at", "-id")[:limit]
+    )
 
 
 # --- engagement vs NPS ----------------------------------------------------------------------------
@@ -194,11 +226,15 @@ class EngagementView:
 
     @property
     def averages(self) -> list[tuple[str, float | None, int]]:
-        return [(group, self.average(group), self.group_size(group)) for group in ("promoter", "passive", "detractor")]
+        return [
+            (group, self.average(group), self.group_size(group))
+            for group in ("promoter", "passive", "detractor")
+        ]
 
 
-def engagement_vs_nps(*, now: datetime | None = None, days: int = ENGAGEMENT_DAYS,
-                      sample: int = ENGAGEMENT_SAMPLE) -> EngagementView:
+def engagement_vs_nps(
+    *, now: datetime | None = None, days: int = ENGAGEMENT_DAYS, sample: int = ENGAGEMENT_SAMPLE
+) -> EngagementView:
     """Points each answering lead earned in the last `days` (§4), from the score engine.
 
     Only leads whose last engagement falls in the window can have earned points in it
@@ -210,28 +246,43 @@ def engagement_vs_nps(*, now: datetime | None = None, days: int = ENGAGEMENT_DAY
     sizes = {}
     for score, count in answered.values_list("nps_score").annotate(n=Count("id")).order_by():
         sizes[nps_group(score)] = sizes.get(nps_group(score), 0) + count
-    candidates = answered.filter(last_engaged_at__gte=since).select_related("account").order_by("-last_engaged_at", "id")
+    candidates = (
+        answered.filter(last_engaged_at__gte=since)
+        .select_related("account")
+        .order_by("-last_engaged_at", "id")
+    )
     leads = list(candidates[: sample + 1])
     truncated = len(leads) > sample
     leads = leads[:sample]
     engagement = engagement_points(lead_ids=[lead.pk for lead in leads], since=since, now=now)
     measured = [EngagedRespondent(lead, engagement.get(lead.pk, 0.0)) for lead in leads]
-    return EngagementView(respondents=sum(sizes.values()), measured=measured, truncated=truncated, since=since,
-                          group_sizes=sizes)
+    return EngagementView(
+        respondents=sum(sizes.values()),
+        measured=measured,
+        truncated=truncated,
+        since=since,
+        group_sizes=sizes,
+    )
 
 
-def engagement_points(*, lead_ids: list[int], since: datetime, now: datetime, chunk: int = 100) -> dict[int, float]:
+def engagement_points(
+    *, lead_ids: list[int], since: datetime, now: datetime, chunk: int = 100
+) -> dict[int, float]:
     """Positive points earned since `since`, per lead, by replaying each lead under the
     active version — the same arithmetic as the lead's own score (§3, §4)."""
     spec, catalog = spec_for(active_version()), AssetCatalog.load()
     result = {}
     for start in range(0, len(lead_ids), chunk):
         events_by_lead = defaultdict(list)
-        rows = Event.objects.filter(lead_id__in=lead_ids[start:start + chunk]).order_by("lead_id", "occurred_at", "id")
+        rows = Event.objects.filter(lead_id__in=lead_ids[start : start + chunk]).order_by(
+            "lead_id", "occurred_at", "id"
+        )
         for event in rows.iterator(chunk_size=2000):
             events_by_lead[event.lead_id].append(event)
         for lead_id, events in events_by_lead.items():
-            _, outcome = scoring.replay(engine_inputs(events, catalog), spec, as_of=max(now, events[-1].occurred_at))
+            _, outcome = scoring.replay(
+                engine_inputs(events, catalog), spec, as_of=max(now, events[-1].occurred_at)
+            )
             result[lead_id] = scoring.points_in_window(outcome.contributions, since)
     return result
 
@@ -241,7 +292,9 @@ def engagement_vs_nps_cached(*, now: datetime | None = None, ttl_seconds: int = 
     takes a second or more; one result serves both for a few minutes. The key holds what
     would change the answer: the model version, the newest event and answer, the window."""
     now = now or timezone.now()
-    answered = Lead.objects.filter(nps_score__isnull=False).aggregate(n=Count("id"), latest=Max("nps_answered_at"))
+    answered = Lead.objects.filter(nps_score__isnull=False).aggregate(
+        n=Count("id"), latest=Max("nps_answered_at")
+    )
     newest_event = Event.objects.aggregate(newest=Max("id"))["newest"]
     window = int(now.timestamp()) // ttl_seconds
     parts = (active_version().pk, answered["n"], answered["latest"], newest_event, window)

@@ -1,4 +1,5 @@
 """Writes for NPS surveys (SPEC §8): invitations, delivery, answers, the public rate limit."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Lead
 from leads.ingest.events import NewEvent, event_ingest
+from leads.models import Lead
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 from surveys.models import Invitation, Response, SubmissionLog, Survey
 
@@ -46,13 +47,28 @@ def token_hash(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def survey_create(*, name: str, question: str, follow_up_question: str = "", thank_you_text: str,
-                  language: str = "en", expiry_days: int = 30, throttle_days: int = 90,
-                  public_link_enabled: bool = True, by=None) -> Survey:
+def survey_create(
+    *,
+    name: str,
+    question: str,
+    follow_up_question: str = "",
+    thank_you_text: str,
+    language: str = "en",
+    expiry_days: int = 30,
+    throttle_days: int = 90,
+    public_link_enabled: bool = True,
+    by=None,
+) -> Survey:
     return Survey.objects.create(
-        name=name, question=question, follow_up_question=follow_up_question, thank_you_text=thank_you_text,
-        language=language, expiry_days=expiry_days, throttle_days=throttle_days,
-        public_link_enabled=public_link_enabled, created_by=by,
+        name=name,
+        question=question,
+        follow_up_question=follow_up_question,
+        thank_you_text=thank_you_text,
+        language=language,
+        expiry_days=expiry_days,
+        throttle_days=throttle_days,
+        public_link_enabled=public_link_enabled,
+        created_by=by,
     )
 
 
@@ -71,8 +87,9 @@ def invitations_create(*, survey: Survey, leads: QuerySet, now: datetime | None 
     within the throttle window, or without an email address, is skipped and counted."""
     now = now or timezone.now()
     chosen = Lead.objects.filter(pk__in=leads.order_by().values("pk"))
-    recently_surveyed = Invitation.objects.filter(lead=OuterRef("pk"),
-                                                  created_at__gte=now - timedelta(days=survey.throttle_days))
+    recently_surveyed = Invitation.objects.filter(
+        lead=OuterRef("pk"), created_at__gte=now - timedelta(days=survey.throttle_days)
+    )
     with_email = chosen.exclude(Q(email__isnull=True) | Q(email=""))
     eligible = with_email.exclude(Exists(recently_surveyed))
     total, reachable = chosen.count(), with_email.count()
@@ -113,8 +130,9 @@ class DeliveryResult:
     error: str = ""
 
 
-def invitations_deliver(*, survey_id: int | None = None, now: datetime | None = None,
-                        chunk_size: int = DELIVERY_CHUNK) -> DeliveryResult:
+def invitations_deliver(
+    *, survey_id: int | None = None, now: datetime | None = None, chunk_size: int = DELIVERY_CHUNK
+) -> DeliveryResult:
     """Email every pending invitation, a chunk per transaction. Walks ids upwards so a run
     visits each invitation once; a failed chunk stays pending for the next run."""
     pending = Invitation.objects.filter(status=Invitation.Status.PENDING)
@@ -163,8 +181,9 @@ def _deliver(chunk: list[Invitation], now: datetime) -> int:
         get_connection().send_messages(messages)
     except Exception as error:  # noqa: BLE001 - SMTP, DNS, TLS and socket errors all mean "not sent"
         raise MailFailure(f"{type(error).__name__}: {error}") from error
-    Invitation.objects.bulk_update(chunk, ["token_hash", "status", "sent_at", "expires_at", "send_attempts",
-                                           "last_error"])
+    Invitation.objects.bulk_update(
+        chunk, ["token_hash", "status", "sent_at", "expires_at", "send_attempts", "last_error"]
+    )
     return len(ready)
 
 
@@ -198,7 +217,9 @@ def first_name(name: str) -> str:
 def invitation_for_token(raw_token: str) -> Invitation | None:
     if not raw_token or len(raw_token) > 100:
         return None
-    return Invitation.objects.select_related("survey", "lead").filter(token_hash=token_hash(raw_token)).first()
+    return (
+        Invitation.objects.select_related("survey", "lead").filter(token_hash=token_hash(raw_token)).first()
+    )
 
 
 def check_invitation_open(invitation: Invitation, now: datetime) -> None:
@@ -208,8 +229,9 @@ def check_invitation_open(invitation: Invitation, now: datetime) -> None:
         raise LinkExpired()
 
 
-def response_record(*, invitation: Invitation, score: int, reason: str = "",
-                    now: datetime | None = None) -> Response:
+def response_record(
+    *, invitation: Invitation, score: int, reason: str = "", now: datetime | None = None
+) -> Response:
     """Store a personal answer once. The one-to-one invitation column refuses a second row,
     so two tabs posting at the same instant store exactly one answer."""
     now = now or timezone.now()
@@ -218,8 +240,13 @@ def response_record(*, invitation: Invitation, score: int, reason: str = "",
         try:
             with transaction.atomic():
                 response = Response.objects.create(
-                    survey=invitation.survey, invitation=invitation, lead=invitation.lead, score=score,
-                    reason=reason, channel=Response.Channel.PERSONAL, answered_at=now,
+                    survey=invitation.survey,
+                    invitation=invitation,
+                    lead=invitation.lead,
+                    score=score,
+                    reason=reason,
+                    channel=Response.Channel.PERSONAL,
+                    answered_at=now,
                 )
         except IntegrityError:
             raise AlreadyAnswered()
@@ -228,10 +255,17 @@ def response_record(*, invitation: Invitation, score: int, reason: str = "",
     return response
 
 
-def public_response_record(*, survey: Survey, score: int, reason: str = "", now: datetime | None = None) -> Response:
+def public_response_record(
+    *, survey: Survey, score: int, reason: str = "", now: datetime | None = None
+) -> Response:
     """An answer through the survey's public link: anonymous, so it touches no lead."""
-    return Response.objects.create(survey=survey, score=score, reason=reason, channel=Response.Channel.PUBLIC,
-                                   answered_at=now or timezone.now())
+    return Response.objects.create(
+        survey=survey,
+        score=score,
+        reason=reason,
+        channel=Response.Channel.PUBLIC,
+        answered_at=now or timezone.now(),
+    )
 
 
 def _lead_answered(response: Response) -> None:
@@ -245,9 +279,12 @@ def _lead_answered(response: Response) -> None:
 def nps_event(response: Response) -> NewEvent:
     """The answer as an event, so scoring rules can use it (rule event_type "nps_response")."""
     return NewEvent(
-        type="nps_response", occurred_at=response.answered_at, lead_id=response.lead_id,
+        type="nps_response",
+        occurred_at=response.answered_at,
+        lead_id=response.lead_id,
         # The instant too: a reused primary key (SQLite may reuse a deleted row's) is not a duplicate.
-        idempotency_key=f"nps-response-{response.pk}-{response.answered_at:%Y%m%dT%H%M%S%f}", source="nps",
+        idempotency_key=f"nps-response-{response.pk}-{response.answered_at:%Y%m%dT%H%M%S%f}",
+        source="nps",
         properties={"score": response.score, "survey": response.survey_id},
     )
 
@@ -262,7 +299,9 @@ def submission_allowed(*, address: str, now: datetime | None = None) -> bool:
     key = hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
     cutoff = (now - RATE_WINDOW).timestamp()
     with transaction.atomic():
-        log, _ = SubmissionLog.objects.select_for_update().get_or_create(address_hash=key, defaults={"updated_at": now})
+        log, _ = SubmissionLog.objects.select_for_update().get_or_create(
+            address_hash=key, defaults={"updated_at": now}
+        )
         recent = [instant for instant in log.recent if instant > cutoff]
         allowed = len(recent) < SUBMISSIONS_PER_MINUTE
         log.recent = (recent + [now.timestamp()])[-SUBMISSIONS_PER_MINUTE:]

@@ -1,4 +1,5 @@
 """Marketer pages: the NPS dashboard, surveys, sending, the CSV export."""
+
 import csv
 
 from django.contrib import messages
@@ -10,13 +11,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from leads.roles import marketer_required
+from leads.workspace.spreadsheet import spreadsheet_cell
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
 from surveys.models import Invitation, Survey
-from leads.workspace.spreadsheet import spreadsheet_cell
 
-QUEUE_DOWN = ("The invitations are saved and queued. The job queue is not reachable right now, so they are "
-              "sent when the background workers are back. Nothing is lost: they go out on their own.")
+QUEUE_DOWN = (
+    "The invitations are saved and queued. The job queue is not reachable right now, so they are "
+    "sent when the background workers are back. Nothing is lost: they go out on their own."
+)
 
 
 def selected_survey(request):
@@ -31,17 +34,21 @@ def selected_survey(request):
 @marketer_required
 def dashboard(request):
     survey = selected_survey(request)
-    return render(request, "surveys/dashboard.html", {
-        "survey": survey,
-        "surveys": selectors.survey_list(),
-        "summary": selectors.nps_summary(survey=survey),
-        "rate": selectors.response_rate(survey=survey),
-        "by_account": selectors.nps_by_account(),
-        "by_segment": selectors.nps_by_segment(),
-        "follow_ups": selectors.follow_up_answers(survey=survey),
-        "engagement": selectors.engagement_vs_nps_cached(),
-        "query": f"?survey={survey.pk}" if survey else "",
-    })
+    return render(
+        request,
+        "surveys/dashboard.html",
+        {
+            "survey": survey,
+            "surveys": selectors.survey_list(),
+            "summary": selectors.nps_summary(survey=survey),
+            "rate": selectors.response_rate(survey=survey),
+            "by_account": selectors.nps_by_account(),
+            "by_segment": selectors.nps_by_segment(),
+            "follow_ups": selectors.follow_up_answers(survey=survey),
+            "engagement": selectors.engagement_vs_nps_cached(),
+            "query": f"?survey={survey.pk}" if survey else "",
+        },
+    )
 
 
 @marketer_required
@@ -61,15 +68,21 @@ def survey_detail(request, pk):
 
 def _detail_page(request, survey, send_form, *, status):
     counts = dict(survey.invitations.values_list("status").annotate(n=Count("id")).order_by())
-    return render(request, "surveys/survey_detail.html", {
-        "survey": survey, "send_form": send_form,
-        "counts": {status.label: counts.get(status.value, 0) for status in Invitation.Status},
-        "pending": counts.get(Invitation.Status.PENDING, 0),
-        "waiting_for_workers": services.invitations_waiting_for_workers(survey_id=survey.pk),
-        "summary": selectors.nps_summary(survey=survey),
-        "rate": selectors.response_rate(survey=survey),
-        "public_url": request.build_absolute_uri(reverse("surveys:public", args=[survey.public_token])),
-    }, status=status)
+    return render(
+        request,
+        "surveys/survey_detail.html",
+        {
+            "survey": survey,
+            "send_form": send_form,
+            "counts": {status.label: counts.get(status.value, 0) for status in Invitation.Status},
+            "pending": counts.get(Invitation.Status.PENDING, 0),
+            "waiting_for_workers": services.invitations_waiting_for_workers(survey_id=survey.pk),
+            "summary": selectors.nps_summary(survey=survey),
+            "rate": selectors.response_rate(survey=survey),
+            "public_url": request.build_absolute_uri(reverse("surveys:public", args=[survey.public_token])),
+        },
+        status=status,
+    )
 
 
 @require_POST
@@ -80,9 +93,12 @@ def survey_send(request, pk):
     if not form.is_valid():
         return _detail_page(request, survey, form, status=400)
     batch = services.invitations_create(survey=survey, leads=form.leads())
-    messages.success(request, f"{batch.invited} invitation{'s' if batch.invited != 1 else ''} created; "
-                              f"{batch.throttled} skipped (surveyed in the last {survey.throttle_days} days), "
-                              f"{batch.without_email} without an email address.")
+    messages.success(
+        request,
+        f"{batch.invited} invitation{'s' if batch.invited != 1 else ''} created; "
+        f"{batch.throttled} skipped (surveyed in the last {survey.throttle_days} days), "
+        f"{batch.without_email} without an email address.",
+    )
     if batch.invited:
         services.invitations_queue(survey_id=survey.pk)
         if services.invitations_waiting_for_workers(survey_id=survey.pk):
@@ -107,14 +123,28 @@ class _Echo:
         return value
 
 
-CSV_HEADER = ["answered_at", "survey", "score", "group", "reason", "channel", "lead_email", "lead_name", "account"]
+CSV_HEADER = [
+    "answered_at",
+    "survey",
+    "score",
+    "group",
+    "reason",
+    "channel",
+    "lead_email",
+    "lead_name",
+    "account",
+]
 
 
 @marketer_required
 def responses_export(request):
     survey = selected_survey(request)
-    rows = (selectors.responses(survey=survey).select_related("survey", "lead__account")
-            .order_by("answered_at", "id").iterator(chunk_size=2000))
+    rows = (
+        selectors.responses(survey=survey)
+        .select_related("survey", "lead__account")
+        .order_by("answered_at", "id")
+        .iterator(chunk_size=2000)
+    )
     writer = csv.writer(_Echo())
     lines = (writer.writerow([safe_cell(cell) for cell in row]) for row in _csv_rows(rows))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
@@ -127,10 +157,17 @@ def _csv_rows(responses):
     yield CSV_HEADER
     for r in responses:
         lead = r.lead
-        yield [r.answered_at.isoformat(), r.survey.name, r.score, r.group, r.reason, r.channel,
-               lead.email if lead else "", lead.name if lead else "",
-               lead.account.name if lead and lead.account else ""]
+        yield [
+            r.answered_at.isoformat(),
+            r.survey.name,
+            r.score,
+            r.group,
+            r.reason,
+            r.channel,
+            lead.email if lead else "",
+            lead.name if lead else "",
+            lead.account.name if lead and lead.account else "",
+        ]
 
 
 safe_cell = spreadsheet_cell
-

@@ -1,16 +1,22 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from models_review.services import version_import
 
-DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
 SPEC_MODEL = {
     "model": "Default",
     "note": "SPEC §2a example",
     "sales_ready_score": 100,
-    "decay": {"inactivity_days": 30, "period_days": 7, "mode": "percent", "amount": 10, "floor_fraction": 0.5},
+    "decay": {
+        "inactivity_days": 30,
+        "period_days": 7,
+        "mode": "percent",
+        "amount": 10,
+        "floor_fraction": 0.5,
+    },
     "cold_after_days": 30,
     "stage_mode": "score",
     "account_threshold": 200,

@@ -1,5 +1,6 @@
 """Loaded with `-p` before Django settings: gives the test run its own var/ folder,
 so tests never touch (or share an embedded Redis with) a running local install."""
+
 import os
 import tempfile
 

@@ -2,14 +2,16 @@
 
 Only this project's queues (and their registries) are emptied, so a shared Redis
 database is left alone otherwise."""
+
 import pytest
 from django.conf import settings
 
 from scoring_site import embedded_redis
 
 QUEUE_NAMES = ("default", "recalc", "low")
-DOWN_QUEUES = {name: {"URL": "unix:///nonexistent/leadscore-redis.sock", "DEFAULT_TIMEOUT": 60}
-               for name in QUEUE_NAMES}
+DOWN_QUEUES = {
+    name: {"URL": "unix:///nonexistent/leadscore-redis.sock", "DEFAULT_TIMEOUT": 60} for name in QUEUE_NAMES
+}
 
 
 @pytest.fixture(scope="session")
@@ -24,8 +26,13 @@ def _empty(queue):
     from rq.job import Job
 
     queue.empty()
-    for registry in (queue.failed_job_registry, queue.started_job_registry, queue.finished_job_registry,
-                     queue.deferred_job_registry, queue.scheduled_job_registry):
+    for registry in (
+        queue.failed_job_registry,
+        queue.started_job_registry,
+        queue.finished_job_registry,
+        queue.deferred_job_registry,
+        queue.scheduled_job_registry,
+    ):
         for job_id in registry.get_job_ids():
             try:
                 Job.fetch(job_id, connection=queue.connection).delete(remove_from_queue=False)

@@ -1,4 +1,5 @@
 """A real RQ queue for integration and browser tests; import the fixture where needed."""
+
 import pytest
 from django.conf import settings
 

@@ -1,5 +1,6 @@
 """The read API (§10), marketer Bearer token: what a CRM or a script needs about a lead or an
 account, with the score decayed to the moment of the request."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,8 +15,8 @@ from leads.api.responses import error
 from leads.engine import scoring
 from leads.ingest import credentials
 from leads.models import Account, Lead, StageChange
-from leads.workspace.selectors import lead_contributions, lead_score_now
 from leads.services import ENGAGED_WINDOW, active_version, spec_for
+from leads.workspace.selectors import lead_contributions, lead_score_now
 
 TOP_CONTRIBUTORS = 5
 MEMBERS_LISTED = 100
@@ -34,12 +35,17 @@ def lead_document(*, lead: Lead, as_of: datetime | None = None) -> dict:
     spec = spec_for(active_version())
     contributions, replayed_score = lead_contributions(lead=lead, as_of=as_of)
     return {
-        "email": lead.email, "user_id": lead.user_id, "name": lead.name, "title": lead.title,
+        "email": lead.email,
+        "user_id": lead.user_id,
+        "name": lead.name,
+        "title": lead.title,
         "score": _round(lead_score_now(lead=lead, as_of=as_of)),
         "score_as_of": as_of.isoformat(),
         "sales_ready_score": spec.sales_ready_score,
-        "stage": lead.stage, "stage_label": lead.stage_label,
-        "is_cold": lead.is_cold, "is_qualified": lead.is_qualified,
+        "stage": lead.stage,
+        "stage_label": lead.stage_label,
+        "is_cold": lead.is_cold,
+        "is_qualified": lead.is_qualified,
         "last_engaged_at": _iso(lead.last_engaged_at),
         "product_scores": _product_scores_now(lead, spec, as_of),
         "account": _account_summary(lead.account),
@@ -53,24 +59,39 @@ def _product_scores_now(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) ->
     scores = {}
     for ps in lead.product_scores.select_related("product_line").order_by("product_line__name"):
         state = scoring.ScoreState(ps.score, ps.scored_at, ps.last_engaged_at)
-        scores[ps.product_line.name] = _round(scoring.advance(state, max(as_of, ps.scored_at or as_of), spec.decay, 0.0).score)
+        scores[ps.product_line.name] = _round(
+            scoring.advance(state, max(as_of, ps.scored_at or as_of), spec.decay, 0.0).score
+        )
     return scores
 
 
 def _account_summary(account: Account | None) -> dict | None:
     if account is None:
         return None
-    return {"domain": account.domain, "name": account.name, "score": _round(account.score),
-            "is_sales_ready": account.is_sales_ready}
+    return {
+        "domain": account.domain,
+        "name": account.name,
+        "score": _round(account.score),
+        "is_sales_ready": account.is_sales_ready,
+    }
 
 
 def _contribution(line) -> dict:
     event = line.event
     return {
-        "at": line.at.isoformat(), "kind": line.kind, "points": _round(line.delta),
-        "score_after": _round(line.score_after), "rule": line.rule,
-        "event": None if event is None else {
-            "id": event.pk, "type": event.type, "name": event.name, "url": event.url, "campaign": event.campaign,
+        "at": line.at.isoformat(),
+        "kind": line.kind,
+        "points": _round(line.delta),
+        "score_after": _round(line.score_after),
+        "rule": line.rule,
+        "event": None
+        if event is None
+        else {
+            "id": event.pk,
+            "type": event.type,
+            "name": event.name,
+            "url": event.url,
+            "campaign": event.campaign,
             "source": event.source,
         },
     }
@@ -80,34 +101,55 @@ def _recalculations(lead: Lead) -> list[dict]:
     # Events and ticks above are replayed under the active version; these say when a
     # version change recalculated the lead and where it moved.
     changes = lead.stage_changes.filter(reason=StageChange.Reason.RECALCULATION).select_related("version")
-    return [{"at": c.at.isoformat(), "from_stage": c.from_stage, "to_stage": c.to_stage,
-             "version": c.version.number if c.version else None}
-            for c in changes.order_by("at", "id")]
+    return [
+        {
+            "at": c.at.isoformat(),
+            "from_stage": c.from_stage,
+            "to_stage": c.to_stage,
+            "version": c.version.number if c.version else None,
+        }
+        for c in changes.order_by("at", "id")
+    ]
 
 
 def account_document(*, account: Account, as_of: datetime | None = None) -> dict:
     as_of = as_of or timezone.now()
     spec = spec_for(active_version())
     members = account.leads.order_by("-score", "id")
-    counts = members.aggregate(total=Count("id"), engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW)))
+    counts = members.aggregate(
+        total=Count("id"), engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW))
+    )
     listed = list(members[:MEMBERS_LISTED])
     member_rows = [_member(lead, spec, as_of) for lead in listed]
     return {
-        "domain": account.domain, "name": account.name,
-        "score": _round(account.score), "score_updated_at": _iso(account.score_updated_at),
-        "score_now": _round(sum(row["score"] for row in member_rows)) if counts["total"] <= MEMBERS_LISTED else None,
-        "threshold": spec.account_sales_ready_score, "is_sales_ready": account.is_sales_ready,
-        "member_count": counts["total"], "engaged_members": counts["engaged"],
+        "domain": account.domain,
+        "name": account.name,
+        "score": _round(account.score),
+        "score_updated_at": _iso(account.score_updated_at),
+        "score_now": _round(sum(row["score"] for row in member_rows))
+        if counts["total"] <= MEMBERS_LISTED
+        else None,
+        "threshold": spec.account_sales_ready_score,
+        "is_sales_ready": account.is_sales_ready,
+        "member_count": counts["total"],
+        "engaged_members": counts["engaged"],
         "top_contributors": member_rows[:TOP_CONTRIBUTORS],
-        "members": member_rows, "members_listed": len(member_rows),
+        "members": member_rows,
+        "members_listed": len(member_rows),
     }
 
 
 def _member(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) -> dict:
     state = scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at)
     score_now = scoring.advance(state, max(as_of, lead.scored_at or as_of), spec.decay, spec.floor).score
-    return {"email": lead.email, "user_id": lead.user_id, "name": lead.name, "stage": lead.stage,
-            "stage_label": lead.stage_label, "score": _round(score_now)}
+    return {
+        "email": lead.email,
+        "user_id": lead.user_id,
+        "name": lead.name,
+        "stage": lead.stage,
+        "stage_label": lead.stage_label,
+        "score": _round(score_now),
+    }
 
 
 def marketer_token_required(view):
@@ -116,8 +158,11 @@ def marketer_token_required(view):
         scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
         user = credentials.api_token_user(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            response = error("Send a marketer's API token as “Authorization: Bearer <token>”.", status=401,
-                             code="unauthorized")
+            response = error(
+                "Send a marketer's API token as “Authorization: Bearer <token>”.",
+                status=401,
+                code="unauthorized",
+            )
             response["WWW-Authenticate"] = 'Bearer realm="leadscore"'
             return response
         if not credentials.api_token_is_for_marketer(user):

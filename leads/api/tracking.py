@@ -1,6 +1,7 @@
 """The tracking API at /api/v1/ (§10): Segment-compatible endpoints, the write key as HTTP Basic
 username. JSON in, JSON out; errors name the field and the reason. CSRF does not apply: no
 cookie authenticates these calls."""
+
 from __future__ import annotations
 
 import base64
@@ -17,10 +18,18 @@ from django.views.decorators.http import require_POST
 
 from leads.api.responses import BadRequest, error
 from leads.ingest import credentials, rate_limit
-from leads.ingest.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, check_message, messages_apply
+from leads.ingest.messages import (
+    MAX_BATCH_BYTES,
+    MAX_MESSAGE_BYTES,
+    MessageError,
+    check_message,
+    messages_apply,
+)
 
-SIZE_LIMITS = {"message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
-               "batch": (MAX_BATCH_BYTES, "500 KB limit for a batch")}
+SIZE_LIMITS = {
+    "message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
+    "batch": (MAX_BATCH_BYTES, "500 KB limit for a batch"),
+}
 
 
 def tracking_endpoint(kind: str):
@@ -35,8 +44,12 @@ def tracking_endpoint(kind: str):
                 body = _decoded_body(request, *SIZE_LIMITS[kind])
                 write_key = credentials.write_key_find(_basic_username(request) or _body_write_key(body))
                 if write_key is None:
-                    return error("Unknown or disabled write key. Send the source's write key as the HTTP Basic "
-                                 "username.", status=401, code="unauthorized")
+                    return error(
+                        "Unknown or disabled write key. Send the source's write key as the HTTP Basic "
+                        "username.",
+                        status=401,
+                        code="unauthorized",
+                    )
                 return view(request, body, write_key, *args, **kwargs)
             except BadRequest as problem:
                 return error(problem.message, status=problem.status, code=problem.code, field=problem.field)
@@ -50,7 +63,9 @@ def _decoded_body(request, limit: int, limit_name: str) -> dict:
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise BadRequest(f"The body is larger than the {limit_name}.", code="too_large", field="body") from None
+        raise BadRequest(
+            f"The body is larger than the {limit_name}.", code="too_large", field="body"
+        ) from None
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         raw = _gunzip(raw, limit)
     if len(raw) > limit:
@@ -58,7 +73,9 @@ def _decoded_body(request, limit: int, limit_name: str) -> dict:
     try:
         body = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise BadRequest(f"The body is not valid JSON: {problem}.", code="invalid_json", field="body") from None
+        raise BadRequest(
+            f"The body is not valid JSON: {problem}.", code="invalid_json", field="body"
+        ) from None
     except RecursionError:
         # e.g. 100,000 nested arrays: Python's decoder gives up; that is the client's error, not ours.
         raise BadRequest("The body's JSON is nested too deeply.", code="invalid_json", field="body") from None
@@ -73,8 +90,9 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
         inflater = zlib.decompressobj(wbits=31)
         return inflater.decompress(raw, limit + 1)
     except zlib.error:
-        raise BadRequest("Content-Encoding says gzip but the body is not gzip data.", code="invalid_gzip",
-                         field="body") from None
+        raise BadRequest(
+            "Content-Encoding says gzip but the body is not gzip data.", code="invalid_gzip", field="body"
+        ) from None
 
 
 def _basic_username(request) -> str:
@@ -98,8 +116,12 @@ def rate_limited(write_key, messages: int) -> JsonResponse | None:
     wait = rate_limit.take(write_key.pk, messages)
     if not wait:
         return None
-    response = error(f"Source “{write_key.name}” sends more than {rate_limit.events_per_minute():,} messages a minute; "
-                     "retry after the Retry-After seconds.", status=429, code="rate_limited")
+    response = error(
+        f"Source “{write_key.name}” sends more than {rate_limit.events_per_minute():,} messages a minute; "
+        "retry after the Retry-After seconds.",
+        status=429,
+        code="rate_limited",
+    )
     response["Retry-After"] = rate_limit.retry_after_header(wait)
     return response
 
@@ -135,8 +157,12 @@ alias = _single_message("alias")
 def batch(request, body, write_key):
     messages = body.get("batch")
     if not isinstance(messages, list):
-        return error("batch: the body needs a \"batch\" list of messages.", status=400, code="invalid_batch",
-                     field="batch")
+        return error(
+            'batch: the body needs a "batch" list of messages.',
+            status=400,
+            code="invalid_batch",
+            field="batch",
+        )
     if limited := rate_limited(write_key, len(messages)):
         return limited
     now, checked, rejected = timezone.now(), [], {}
@@ -149,6 +175,11 @@ def batch(request, body, write_key):
         rejected.update(messages_apply(messages=checked, source=write_key.name).rejected)
     listed = [{"index": index, **problem.as_dict()} for index, problem in sorted(rejected.items())]
     if messages and len(rejected) == len(messages):
-        return error("batch: every message was rejected.", status=400, code="invalid_batch", field="batch",
-                     rejected=listed)
+        return error(
+            "batch: every message was rejected.",
+            status=400,
+            code="invalid_batch",
+            field="batch",
+            rejected=listed,
+        )
     return JsonResponse({"success": True, **({"rejected": listed} if listed else {})})

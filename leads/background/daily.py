@@ -1,6 +1,7 @@
 """Daily bookkeeping on leads: stage snapshots (§5), cold leads (§6), account roll-up (§4).
 
 All set-based (aggregates and UPDATEs), all idempotent for a given instant."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -54,7 +55,9 @@ def snapshots_backfill(*, until: date, days: int) -> int:
 
 def _appearances_by_day():
     first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
-    appeared = Lead.objects.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
+    appeared = Lead.objects.annotate(
+        appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at"))
+    )
     return appeared.annotate(day=TruncDate("appeared")).values_list("day").annotate(n=Count("id")).order_by()
 
 
@@ -66,19 +69,24 @@ def _add(counts: dict[int, int], moves: dict[int, int]) -> None:
 def _store_snapshot(day: date, counts: dict[int, int]) -> None:
     rows = [StageSnapshot(day=day, stage=stage.value, count=counts.get(stage.value, 0)) for stage in Stage]
     with transaction.atomic():
-        StageSnapshot.objects.bulk_create(rows, update_conflicts=True, unique_fields=["day", "stage"],
-                                          update_fields=["count", "taken_at"])
+        StageSnapshot.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["day", "stage"], update_fields=["count", "taken_at"]
+        )
 
 
 # --- cold leads -----------------------------------------------------------------------------
 
 
 def cold_segment() -> Segment:
-    segment, _ = Segment.objects.get_or_create(built_in=COLD_SEGMENT_KEY, defaults={
-        "name": "Cold — nurture",
-        "description": "Leads whose score has not increased for the model's cold window: re-engage them.",
-        "filters": {"cold": "1"}, "order": Segment.Order.LOWEST_FIRST,
-    })
+    segment, _ = Segment.objects.get_or_create(
+        built_in=COLD_SEGMENT_KEY,
+        defaults={
+            "name": "Cold — nurture",
+            "description": "Leads whose score has not increased for the model's cold window: re-engage them.",
+            "filters": {"cold": "1"},
+            "order": Segment.Order.LOWEST_FIRST,
+        },
+    )
     return segment
 
 
@@ -95,9 +103,14 @@ def cold_detect(*, now: datetime) -> tuple[int, int]:
             Q(last_engaged_at__lte=cutoff) | Q(last_engaged_at__isnull=True, created_at__lte=cutoff)
         )
         engaged = flagged.filter(last_engaged_at__isnull=False).update(
-            is_cold=True, cold_since=F("last_engaged_at") + window)
-        never = flagged.filter(last_engaged_at__isnull=True).update(is_cold=True, cold_since=F("created_at") + window)
-        warmed = Lead.objects.filter(is_cold=True, last_engaged_at__gt=cutoff).update(is_cold=False, cold_since=None)
+            is_cold=True, cold_since=F("last_engaged_at") + window
+        )
+        never = flagged.filter(last_engaged_at__isnull=True).update(
+            is_cold=True, cold_since=F("created_at") + window
+        )
+        warmed = Lead.objects.filter(is_cold=True, last_engaged_at__gt=cutoff).update(
+            is_cold=False, cold_since=None
+        )
     return engaged + never, warmed
 
 

@@ -11,6 +11,7 @@ Each state is dated at the last instant anything changed (the last tick, or the 
 event), not at `now`: scores are flat between ticks, and an event arriving later but
 dated after that instant then needs no replay. Running twice for the same instant
 changes nothing the second time (no tick falls in (scored_at, now])."""
+
 from __future__ import annotations
 
 import threading
@@ -22,8 +23,8 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import Max
 
-from leads.engine import compiled, scoring
 from leads.db.bulk import epoch_microseconds_sql, update_rows
+from leads.engine import compiled, scoring
 from leads.models import Lead, ProductScore, StageChange
 from leads.services import active_version, spec_for
 
@@ -47,14 +48,16 @@ class DecayResult:
     products_changed: int = 0
     stage_changes: int = 0
 
-    def add(self, other: "DecayResult") -> None:
+    def add(self, other: DecayResult) -> None:
         self.leads_changed += other.leads_changed
         self.products_changed += other.products_changed
         self.stage_changes += other.stage_changes
 
     def __str__(self):
-        return f"{self.leads_changed} leads decayed, {self.products_changed} product scores, " \
-               f"{self.stage_changes} stages moved back"
+        return (
+            f"{self.leads_changed} leads decayed, {self.products_changed} product scores, "
+            f"{self.stage_changes} stages moved back"
+        )
 
 
 def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayResult:
@@ -72,8 +75,12 @@ def decay_materialise(*, now: datetime, chunk_size: int = CHUNK_SIZE) -> DecayRe
     # Chunks are independent and the database's share of each is most of its cost:
     # sessions side by side use the cores.
     lock, errors = threading.Lock(), []
-    workers = [threading.Thread(target=_decay_worker, args=(ranges, lock, errors, chunk_size, spec, version, now,
-                                                            result)) for _ in range(WORKERS)]
+    workers = [
+        threading.Thread(
+            target=_decay_worker, args=(ranges, lock, errors, chunk_size, spec, version, now, result)
+        )
+        for _ in range(WORKERS)
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -130,30 +137,42 @@ def _candidate_ids(spec: scoring.ModelSpec, now: datetime, after_id: int, up_to_
     limit_at = now.timestamp() + 1.0
     with connection.cursor() as cursor:
         tick = [window, window, window, window, period, period]
-        cursor.execute(sql, [after_id, up_to_id, spec.floor, *tick, limit_at, after_id, up_to_id, *tick, limit_at])
+        cursor.execute(
+            sql, [after_id, up_to_id, spec.floor, *tick, limit_at, after_id, up_to_id, *tick, limit_at]
+        )
         return [row[0] for row in cursor.fetchall()]
 
 
 def _next_tick_sql(engaged: str, scored: str) -> str:
     """Epoch seconds of the first tick after `scored` (ticks at engaged + W + k·P, k ≥ 0).
     Parameters, in order: W, W, W, W, P, P (seconds)."""
-    epoch = (lambda column: f"EXTRACT(EPOCH FROM {column})") if connection.vendor == "postgresql" else \
-        (lambda column: f"((julianday({column}) - 2440587.5) * 86400.0)")
+    epoch = (
+        (lambda column: f"EXTRACT(EPOCH FROM {column})")
+        if connection.vendor == "postgresql"
+        else (lambda column: f"((julianday({column}) - 2440587.5) * 86400.0)")
+    )
     first = f"({epoch(engaged)} + %s)"
     scored_seconds = f"COALESCE({epoch(scored)}, 0)"
-    return (f"(CASE WHEN {scored_seconds} < {first} THEN {first} "
-            f"ELSE {epoch(engaged)} + %s + (FLOOR(({scored_seconds} - {epoch(engaged)} - %s) / %s) + 1) * %s END)")
+    return (
+        f"(CASE WHEN {scored_seconds} < {first} THEN {first} "
+        f"ELSE {epoch(engaged)} + %s + (FLOOR(({scored_seconds} - {epoch(engaged)} - %s) / %s) + 1) * %s END)"
+    )
 
 
 def _locked_rows(ids: list[int]) -> list[tuple]:
     """(pk, score, scored_at µs, last_engaged_at µs, stage) of the leads, locked. Instants
     as integers: Django's time-zone-aware loader parses each timestamp in Python."""
     placeholders = ", ".join(["%s"] * len(ids))
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: the write lock is the file's
+    lock = (
+        " FOR UPDATE" if connection.features.has_select_for_update else ""
+    )  # SQLite: the write lock is the file's
     with connection.cursor() as cursor:
-        cursor.execute(f"""SELECT id, score, {epoch_microseconds_sql("scored_at")},
+        cursor.execute(
+            f"""SELECT id, score, {epoch_microseconds_sql("scored_at")},
                                   {epoch_microseconds_sql("last_engaged_at")}, stage
-                             FROM leads_lead WHERE id IN ({placeholders}) ORDER BY id{lock}""", ids)
+                             FROM leads_lead WHERE id IN ({placeholders}) ORDER BY id{lock}""",
+            ids,
+        )
         return cursor.fetchall()
 
 
@@ -162,9 +181,12 @@ def _product_rows(lead_ids: list[int]) -> dict[int, list[tuple]]:
     placeholders = ", ".join(["%s"] * len(lead_ids))
     products = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(f"""SELECT lead_id, id, score, {epoch_microseconds_sql("scored_at")},
+        cursor.execute(
+            f"""SELECT lead_id, id, score, {epoch_microseconds_sql("scored_at")},
                                   {epoch_microseconds_sql("last_engaged_at")}
-                             FROM leads_productscore WHERE lead_id IN ({placeholders})""", lead_ids)
+                             FROM leads_productscore WHERE lead_id IN ({placeholders})""",
+            lead_ids,
+        )
         for lead_id, *row in cursor.fetchall():
             products[lead_id].append(row)
     return products
@@ -176,33 +198,53 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
     products = _product_rows([pk for pk, *_ in rows])
     lead_rows, product_rows, changes = [], [], []
     for pk, score, scored, engaged, stage in rows:
-        decayed = arithmetic.decayed(score, scored, engaged, now_us, spec.floor) \
-            if scored is None or now_us > scored else score
+        decayed = (
+            arithmetic.decayed(score, scored, engaged, now_us, spec.floor)
+            if scored is None or now_us > scored
+            else score
+        )
         new_stage = scoring.next_stage(stage, decayed, spec, None) if decayed != score else stage
         moving = [arithmetic.last_moving_tick(score, scored, engaged, now_us, spec.floor)]
         decayed_products = []
         for product_pk, product_score, product_scored, product_engaged in products[pk]:
-            moving.append(arithmetic.last_moving_tick(product_score, product_scored, product_engaged, now_us, 0.0))
-            after = arithmetic.decayed(product_score, product_scored, product_engaged, now_us, 0.0) \
-                if product_scored is None or now_us > product_scored else product_score
+            moving.append(
+                arithmetic.last_moving_tick(product_score, product_scored, product_engaged, now_us, 0.0)
+            )
+            after = (
+                arithmetic.decayed(product_score, product_scored, product_engaged, now_us, 0.0)
+                if product_scored is None or now_us > product_scored
+                else product_score
+            )
             if after != product_score:
                 decayed_products.append((product_pk, after))
         # Dated at the last instant any of the lead's scores changed (see the module docstring).
         changed = max((i for i in [scored, *moving] if i is not None and i <= now_us), default=scored)
         dated = compiled.instant(max(changed, scored) if scored is not None else changed)
-        product_rows.extend((product_pk, after, compiled.instant(changed)) for product_pk, after in decayed_products)
+        product_rows.extend(
+            (product_pk, after, compiled.instant(changed)) for product_pk, after in decayed_products
+        )
         if new_stage != stage:
             # Rare: the stage log needs each crossing's tick instant, so the engine walks the ticks.
-            state = scoring.LeadState(stage=stage, sales=scoring.ScoreState(
-                score, compiled.instant(scored), compiled.instant(engaged)))
+            state = scoring.LeadState(
+                stage=stage,
+                sales=scoring.ScoreState(score, compiled.instant(scored), compiled.instant(engaged)),
+            )
             outcome = scoring.Outcome()
             scoring.advance_lead(state, now, spec, outcome)
             changes.extend(
-                StageChange(lead_id=pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at,
-                            reason=StageChange.Reason.DECAY, version=version)
+                StageChange(
+                    lead_id=pk,
+                    from_stage=c.from_stage,
+                    to_stage=c.to_stage,
+                    at=c.at,
+                    reason=StageChange.Reason.DECAY,
+                    version=version,
+                )
                 for c in outcome.stage_changes
             )
-            lead_rows.append(DecayedLead(pk, state.sales.score, dated, state.stage, outcome.stage_changes[-1].at))
+            lead_rows.append(
+                DecayedLead(pk, state.sales.score, dated, state.stage, outcome.stage_changes[-1].at)
+            )
         elif decayed != score or changed != scored:
             lead_rows.append(DecayedLead(pk, decayed, dated, stage, None))
     _write(lead_rows, product_rows, changes)
@@ -213,7 +255,9 @@ def _decay_chunk(rows, spec, version, now: datetime, result: DecayResult) -> Non
 
 def _write(lead_rows: list[DecayedLead], product_rows, changes) -> None:
     moved = [row for row in lead_rows if row.stage_changed_at is not None]
-    still = [(row.pk, row.score, row.scored_at, row.stage) for row in lead_rows if row.stage_changed_at is None]
+    still = [
+        (row.pk, row.score, row.scored_at, row.stage) for row in lead_rows if row.stage_changed_at is None
+    ]
     update_rows(Lead, ("score", "scored_at", "stage", "stage_changed_at"), moved)
     update_rows(Lead, ("score", "scored_at", "stage"), still)
     update_rows(ProductScore, ("score", "scored_at"), product_rows)

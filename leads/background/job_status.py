@@ -1,4 +1,5 @@
 """Reads for the job status page: periodic jobs, queues, outbox, recent failures."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,11 +38,18 @@ def periodic_jobs(*, now: datetime | None = None) -> list[PeriodicJob]:
     jobs = []
     for name, _job, schedule, queue_name in PERIODIC:
         runs = JobRun.objects.filter(name=name).order_by("-started_at", "-id")
-        jobs.append(PeriodicJob(
-            name=name, schedule=schedule, queue=queue_name,
-            next_run=croniter(schedule, now.astimezone(timezone.get_fixed_timezone(0))).get_next(datetime),
-            last=runs.first(), last_success=runs.filter(status=JobRun.Status.OK).first(),
-        ))
+        jobs.append(
+            PeriodicJob(
+                name=name,
+                schedule=schedule,
+                queue=queue_name,
+                next_run=croniter(schedule, now.astimezone(timezone.get_fixed_timezone(0))).get_next(
+                    datetime
+                ),
+                last=runs.first(),
+                last_success=runs.filter(status=JobRun.Status.OK).first(),
+            )
+        )
     return jobs
 
 
@@ -51,7 +59,9 @@ def queue_states() -> list[QueueState] | None:
         states = []
         for name in settings.RQ_QUEUES:
             q = queue(name)
-            states.append(QueueState(name, q.count, q.started_job_registry.count, q.failed_job_registry.count))
+            states.append(
+                QueueState(name, q.count, q.started_job_registry.count, q.failed_job_registry.count)
+            )
         return states
     except (RedisError, OSError):
         return None

@@ -1,4 +1,5 @@
 """Recording job runs, so the status page can show last run, result and failure of each job."""
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,11 @@ def recorded(name: str):
             try:
                 result = job(*args, **kwargs)
             except Exception as error:
-                _finish(run, JobRun.Status.FAILED, error=f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}")
+                _finish(
+                    run,
+                    JobRun.Status.FAILED,
+                    error=f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}",
+                )
                 raise
             _finish(run, JobRun.Status.OK, result=str(result if result is not None else "")[:300])
             return result
@@ -33,7 +38,8 @@ def recorded(name: str):
 
 def _finish(run: JobRun, status: str, *, result: str = "", error: str = "") -> None:
     try:
-        JobRun.objects.filter(pk=run.pk).update(status=status, finished_at=timezone.now(), result=result,
-                                                error=error[:10_000])
+        JobRun.objects.filter(pk=run.pk).update(
+            status=status, finished_at=timezone.now(), result=result, error=error[:10_000]
+        )
     except DatabaseError:
         pass  # the job's own outcome matters more than its log line

@@ -2,13 +2,14 @@
 
 Periodic ones are scheduled in scoring_site/cron.py; each run is recorded as a JobRun.
 `at` (ISO 8601) pins the instant, so a rerun for the same instant is a no-op."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from django.utils import timezone
 
-from leads.background import decay, daily, qualification, report
+from leads.background import daily, decay, qualification, report
 from leads.background.jobruns import recorded
 
 
@@ -71,5 +72,3 @@ def dashboard_warm():
     from leads.workspace.selectors import dashboard_warm as warm
 
     return warm()
-
-

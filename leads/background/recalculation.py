@@ -12,6 +12,7 @@ insert (COPY on PostgreSQL).
 On PostgreSQL, outside a caller's transaction, a whole recalculation instead reads every
 event in one sorted stream (see the section below), replayed by a producer process and
 written by two sessions side by side: a million leads in under two minutes on two cores."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -28,12 +29,12 @@ from typing import NamedTuple
 import psycopg
 from django.db import connection, connections, transaction
 
-from leads.engine import compiled, scoring
-from leads.ingest.assets import AssetCatalog
 from leads.db.bulk import epoch_microseconds_sql, insert_rows, update_rows
-from leads.models import Event, Lead, ProductLine, ProductScore, StageChange
 from leads.db.rows import LEAD_STATE_FIELDS
+from leads.engine import compiled, scoring
 from leads.engine.state import cold_after_engagement, settle, stage_after_replay
+from leads.ingest.assets import AssetCatalog
+from leads.models import Event, Lead, ProductLine, ProductScore, StageChange
 from leads.services import engine_input, spec_for
 
 PRODUCT_FIELDS = ("lead", "product_line", "score", "scored_at", "last_engaged_at")
@@ -71,24 +72,42 @@ class ChunkResult:
     last_lead_id: int
 
 
-def replay_all(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int,
-               on_written=None) -> int:
+def replay_all(
+    *, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int, on_written=None
+) -> int:
     """Replay every lead after `after_id`, chunk by chunk in id order; each chunk commits
     with its `on_written` mark. Returns the last lead id written (or `after_id`)."""
     # The stream and the writers are sessions of their own: they see only committed data,
     # so a caller's open transaction keeps the work in its session.
-    if connection.vendor == "postgresql" and not connection.in_atomic_block and compiled.supports(spec_for(version)):
-        after_id = _replay_streamed(version=version, after_id=after_id, as_of=as_of, catalog=catalog,
-                                    chunk_size=chunk_size, on_written=on_written)
+    if (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and compiled.supports(spec_for(version))
+    ):
+        after_id = _replay_streamed(
+            version=version,
+            after_id=after_id,
+            as_of=as_of,
+            catalog=catalog,
+            chunk_size=chunk_size,
+            on_written=on_written,
+        )
     # Leads created while the stream ran (or every lead, off the streamed path).
-    while chunk := replay_chunk(version=version, after_id=after_id, limit=chunk_size, as_of=as_of,
-                                catalog=catalog, on_written=on_written):
+    while chunk := replay_chunk(
+        version=version,
+        after_id=after_id,
+        limit=chunk_size,
+        as_of=as_of,
+        catalog=catalog,
+        on_written=on_written,
+    ):
         after_id = chunk.last_lead_id
     return after_id
 
 
-def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog: AssetCatalog,
-                 on_written=None) -> ChunkResult | None:
+def replay_chunk(
+    *, version, after_id: int, limit: int, as_of: datetime, catalog: AssetCatalog, on_written=None
+) -> ChunkResult | None:
     """Replay the next `limit` leads after `after_id` in one transaction. None when none are left.
 
     `on_written(result)` runs inside the same transaction, so a progress mark commits with
@@ -96,8 +115,12 @@ def replay_chunk(*, version, after_id: int, limit: int, as_of: datetime, catalog
     spec = spec_for(version)
     with transaction.atomic():
         leads = list(
-            Lead.objects.select_for_update().filter(pk__gt=after_id).order_by("pk")
-            .values_list("pk", "stage", "last_engaged_at", "is_cold", "cold_since", "stage_changed_at")[:limit]
+            Lead.objects.select_for_update()
+            .filter(pk__gt=after_id)
+            .order_by("pk")
+            .values_list("pk", "stage", "last_engaged_at", "is_cold", "cold_since", "stage_changed_at")[
+                :limit
+            ]
         )
         if not leads:
             return None
@@ -114,14 +137,34 @@ def _write_chunk(version, leads: list[LockedLead], state_of, as_of: datetime, on
         state = state_of(lead.pk)
         new_stage, change_at = stage_after_replay(lead.stage, state.stage), lead.stage_changed_at
         if new_stage != lead.stage:
-            changes.append((lead.pk, lead.stage, new_stage, as_of, StageChange.Reason.RECALCULATION, version.pk))
+            changes.append(
+                (lead.pk, lead.stage, new_stage, as_of, StageChange.Reason.RECALCULATION, version.pk)
+            )
             change_at = as_of
-        is_cold, cold_since = cold_after_engagement(engaged_again=state.last_engaged_us != lead.last_engaged_us,
-                                                    is_cold=lead.is_cold, cold_since=lead.cold_since)
-        lead_rows.append((lead.pk, state.score, state.scored_at, state.last_engaged_at, state.engine_state, version.pk,
-                          new_stage, change_at, is_cold, cold_since))
-        product_rows.extend((lead.pk, lines[name], score, scored_at, engaged_at)
-                            for name, score, scored_at, engaged_at in state.products if name in lines)
+        is_cold, cold_since = cold_after_engagement(
+            engaged_again=state.last_engaged_us != lead.last_engaged_us,
+            is_cold=lead.is_cold,
+            cold_since=lead.cold_since,
+        )
+        lead_rows.append(
+            (
+                lead.pk,
+                state.score,
+                state.scored_at,
+                state.last_engaged_at,
+                state.engine_state,
+                version.pk,
+                new_stage,
+                change_at,
+                is_cold,
+                cold_since,
+            )
+        )
+        product_rows.extend(
+            (lead.pk, lines[name], score, scored_at, engaged_at)
+            for name, score, scored_at, engaged_at in state.products
+            if name in lines
+        )
     first_id, last_id = leads[0].pk, leads[-1].pk
     update_rows(Lead, LEAD_STATE_FIELDS, lead_rows)
     ProductScore.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id).delete()
@@ -166,17 +209,27 @@ class StreamDone:
     """The producer's last message."""
 
 
-def _replay_streamed(*, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int,
-                     on_written) -> int:
+def _replay_streamed(
+    *, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int, on_written
+) -> int:
     model = _compiled(spec_for(version), catalog)
     context = multiprocessing.get_context("fork")  # the model and catalogue are inherited, not pickled
     chunks = context.Queue(maxsize=2 * WRITERS)
-    producer = context.Process(target=_produce, name="recalculation-stream", daemon=True,
-                               args=(connection.get_connection_params(), model, after_id, as_of, chunk_size, chunks))
+    producer = context.Process(
+        target=_produce,
+        name="recalculation-stream",
+        daemon=True,
+        args=(connection.get_connection_params(), model, after_id, as_of, chunk_size, chunks),
+    )
     turns = _Turns(after_id)
-    writers = [threading.Thread(target=_writer, name=f"recalculation-writer-{n}",
-                                args=(version, chunks, producer, turns, model, as_of, on_written))
-               for n in range(WRITERS)]
+    writers = [
+        threading.Thread(
+            target=_writer,
+            name=f"recalculation-writer-{n}",
+            args=(version, chunks, producer, turns, model, as_of, on_written),
+        )
+        for n in range(WRITERS)
+    ]
     producer.start()
     try:
         for writer in writers:
@@ -266,7 +319,9 @@ def _next_chunk(chunks, producer, turns: _Turns):
             item = chunks.get(timeout=PRODUCER_POLL)
         except queue.Empty:
             if not producer.is_alive():
-                raise RuntimeError(f"The recalculation stream stopped (exit code {producer.exitcode}).") from None
+                raise RuntimeError(
+                    f"The recalculation stream stopped (exit code {producer.exitcode})."
+                ) from None
             continue
         if isinstance(item, Exception):
             raise item
@@ -296,7 +351,9 @@ def _produce(params: dict, model, after_id: int, as_of: datetime, chunk_size: in
             for chunk in _streamed_chunks(stream, model, after_id, as_of, chunk_size):
                 hand_over(chunk)
         hand_over(StreamDone())
-    except Exception as error:  # raised again in the writing process, by message (a driver error may not pickle)
+    except (
+        Exception
+    ) as error:  # raised again in the writing process, by message (a driver error may not pickle)
         hand_over(RuntimeError(f"Recalculation stream failed: {error!r}"))
 
 
@@ -327,20 +384,27 @@ def _write_streamed(version, chunk: StreamedChunk, model, as_of: datetime, on_wr
     with transaction.atomic(), connection.cursor() as cursor:
         # Instants that are only written back travel as text: Django's time-zone-aware loader
         # parses each timestamp in Python, a million times per run.
-        cursor.execute(f"""SELECT id, stage, {epoch_microseconds_sql("last_engaged_at")}, is_cold,
+        cursor.execute(
+            f"""SELECT id, stage, {epoch_microseconds_sql("last_engaged_at")}, is_cold,
                                   cold_since::text, stage_changed_at::text, xmin::text
                              FROM leads_lead WHERE id > %s AND id <= %s ORDER BY id FOR UPDATE""",
-                       [chunk.after_id, chunk.last_lead_id])
+            [chunk.after_id, chunk.last_lead_id],
+        )
         locked = [(LockedLead(*row[:6]), row[6]) for row in cursor.fetchall()]
         if not locked:
             return
         changed = [lead.pk for lead, row_version in locked if chunk.row_versions.get(lead.pk) != row_version]
         states = chunk.states
         if changed:
-            states = {**states, **{pk: None for pk in changed},
-                      **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed])}
+            states = {
+                **states,
+                **dict.fromkeys(changed),
+                **_compiled_states(model, as_of, _events_sql("lead_id = ANY(%s)"), [changed]),
+            }
         empty = compiled.replay_formatted((), model, as_of)
-        _write_chunk(version, [lead for lead, _ in locked], lambda pk: states.get(pk) or empty, as_of, on_written)
+        _write_chunk(
+            version, [lead for lead, _ in locked], lambda pk: states.get(pk) or empty, as_of, on_written
+        )
 
 
 def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime):
@@ -349,8 +413,9 @@ def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime
         events = _events_by_lead(first_id, last_id)
         return lambda pk: compiled.written(_replayed(events.get(pk, ()), spec, catalog, as_of))
     model = _compiled(spec, catalog)
-    states = _compiled_states(model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"),
-                              [first_id, last_id])
+    states = _compiled_states(
+        model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"), [first_id, last_id]
+    )
     return lambda pk: states.get(pk) or _replay_for_writing((), model, as_of)
 
 
@@ -358,8 +423,10 @@ def _compiled_states(model, as_of: datetime, sql: str, params) -> dict[int, comp
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = iter(lambda: cursor.fetchmany(STREAM_FETCH), [])
-        return {lead_id: _replay_for_writing(group, model, as_of)
-                for lead_id, group in groupby(chain.from_iterable(rows), key=itemgetter(0))}
+        return {
+            lead_id: _replay_for_writing(group, model, as_of)
+            for lead_id, group in groupby(chain.from_iterable(rows), key=itemgetter(0))
+        }
 
 
 def _replay_for_writing(rows, model, as_of: datetime) -> compiled.Written:
@@ -370,9 +437,14 @@ def _replay_for_writing(rows, model, as_of: datetime) -> compiled.Written:
 
 
 def _events_by_lead(first_id: int, last_id: int) -> dict[int, list[EventRow]]:
-    rows = (Event.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id)
-            .order_by("lead_id", "occurred_at", "id").values_list(*EVENT_COLUMNS))
-    return {lead_id: [EventRow(*row[1:]) for row in group] for lead_id, group in groupby(rows, key=itemgetter(0))}
+    rows = (
+        Event.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id)
+        .order_by("lead_id", "occurred_at", "id")
+        .values_list(*EVENT_COLUMNS)
+    )
+    return {
+        lead_id: [EventRow(*row[1:]) for row in group] for lead_id, group in groupby(rows, key=itemgetter(0))
+    }
 
 
 def _replayed(events, spec: scoring.ModelSpec, catalog: AssetCatalog, as_of: datetime) -> scoring.LeadState:
@@ -401,11 +473,15 @@ def _number_sql(key: str) -> str:
     boolean, which Python counts as a number) as a float, anything else NULL."""
     if connection.vendor == "postgresql":
         value = f"properties -> '{key}'"
-        return (f"CASE jsonb_typeof({value}) WHEN 'number' THEN ({value})::text::float8 "
-                f"WHEN 'boolean' THEN CASE WHEN ({value})::boolean THEN 1.0 ELSE 0.0 END END")
+        return (
+            f"CASE jsonb_typeof({value}) WHEN 'number' THEN ({value})::text::float8 "
+            f"WHEN 'boolean' THEN CASE WHEN ({value})::boolean THEN 1.0 ELSE 0.0 END END"
+        )
     path = f"'$.{key}'"
-    return (f"CASE json_type(properties, {path}) WHEN 'integer' THEN CAST(json_extract(properties, {path}) AS REAL) "
-            f"WHEN 'real' THEN json_extract(properties, {path}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END")
+    return (
+        f"CASE json_type(properties, {path}) WHEN 'integer' THEN CAST(json_extract(properties, {path}) AS REAL) "
+        f"WHEN 'real' THEN json_extract(properties, {path}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END"
+    )
 
 
 def _us(instant: datetime | None) -> int | None:

@@ -1,4 +1,5 @@
 """The job status page for marketers: are the background workers doing their work?"""
+
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -10,10 +11,16 @@ from models_review.models import RecalculationRun
 @require_GET
 @marketer_required
 def status(request):
-    return render(request, "leads/status.html", {
-        "jobs": job_status.periodic_jobs(),
-        "queues": job_status.queue_states(),
-        "outbox_waiting": job_status.outbox_waiting(),
-        "failures": job_status.recent_failures(),
-        "recalculations": RecalculationRun.objects.select_related("version__scoring_model", "requested_by")[:5],
-    })
+    return render(
+        request,
+        "leads/status.html",
+        {
+            "jobs": job_status.periodic_jobs(),
+            "queues": job_status.queue_states(),
+            "outbox_waiting": job_status.outbox_waiting(),
+            "failures": job_status.recent_failures(),
+            "recalculations": RecalculationRun.objects.select_related(
+                "version__scoring_model", "requested_by"
+            )[:5],
+        },
+    )

@@ -3,11 +3,12 @@
 Django's bulk_update builds a CASE per column and row, which grows quadratically and is
 slow for the 100,000s of rows decay and recalculation write. `WITH v(...) AS (VALUES …)
 UPDATE t … FROM v` works on PostgreSQL and SQLite ≥ 3.33 alike."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Sequence
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -27,7 +28,7 @@ def update_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
         return len(rows)
     batch = max(1, MAX_PARAMETERS // len(columns))
     for start in range(0, len(rows), batch):
-        _update_batch(meta.db_table, columns, rows[start:start + batch])
+        _update_batch(meta.db_table, columns, rows[start : start + batch])
     return len(rows)
 
 
@@ -37,15 +38,19 @@ def _update_by_copy(table: str, columns, rows: Sequence[tuple]) -> None:
     quote = connection.ops.quote_name
     temp = quote(f"_update_{table}")
     definitions = ", ".join(f"c{index} {_cast_type(column)}" for index, column in enumerate(columns))
-    assignments = ", ".join(f"{quote(column.column)} = v.c{index}" for index, column in enumerate(columns) if index)
+    assignments = ", ".join(
+        f"{quote(column.column)} = v.c{index}" for index, column in enumerate(columns) if index
+    )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {temp}")
         cursor.execute(f"CREATE TEMP TABLE {temp} ({definitions}) ON COMMIT DROP")
         with cursor.cursor.copy(f"COPY {temp} FROM STDIN") as copy:
             copy.write(copy_text(rows))
         cursor.execute(f"ANALYZE {temp}")  # without statistics the planner may scan the whole target table
-        cursor.execute(f"UPDATE {quote(table)} SET {assignments} FROM {temp} AS v "
-                       f"WHERE {quote(table)}.{quote(columns[0].column)} = v.c0")
+        cursor.execute(
+            f"UPDATE {quote(table)} SET {assignments} FROM {temp} AS v "
+            f"WHERE {quote(table)}.{quote(columns[0].column)} = v.c0"
+        )
         cursor.execute(f"DROP TABLE {temp}")
 
 
@@ -78,13 +83,13 @@ def _update_batch(table: str, columns, rows: Sequence[tuple]) -> None:
     quote = connection.ops.quote_name
     names = [f"c{index}" for index in range(len(columns))]
     cast = connection.vendor == "postgresql"
-    placeholder = "(" + ", ".join(
-        f"%s::{_cast_type(column)}" if cast else "%s" for column in columns
-    ) + ")"
+    placeholder = "(" + ", ".join(f"%s::{_cast_type(column)}" if cast else "%s" for column in columns) + ")"
     params = []
     for row in rows:
         params.extend(column.get_db_prep_save(value, connection) for column, value in zip(columns, row))
-    assignments = ", ".join(f"{quote(column.column)} = v.{name}" for column, name in zip(columns[1:], names[1:]))
+    assignments = ", ".join(
+        f"{quote(column.column)} = v.{name}" for column, name in zip(columns[1:], names[1:])
+    )
     sql = (
         f"WITH v({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "
         f"UPDATE {quote(table)} SET {assignments} FROM v WHERE {quote(table)}.{quote(columns[0].column)} = v.c0"
@@ -105,8 +110,11 @@ def insert_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
         return 0
     meta = model._meta
     given = [meta.get_field(name) for name in fields]
-    defaults = [(field, _default(field)) for field in meta.concrete_fields
-                if field not in given and not field.primary_key]
+    defaults = [
+        (field, _default(field))
+        for field in meta.concrete_fields
+        if field not in given and not field.primary_key
+    ]
     columns = given + [field for field, _ in defaults]
     tail = tuple(value for _, value in defaults)
     quote = connection.ops.quote_name
@@ -118,8 +126,11 @@ def insert_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> int:
         else:
             cursor.executemany(
                 f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-                [[column.get_db_prep_save(value, connection) for column, value in zip(columns, row + tail)]
-                 for row in rows])
+                [
+                    [column.get_db_prep_save(value, connection) for column, value in zip(columns, row + tail)]
+                    for row in rows
+                ],
+            )
     return len(rows)
 
 
@@ -134,5 +145,7 @@ def epoch_microseconds_sql(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"(EXTRACT(EPOCH FROM {column}) * 1000000)::bigint"
     # SQLite keeps 'YYYY-MM-DD HH:MM:SS[.ffffff]' in UTC: whole seconds, then the fraction's digits.
-    return (f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
-            f" + CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))")
+    return (
+        f"(CAST(strftime('%%s', {column}) AS INTEGER) * 1000000"
+        f" + CAST(substr(substr({column}, 21) || '000000', 1, 6) AS INTEGER))"
+    )

@@ -4,6 +4,7 @@
 driver quotes each one, which costs more CPU than the index lookups it asks for (the
 ingest hot path asks for hundreds per batch). PostgreSQL takes the list as one array
 (`= ANY(%s)`); other databases get the ordinary IN."""
+
 from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In, Lookup
 

@@ -4,11 +4,12 @@ A batch locks and rewrites hundreds of leads; building model instances (and load
 timestamps through Django's pure-Python adapter) costs more than the SQL, so scoring reads
 and writes the columns below as `LeadRow`s, and PostgreSQL gets whole batches as one JSON
 recordset parameter."""
+
 from __future__ import annotations
 
 import json
 import operator
-from typing import Sequence
+from collections.abc import Sequence
 
 import psycopg
 from django.db import connection, models
@@ -18,11 +19,31 @@ from leads.engine.compiled import instant
 from leads.models import Lead
 
 # The score columns every writer of engine state sets (ingest, replay, recalculation).
-LEAD_STATE_FIELDS = ("score", "scored_at", "last_engaged_at", "engine_state", "scored_with", "stage",
-                     "stage_changed_at", "is_cold", "cold_since")
+LEAD_STATE_FIELDS = (
+    "score",
+    "scored_at",
+    "last_engaged_at",
+    "engine_state",
+    "scored_with",
+    "stage",
+    "stage_changed_at",
+    "is_cold",
+    "cold_since",
+)
 # What scoring reads of a lead, in LeadRow's order.
-LEAD_SCORING_FIELDS = ("id", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
-                       "stage", "stage_changed_at", "is_cold", "cold_since")
+LEAD_SCORING_FIELDS = (
+    "id",
+    "account_id",
+    "score",
+    "scored_at",
+    "last_engaged_at",
+    "engine_state",
+    "scored_with_id",
+    "stage",
+    "stage_changed_at",
+    "is_cold",
+    "cold_since",
+)
 _TIMESTAMP_COLUMNS = {"scored_at", "last_engaged_at", "stage_changed_at", "cold_since"}
 
 
@@ -30,19 +51,53 @@ class LeadRow:
     """The columns of a lead that scoring reads and writes, named as on `Lead`, without a
     model instance."""
 
-    __slots__ = ("pk", "account_id", "score", "scored_at", "last_engaged_at", "engine_state", "scored_with_id",
-                 "stage", "stage_changed_at", "is_cold", "cold_since", "updated_at")
+    __slots__ = (
+        "pk",
+        "account_id",
+        "score",
+        "scored_at",
+        "last_engaged_at",
+        "engine_state",
+        "scored_with_id",
+        "stage",
+        "stage_changed_at",
+        "is_cold",
+        "cold_since",
+        "updated_at",
+    )
 
-    def __init__(self, pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
-                 stage_changed_at, is_cold, cold_since):
+    def __init__(
+        self,
+        pk,
+        account_id,
+        score,
+        scored_at,
+        last_engaged_at,
+        engine_state,
+        scored_with_id,
+        stage,
+        stage_changed_at,
+        is_cold,
+        cold_since,
+    ):
         self.pk, self.account_id, self.score, self.scored_at = pk, account_id, score, scored_at
-        self.last_engaged_at, self.engine_state, self.scored_with_id = last_engaged_at, engine_state, scored_with_id
-        self.stage, self.stage_changed_at, self.is_cold, self.cold_since = stage, stage_changed_at, is_cold, cold_since
+        self.last_engaged_at, self.engine_state, self.scored_with_id = (
+            last_engaged_at,
+            engine_state,
+            scored_with_id,
+        )
+        self.stage, self.stage_changed_at, self.is_cold, self.cold_since = (
+            stage,
+            stage_changed_at,
+            is_cold,
+            cold_since,
+        )
         self.updated_at = None
 
     @property
     def id(self) -> int:
         return self.pk
+
 
 def locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
     """Lock the leads in id order and read their scoring columns."""
@@ -50,17 +105,44 @@ def locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
         locked = Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
         return [LeadRow(*row) for row in locked.values_list(*LEAD_SCORING_FIELDS)]
     # Timestamps travel as integer microseconds since the epoch: exact, and converted in C.
-    columns = ", ".join(epoch_microseconds_sql(name) if name in _TIMESTAMP_COLUMNS else name
-                        for name in LEAD_SCORING_FIELDS)
+    columns = ", ".join(
+        epoch_microseconds_sql(name) if name in _TIMESTAMP_COLUMNS else name for name in LEAD_SCORING_FIELDS
+    )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {columns} FROM {Lead._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                       [lead_ids])
+        cursor.execute(
+            f"SELECT {columns} FROM {Lead._meta.db_table} WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [lead_ids],
+        )
         rows = cursor.fetchall()
-    return [LeadRow(pk, account_id, score, instant(scored_at), instant(last_engaged_at),
-                    json.loads(engine_state), scored_with_id, stage, instant(stage_changed_at), is_cold,
-                    instant(cold_since))
-            for (pk, account_id, score, scored_at, last_engaged_at, engine_state, scored_with_id, stage,
-                 stage_changed_at, is_cold, cold_since) in rows]
+    return [
+        LeadRow(
+            pk,
+            account_id,
+            score,
+            instant(scored_at),
+            instant(last_engaged_at),
+            json.loads(engine_state),
+            scored_with_id,
+            stage,
+            instant(stage_changed_at),
+            is_cold,
+            instant(cold_since),
+        )
+        for (
+            pk,
+            account_id,
+            score,
+            scored_at,
+            last_engaged_at,
+            engine_state,
+            scored_with_id,
+            stage,
+            stage_changed_at,
+            is_cold,
+            cold_since,
+        ) in rows
+    ]
+
 
 def lead_states_update(leads: Sequence) -> None:
     """Write many leads' score columns at once. Django's bulk_update builds a CASE per
@@ -71,8 +153,11 @@ def lead_states_update(leads: Sequence) -> None:
     if connection.vendor == "postgresql":
         assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
         with bound_cursor() as cursor:
-            cursor.execute(f"UPDATE {table} AS l SET {assignments} FROM {recordset_sql(fields + [Lead._meta.pk])} "
-                           f"WHERE l.id = v.id", [records_json(leads, fields + [Lead._meta.pk])])
+            cursor.execute(
+                f"UPDATE {table} AS l SET {assignments} FROM {recordset_sql(fields + [Lead._meta.pk])} "
+                f"WHERE l.id = v.id",
+                [records_json(leads, fields + [Lead._meta.pk])],
+            )
         return
     adapters = [(field.attname, column_adapter(field)) for field in fields]
     rows = [[adapt(getattr(lead, attname)) for attname, adapt in adapters] + [lead.pk] for lead in leads]
@@ -80,19 +165,24 @@ def lead_states_update(leads: Sequence) -> None:
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
 
+
 def bound_cursor():
     """A PostgreSQL cursor that sends parameters apart from the SQL. Django's cursors write
     them into the SQL text, so a batch's 200 KB JSON recordset would be escaped by the
     driver and scanned again by PostgreSQL's parser."""
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)
-    return connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
+
 
 def recordset_sql(fields) -> str:
     # One JSON parameter instead of thousands: PostgreSQL parses it faster than the
     # driver adapts per-column arrays.
     columns = ", ".join(f"{connection.ops.quote_name(f.column)} {f.db_type(connection)}" for f in fields)
     return f"jsonb_to_recordset(%s::jsonb) AS v({columns})"
+
 
 def records_json(objects, fields) -> str:
     columns, values = [f.column for f in fields], operator.attrgetter(*(f.attname for f in fields))
@@ -107,6 +197,7 @@ def records_json(objects, fields) -> str:
                 row[index] = row[index].isoformat()
         records.append(dict(zip(columns, row)))
     return json.dumps(records)
+
 
 def column_adapter(field):
     # Plain values the driver takes as they are; only JSON and datetimes need preparing.

@@ -9,12 +9,13 @@ run, and a lead's state lives in local variables until its last event is applied
 Only score-mode models take this path: in content mode a stage depends on each event's
 target stage, and those leads go through `scoring.replay`. tests/leads/test_bulk_replay.py
 holds both paths to identical states on random histories."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
 import json
-from typing import TYPE_CHECKING, Iterable, NamedTuple
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
 from leads.engine import scoring
 from leads.engine.state import memory_encode
@@ -22,7 +23,7 @@ from leads.engine.state import memory_encode
 if TYPE_CHECKING:  # the catalogue reads the database; the engine only asks it questions
     from leads.ingest.assets import AssetCatalog
 
-EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 DAY = 86_400_000_000
 # A replayed event, as the recalculation query returns it: (lead id, occurred_at in µs
@@ -74,8 +75,9 @@ class DecayArithmetic:
             return None
         return engaged + self.window + (at - engaged - self.window) // self.period * self.period
 
-    def last_moving_tick(self, score: float, scored: int | None, engaged: int | None, to: int,
-                         floor: float) -> int | None:
+    def last_moving_tick(
+        self, score: float, scored: int | None, engaged: int | None, to: int, floor: float
+    ) -> int | None:
         """The last tick in (scored, to] that changed the score, as `scoring.decay_steps` walks
         them; percent decay with no floor moves a positive score at every tick, so no walk."""
         if score <= floor or engaged is None:
@@ -85,8 +87,9 @@ class DecayArithmetic:
             return self.last_tick(engaged, to) if scored is None or total > done else None
         last = None
         for k in range(done, total):
-            if scoring.decayed_score(score, k + 1 - done, decay, floor) == scoring.decayed_score(score, k - done, decay,
-                                                                                               floor):
+            if scoring.decayed_score(score, k + 1 - done, decay, floor) == scoring.decayed_score(
+                score, k - done, decay, floor
+            ):
                 break  # at the floor: no later tick changes anything
             last = engaged + self.window + k * self.period
         return last
@@ -112,13 +115,25 @@ class CompiledModel(DecayArithmetic):
 
     def _resolve(self, type_: str, name: str, asset_key: str, url: str) -> tuple:
         info = self.catalog.event_asset(type_, asset_key, url)
-        event = scoring.EventInput(occurred_at=EPOCH, type=type_, name=name, url=url, asset_key=asset_key or None,
-                                   asset_sales_ready=info.sales_ready, product_line=info.product_line)
+        event = scoring.EventInput(
+            occurred_at=EPOCH,
+            type=type_,
+            name=name,
+            url=url,
+            asset_key=asset_key or None,
+            asset_sales_ready=info.sales_ready,
+            product_line=info.product_line,
+        )
         index = scoring.matching_rule(self.spec.rules, event)
         rule = self.spec.rules[index] if index is not None else None
         video_key = (asset_key or url or name) if type_ == "video_play" else None
-        return (index, float(rule.points) if rule else 0.0, rule.max_per_day if rule else None,
-                info.product_line, video_key)
+        return (
+            index,
+            float(rule.points) if rule else 0.0,
+            rule.max_per_day if rule else None,
+            info.product_line,
+            video_key,
+        )
 
     def stage_for(self, score: float) -> int:
         return scoring.stage_for_score(score, self.spec)
@@ -129,11 +144,11 @@ class Written(NamedTuple):
     where the streamed recalculation formats them in its producer process."""
 
     score: float
-    scored_at: "datetime | str | None"  # the row's: the latest of the lead's scores'
+    scored_at: datetime | str | None  # the row's: the latest of the lead's scores'
     last_engaged_us: int | None
-    last_engaged_at: "datetime | str | None"
+    last_engaged_at: datetime | str | None
     stage: int
-    engine_state: "dict | str"  # the incremental path's memory; JSON text when formatted
+    engine_state: dict | str  # the incremental path's memory; JSON text when formatted
     products: tuple  # (product line, score, scored_at, last_engaged_at)
 
 
@@ -141,8 +156,13 @@ def written(state: scoring.LeadState) -> Written:
     engaged = state.sales.last_engaged_at
     return Written(
         state.sales.score,
-        max(filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]), default=None),
-        None if engaged is None else microseconds(engaged), engaged, state.stage,
+        max(
+            filter(None, [state.sales.scored_at, *(p.scored_at for p in state.products.values())]),
+            default=None,
+        ),
+        None if engaged is None else microseconds(engaged),
+        engaged,
+        state.stage,
         memory_encode(state.video_max_percent, state.cap_day, state.cap_counts, state.tallies),
         tuple((line, p.score, p.scored_at, p.last_engaged_at) for line, p in state.products.items()),
     )
@@ -151,10 +171,14 @@ def written(state: scoring.LeadState) -> Written:
 def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scoring.LeadState:
     """One lead's state after all its rows (in time, then id order), settled as
     `state.settle(state, max(as_of, last event))` would settle it."""
-    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(rows, model, as_of)
+    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(
+        rows, model, as_of
+    )
     return scoring.LeadState(
         sales=scoring.ScoreState(score, instant(scored), instant(engaged)),
-        products={line: scoring.ScoreState(p[0], instant(p[1]), instant(p[2])) for line, p in products.items()},
+        products={
+            line: scoring.ScoreState(p[0], instant(p[1]), instant(p[2])) for line, p in products.items()
+        },
         stage=stage,
         video_max_percent=video,
         cap_day=_date(cap_day),
@@ -165,10 +189,16 @@ def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scorin
 
 def replay_formatted(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> Written:
     """`written(replay(...))` with instants as ISO text and the memory as JSON: ready for COPY."""
-    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(rows, model, as_of)
+    score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(
+        rows, model, as_of
+    )
     latest = max(filter(None, [scored, *(p[1] for p in products.values())]), default=None)
     return Written(
-        score, _iso(latest), engaged, _iso(engaged), stage,
+        score,
+        _iso(latest),
+        engaged,
+        _iso(engaged),
+        stage,
         json.dumps(memory_encode(video, _date(cap_day), cap_counts, tallies)),
         tuple((line, p[0], _iso(p[1]), _iso(p[2])) for line, p in products.items()),
     )
@@ -228,7 +258,9 @@ def _replayed(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> tup
             if points > 0:
                 product[2] = at
         stage = model.stage_for(score)
-    return _settled(model, as_of, score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies)
+    return _settled(
+        model, as_of, score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies
+    )
 
 
 def _settled(model, as_of, score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies):
@@ -242,7 +274,11 @@ def _settled(model, as_of, score, scored, engaged, stage, products, video, cap_d
     for product in products.values():
         if product[1] is None or now > product[1]:
             product[0], product[1] = model.decayed(product[0], product[1], product[2], now, 0.0), now
-    instants = [last_event, model.last_tick(engaged, now), *(model.last_tick(p[2], now) for p in products.values())]
+    instants = [
+        last_event,
+        model.last_tick(engaged, now),
+        *(model.last_tick(p[2], now) for p in products.values()),
+    ]
     effective = max((i for i in instants if i is not None and i <= now), default=None)
     if effective is not None:
         scored = effective

@@ -5,27 +5,41 @@ No ORM and no clock: callers pass the instants. Every score in the product is
 (`apply_event` on a stored state) must agree with it to 1e-6, which the
 property tests in tests/leads/test_scoring_properties.py hold it to.
 """
+
 from __future__ import annotations
 
 import fnmatch
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
-from typing import Iterable, Iterator
 
 EVENT_TYPES = (
-    "page_view", "video_play", "download", "form_submit", "email_open", "email_click",
-    "app_login", "webinar_attend", "custom", "nps_response", "manual",
+    "page_view",
+    "video_play",
+    "download",
+    "form_submit",
+    "email_open",
+    "email_click",
+    "app_login",
+    "webinar_attend",
+    "custom",
+    "nps_response",
+    "manual",
 )
 ASSET_FLAGS = ("sales_ready",)
 
 # Stages (§5). Integers so "further along the funnel" is a comparison.
 STAGE_1, STAGE_2, STAGE_3, SALES_READY, OPPORTUNITY, CUSTOMER, DISQUALIFIED = 1, 2, 3, 4, 5, 6, 9
 STAGE_LABELS = {
-    STAGE_1: "Stage 1", STAGE_2: "Stage 2", STAGE_3: "Stage 3", SALES_READY: "Sales-ready (MQL)",
-    OPPORTUNITY: "Opportunity", CUSTOMER: "Customer", DISQUALIFIED: "Disqualified",
+    STAGE_1: "Stage 1",
+    STAGE_2: "Stage 2",
+    STAGE_3: "Stage 3",
+    SALES_READY: "Sales-ready (MQL)",
+    OPPORTUNITY: "Opportunity",
+    CUSTOMER: "Customer",
+    DISQUALIFIED: "Disqualified",
 }
 SCORE_STAGES = (STAGE_1, STAGE_2, STAGE_3, SALES_READY)
 SALES_OWNED_STAGES = (OPPORTUNITY, CUSTOMER, DISQUALIFIED)
@@ -174,7 +188,7 @@ class Outcome:
 def _utc(instant: datetime) -> datetime:
     # Aware datetimes sharing one zone subtract in wall-clock time, so across a DST change
     # "30 days later" would be an hour off. Decay is about elapsed time: compute in UTC.
-    return instant.astimezone(dt_timezone.utc)
+    return instant.astimezone(UTC)
 
 
 def ticks_until(last_engaged_at: datetime | None, instant: datetime | None, decay: DecaySettings) -> int:
@@ -207,11 +221,15 @@ def advance(state: ScoreState, to: datetime, decay: DecaySettings, floor: float)
     """The score at `to`: exactly the ticks in (scored_at, to] applied."""
     if state.scored_at is not None and to <= state.scored_at:
         return state
-    ticks = ticks_until(state.last_engaged_at, to, decay) - ticks_until(state.last_engaged_at, state.scored_at, decay)
+    ticks = ticks_until(state.last_engaged_at, to, decay) - ticks_until(
+        state.last_engaged_at, state.scored_at, decay
+    )
     return ScoreState(decayed_score(state.score, ticks, decay, floor), to, state.last_engaged_at)
 
 
-def decay_steps(state: ScoreState, to: datetime, decay: DecaySettings, floor: float) -> Iterator[tuple[datetime, float]]:
+def decay_steps(
+    state: ScoreState, to: datetime, decay: DecaySettings, floor: float
+) -> Iterator[tuple[datetime, float]]:
     """Each tick in (scored_at, to] that changed the score, as (instant, score after)."""
     if state.last_engaged_at is None:
         return
@@ -345,37 +363,59 @@ def advance_lead(state: LeadState, to: datetime, model: ModelSpec, outcome: Outc
         state.products[line] = advance(product, to, model.decay, 0.0)
 
 
-def _restage(state: LeadState, score: float, model: ModelSpec, event: EventInput | None,
-             at: datetime, reason: str, outcome: Outcome | None) -> None:
+def _restage(
+    state: LeadState,
+    score: float,
+    model: ModelSpec,
+    event: EventInput | None,
+    at: datetime,
+    reason: str,
+    outcome: Outcome | None,
+) -> None:
     stage = next_stage(state.stage, score, model, event)
     if stage != state.stage:
         if outcome is not None:
-            outcome.stage_changes.append(StageChange(at, state.stage, stage, reason, event.ref if event else None))
+            outcome.stage_changes.append(
+                StageChange(at, state.stage, stage, reason, event.ref if event else None)
+            )
         state.stage = stage
 
 
-def apply_event(state: LeadState, event: EventInput, model: ModelSpec, outcome: Outcome | None = None) -> float:
+def apply_event(
+    state: LeadState, event: EventInput, model: ModelSpec, outcome: Outcome | None = None
+) -> float:
     """The incremental path of §3: advance decay to the event, add its points, restage."""
     advance_lead(state, event.occurred_at, model, outcome)
     stage_before, score_before = state.stage, state.sales.score
     points, rule_index = event_points(state, event, model)
     state.sales = _apply_points(state.sales, event.occurred_at, points)
     if event.product_line and event.type != "manual":
-        product = advance(state.products.get(event.product_line, ScoreState()), event.occurred_at, model.decay, 0.0)
+        product = advance(
+            state.products.get(event.product_line, ScoreState()), event.occurred_at, model.decay, 0.0
+        )
         state.products[event.product_line] = _apply_points(product, event.occurred_at, points)
     if points > 0:
         state.tallies[stage_before] = state.tallies.get(stage_before, 0) + 1
     if outcome is not None:
         # The delta is the real change, so clamping at 0 shows and the trail sums to the score.
-        outcome.contributions.append(Contribution(
-            event.occurred_at, "event", state.sales.score - score_before, state.sales.score, event.ref, rule_index,
-        ))
+        outcome.contributions.append(
+            Contribution(
+                event.occurred_at,
+                "event",
+                state.sales.score - score_before,
+                state.sales.score,
+                event.ref,
+                rule_index,
+            )
+        )
         outcome.points_by_ref[event.ref] = points
     _restage(state, state.sales.score, model, event, event.occurred_at, "event", outcome)
     return points
 
 
-def replay(events: Iterable[EventInput], model: ModelSpec, as_of: datetime | None = None) -> tuple[LeadState, Outcome]:
+def replay(
+    events: Iterable[EventInput], model: ModelSpec, as_of: datetime | None = None
+) -> tuple[LeadState, Outcome]:
     """Recompute a lead from all its events (sorted by the caller: time, then id)."""
     state, outcome = LeadState(), Outcome()
     for event in events:
@@ -392,10 +432,14 @@ def explain(events: Iterable[EventInput], model: ModelSpec, as_of: datetime) -> 
 
 def points_in_window(contributions: Iterable[Contribution], since: datetime) -> float:
     """Engagement over a period (§4): positive points earned since an instant."""
-    return sum(line.delta for line in contributions if line.kind == "event" and line.at >= since and line.delta > 0)
+    return sum(
+        line.delta for line in contributions if line.kind == "event" and line.at >= since and line.delta > 0
+    )
 
 
-def suggested_points_per_interaction(sales_ready_score: float, average_interactions: Iterable[float]) -> int | None:
+def suggested_points_per_interaction(
+    sales_ready_score: float, average_interactions: Iterable[float]
+) -> int | None:
     """Tally calibration (§4): T / sum of the average interactions per stage, rounded."""
     total = sum(average_interactions)
     if total <= 0:

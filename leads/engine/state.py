@@ -4,6 +4,7 @@ keeps after the engine ran: a sales-owned stage stays, new engagement ends a col
 Pure, like the rest of the engine: plain values in, plain values out, no ORM, no clock.
 Every writer of scores (ingest, one-lead replay, recalculation) calls these, so the rules
 exist once."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -21,8 +22,9 @@ def memory_encode(video_max_percent: dict, cap_day: date | None, cap_counts: dic
     }
 
 
-def lead_state(*, sales: scoring.ScoreState, products: dict[str, scoring.ScoreState], stage: int,
-               memory: dict | None) -> scoring.LeadState:
+def lead_state(
+    *, sales: scoring.ScoreState, products: dict[str, scoring.ScoreState], stage: int, memory: dict | None
+) -> scoring.LeadState:
     """The engine state of a stored lead: its scores, stage and encoded memory."""
     memory = memory or {}
     return scoring.LeadState(

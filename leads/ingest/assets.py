@@ -2,6 +2,7 @@
 
 Events keep only an asset key; the catalogue is consulted when an event is scored,
 so a marketer flagging a page as sales-ready changes scores on the next replay."""
+
 from __future__ import annotations
 
 import fnmatch
@@ -67,21 +68,24 @@ UNKNOWN = AssetInfo()
 class AssetCatalog:
     """All assets in memory, keyed by (kind, key), plus the URL-pattern assets for pages."""
 
-    _cached: tuple[tuple, "AssetCatalog"] | None = None
+    _cached: tuple[tuple, AssetCatalog] | None = None
     _lock = threading.Lock()
 
     def __init__(self, assets):
         self.by_key: dict[tuple[str, str], AssetInfo] = {}
         self.patterns: list[tuple[str, AssetInfo]] = []
         for asset in assets:
-            info = AssetInfo(asset.sales_ready, asset.product_line.name if asset.product_line_id else None,
-                             asset.target_stage)
+            info = AssetInfo(
+                asset.sales_ready,
+                asset.product_line.name if asset.product_line_id else None,
+                asset.target_stage,
+            )
             self.by_key[(asset.kind, asset.key)] = info
             if asset.url_pattern:
                 self.patterns.append((asset.url_pattern.lower(), info))
 
     @classmethod
-    def load(cls) -> "AssetCatalog":
+    def load(cls) -> AssetCatalog:
         # One cheap aggregate tells whether the catalogue changed since we last read it.
         stamp = tuple(Asset.objects.aggregate(n=Count("id"), changed=Max("updated_at")).values())
         with cls._lock:
@@ -90,14 +94,16 @@ class AssetCatalog:
             return cls._cached[1]
 
     @classmethod
-    def register_and_load(cls, events) -> "AssetCatalog":
+    def register_and_load(cls, events) -> AssetCatalog:
         """Add assets seen for the first time (unflagged) so marketers can find and flag them."""
         catalog = cls.load()
         unseen = {}
         for event in events:
             kind = ASSET_KIND_BY_EVENT_TYPE.get(event.type)
             if kind and event.asset_key and (kind, event.asset_key) not in catalog.by_key:
-                unseen[(kind, event.asset_key)] = Asset(kind=kind, key=event.asset_key, name=event.asset_key[:200])
+                unseen[(kind, event.asset_key)] = Asset(
+                    kind=kind, key=event.asset_key, name=event.asset_key[:200]
+                )
         if unseen:
             Asset.objects.bulk_create(unseen.values(), ignore_conflicts=True)
             catalog = cls.load()

@@ -1,6 +1,7 @@
 """Write keys (tracking sources) and API tokens (read API). Secrets are random, shown once,
 and stored only as SHA-256: they are long and random, so a fast hash is enough and lets a
 request find its key with one indexed lookup."""
+
 from __future__ import annotations
 
 import hashlib
@@ -63,7 +64,9 @@ def api_token_create(*, username: str, name: str = "") -> tuple[ApiToken, str, b
             user.save(update_fields=["password"])
             user.groups.add(Group.objects.get_or_create(name=MARKETERS)[0])
         secret = new_secret("ls")
-        token = ApiToken.objects.create(user=user, name=name, token_hash=digest(secret), token_prefix=secret[:10])
+        token = ApiToken.objects.create(
+            user=user, name=name, token_hash=digest(secret), token_prefix=secret[:10]
+        )
     return token, secret, created
 
 

@@ -3,14 +3,15 @@
 Every path that brings activity in (the tracking API, CSV imports, demo data, a marketer's
 manual adjustment, NPS answers) ends here. The arithmetic is the engine's; the score state
 is loaded and stored by `leads.services`."""
+
 from __future__ import annotations
 
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Sequence
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -52,16 +53,19 @@ class NewEvent:
     percent = Event.percent
     manual_points = Event.manual_points
 
+
 @dataclass
 class IngestResult:
     stored: list[NewEvent] = field(default_factory=list)
     duplicates: int = 0
     replayed_leads: int = 0
 
+
 def event_ingest(*, event: NewEvent) -> Event | None:
     """Store and score one event. Returns None when its idempotency key was seen before."""
     result = events_ingest(events=[event])
     return Event.objects.get(pk=result.stored[0].pk) if result.stored else None
+
 
 def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) -> IngestResult:
     """Store a batch in one transaction and score every touched lead once (§3).
@@ -76,6 +80,7 @@ def events_ingest(*, events: Sequence[NewEvent], now: datetime | None = None) ->
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
 
 def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
     result = IngestResult()
@@ -96,6 +101,7 @@ def _ingest(events: Sequence[NewEvent], now: datetime) -> IngestResult:
         result.replayed_leads = _score_leads(by_lead, catalog, now)
     return result
 
+
 def _with_keys(events: Sequence[NewEvent]) -> dict[str, NewEvent]:
     keyed: dict[str, NewEvent] = {}
     for event in events:
@@ -104,29 +110,52 @@ def _with_keys(events: Sequence[NewEvent]) -> dict[str, NewEvent]:
         event.idempotency_key = key
     return keyed
 
+
 def _attach_known_anonymous(events: list[NewEvent]) -> None:
     pending = {e.anonymous_id for e in events if e.lead_id is None and e.anonymous_id}
     if not pending:
         return
-    known = dict(Identity.objects.filter(anonymous_id__in=pending, lead__isnull=False).values_list("anonymous_id", "lead_id"))
+    known = dict(
+        Identity.objects.filter(anonymous_id__in=pending, lead__isnull=False).values_list(
+            "anonymous_id", "lead_id"
+        )
+    )
     for event in events:
         if event.lead_id is None and event.anonymous_id in known:
             event.lead_id = known[event.anonymous_id]
 
-_EVENT_INSERT_FIELDS = ["idempotency_key", "lead", "anonymous_id", "type", "name", "asset_key", "url", "occurred_at",
-                        "received_at", "campaign", "properties", "source"]
+
+_EVENT_INSERT_FIELDS = [
+    "idempotency_key",
+    "lead",
+    "anonymous_id",
+    "type",
+    "name",
+    "asset_key",
+    "url",
+    "occurred_at",
+    "received_at",
+    "campaign",
+    "properties",
+    "source",
+]
+
 
 def _insert_new_events(events: list[NewEvent], now: datetime) -> list[NewEvent]:
     """Store the events whose idempotency key is new; returns them with their ids set."""
     if connection.vendor == "postgresql":
         return _insert_new_events_postgresql(events, now)
-    seen = set(Event.objects.filter(idempotency_key__in=[e.idempotency_key for e in events])
-               .values_list("idempotency_key", flat=True))
+    seen = set(
+        Event.objects.filter(idempotency_key__in=[e.idempotency_key for e in events]).values_list(
+            "idempotency_key", flat=True
+        )
+    )
     fresh = [event for event in events if event.idempotency_key not in seen]
     rows = Event.objects.bulk_create([_event_row(event) for event in fresh], batch_size=500)
     for event, row in zip(fresh, rows):
         event.pk = row.pk
     return fresh
+
 
 def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list[NewEvent]:
     """One INSERT … SELECT from a JSON recordset, ON CONFLICT DO NOTHING: the unique index
@@ -136,27 +165,53 @@ def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list
     quote = connection.ops.quote_name
     names = ", ".join(quote(f.column) for f in fields)
     received_at = now.isoformat()
-    records = json.dumps([
-        {"idempotency_key": e.idempotency_key, "lead_id": e.lead_id, "anonymous_id": e.anonymous_id, "type": e.type,
-         "name": e.name, "asset_key": e.asset_key, "url": e.url, "occurred_at": e.occurred_at.isoformat(),
-         "received_at": received_at, "campaign": e.campaign, "properties": e.properties, "source": e.source}
-        for e in events
-    ])
+    records = json.dumps(
+        [
+            {
+                "idempotency_key": e.idempotency_key,
+                "lead_id": e.lead_id,
+                "anonymous_id": e.anonymous_id,
+                "type": e.type,
+                "name": e.name,
+                "asset_key": e.asset_key,
+                "url": e.url,
+                "occurred_at": e.occurred_at.isoformat(),
+                "received_at": received_at,
+                "campaign": e.campaign,
+                "properties": e.properties,
+                "source": e.source,
+            }
+            for e in events
+        ]
+    )
     with bound_cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {recordset_sql(fields)} "
-                       f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key", [records])
+        cursor.execute(
+            f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {recordset_sql(fields)} "
+            f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
+            [records],
+        )
         ids = dict((key, pk) for pk, key in cursor.fetchall())
     fresh = [event for event in events if event.idempotency_key in ids]
     for event in fresh:
         event.pk = ids[event.idempotency_key]
     return fresh
 
+
 def _event_row(event: NewEvent) -> Event:
     return Event(
-        idempotency_key=event.idempotency_key, lead_id=event.lead_id, anonymous_id=event.anonymous_id,
-        type=event.type, name=event.name, url=event.url, asset_key=event.asset_key, occurred_at=event.occurred_at,
-        campaign=event.campaign, properties=event.properties, source=event.source,
+        idempotency_key=event.idempotency_key,
+        lead_id=event.lead_id,
+        anonymous_id=event.anonymous_id,
+        type=event.type,
+        name=event.name,
+        url=event.url,
+        asset_key=event.asset_key,
+        occurred_at=event.occurred_at,
+        campaign=event.campaign,
+        properties=event.properties,
+        source=event.source,
     )
+
 
 def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now: datetime) -> int:
     """Score every touched lead once, in a fixed number of queries per batch. Rows are
@@ -174,8 +229,15 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
     for lead_id in sorted(leads):
         lead = leads[lead_id]
         if lead_id in histories:
-            state, changes = replayed_state(lead, histories[lead_id], version, catalog, now,
-                                             StageChange.Reason.EVENT, new_events[lead_id][0])
+            state, changes = replayed_state(
+                lead,
+                histories[lead_id],
+                version,
+                catalog,
+                now,
+                StageChange.Reason.EVENT,
+                new_events[lead_id][0],
+            )
         else:
             state, outcome = load_state(lead, product_scores[lead_id]), scoring.Outcome()
             for event in new_events[lead_id]:
@@ -189,15 +251,27 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
         accounts_rollup(account_ids=accounts, as_of=now)
     return len(histories)
 
-def _stage_rows(lead: LeadRow, outcome: scoring.Outcome, version, events: Sequence[NewEvent]) -> list[StageChange]:
+
+def _stage_rows(
+    lead: LeadRow, outcome: scoring.Outcome, version, events: Sequence[NewEvent]
+) -> list[StageChange]:
     if not outcome.stage_changes:
         return []
     campaigns = {e.pk: e.campaign for e in events}
     return [
-        StageChange(lead_id=lead.pk, from_stage=c.from_stage, to_stage=c.to_stage, at=c.at, reason=c.reason,
-                    event_id=c.ref, campaign=campaigns.get(c.ref, ""), version=version)
+        StageChange(
+            lead_id=lead.pk,
+            from_stage=c.from_stage,
+            to_stage=c.to_stage,
+            at=c.at,
+            reason=c.reason,
+            event_id=c.ref,
+            campaign=campaigns.get(c.ref, ""),
+            version=version,
+        )
         for c in outcome.stage_changes
     ]
+
 
 def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
     """All events of the leads that need a replay, in one query, each list in replay order."""
@@ -207,10 +281,12 @@ def _events_of(lead_ids: list[int]) -> dict[int, list[Event]]:
             histories[event.lead_id].append(event)
     return histories
 
+
 def _needs_replay(lead: LeadRow, new_events: list[NewEvent], version) -> bool:
     if lead.scored_with_id != version.pk and lead.scored_with_id is not None:
         return True
     return lead.scored_at is not None and new_events[0].occurred_at < lead.scored_at
+
 
 def identity_link(*, anonymous_id: str, lead: Lead) -> int:
     """Join an anonymous visitor's history to the lead it turned out to be (§10)."""
@@ -218,14 +294,22 @@ def identity_link(*, anonymous_id: str, lead: Lead) -> int:
         Identity.objects.update_or_create(anonymous_id=anonymous_id, defaults={"lead": lead})
         attached = Event.objects.filter(anonymous_id=anonymous_id, lead__isnull=True).update(lead=lead)
         if attached:
-            lead_replay(lead=Lead.objects.select_for_update().get(pk=lead.pk), reason=StageChange.Reason.EVENT)
+            lead_replay(
+                lead=Lead.objects.select_for_update().get(pk=lead.pk), reason=StageChange.Reason.EVENT
+            )
         return attached
+
 
 def lead_adjust(*, lead: Lead, points: float, reason: str, by=None) -> Event | None:
     """A marketer's manual adjustment is an event too (§10), so replays keep it."""
     if not reason.strip():
         raise ValueError("reason: say why the score is adjusted.")
-    return event_ingest(event=NewEvent(
-        type="manual", occurred_at=timezone.now(), lead_id=lead.pk, source="manual",
-        properties={"points": float(points), "reason": reason.strip(), "by": getattr(by, "username", "")},
-    ))
+    return event_ingest(
+        event=NewEvent(
+            type="manual",
+            occurred_at=timezone.now(),
+            lead_id=lead.pk,
+            source="manual",
+            properties={"points": float(points), "reason": reason.strip(), "by": getattr(by, "username", "")},
+        )
+    )

@@ -1,10 +1,18 @@
 """CSV import pages for marketers: upload → preview and error report → import."""
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from leads.ingest.imports import COLUMNS, MAX_FILE_BYTES, CsvFileError, csv_check, csv_upload_create, csv_upload_import
+from leads.ingest.imports import (
+    COLUMNS,
+    MAX_FILE_BYTES,
+    CsvFileError,
+    csv_check,
+    csv_upload_create,
+    csv_upload_import,
+)
 from leads.models import CsvImport
 from leads.roles import marketer_required
 
@@ -18,7 +26,9 @@ class UploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
+            raise forms.ValidationError(
+                f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it."
+            )
         return upload
 
 
@@ -29,8 +39,9 @@ def imports(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            created, _ = csv_upload_create(kind=form.cleaned_data["kind"], file_name=upload.name, data=upload.read(),
-                                           by=request.user)
+            created, _ = csv_upload_create(
+                kind=form.cleaned_data["kind"], file_name=upload.name, data=upload.read(), by=request.user
+            )
         except CsvFileError as problem:
             form.add_error("file", str(problem))
         else:
@@ -43,12 +54,22 @@ def imports(request):
 @marketer_required
 def import_detail(request, pk):
     upload = get_object_or_404(CsvImport, pk=pk)
-    checked = csv_check(kind=upload.kind, text=upload.content) if upload.status == CsvImport.Status.PREVIEWED else None
-    return render(request, "leads/import_detail.html", {
-        "upload": upload, "checked": checked, "errors": upload.errors[:ERRORS_SHOWN],
-        "errors_hidden": max(0, len(upload.errors) - ERRORS_SHOWN),
-        "valid_rows": len(checked.rows) if checked else None,
-    })
+    checked = (
+        csv_check(kind=upload.kind, text=upload.content)
+        if upload.status == CsvImport.Status.PREVIEWED
+        else None
+    )
+    return render(
+        request,
+        "leads/import_detail.html",
+        {
+            "upload": upload,
+            "checked": checked,
+            "errors": upload.errors[:ERRORS_SHOWN],
+            "errors_hidden": max(0, len(upload.errors) - ERRORS_SHOWN),
+            "valid_rows": len(checked.rows) if checked else None,
+        },
+    )
 
 
 @require_POST
@@ -60,6 +81,9 @@ def import_run(request, pk):
     except ValueError as problem:
         messages.error(request, str(problem))
     else:
-        messages.success(request, f"{report.imported:,} rows imported ({report.created:,} new, {report.updated:,} "
-                                  f"updated); {report.duplicates:,} were already known.")
+        messages.success(
+            request,
+            f"{report.imported:,} rows imported ({report.created:,} new, {report.updated:,} "
+            f"updated); {report.duplicates:,} were already known.",
+        )
     return redirect("leads:import_detail", pk=pk)

@@ -4,24 +4,24 @@
 without touching the database; `csv_import` stores the valid rows set-based, in chunks.
 Re-importing a file creates nothing twice: leads and accounts are upserted by email and
 domain, and every event row gets a deterministic idempotency key."""
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Account, CsvImport, EventType, Lead, Tag
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Account, CsvImport, EventType, Lead, Tag
 from leads.services import accounts_rollup
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -32,14 +32,23 @@ MAX_FUTURE = timedelta(hours=24)
 IMPORTABLE_EVENT_TYPES = [t for t in EventType.values if t != EventType.NPS_RESPONSE]
 
 COLUMNS = {
-    CsvImport.Kind.LEADS: {"required": ("email",), "optional": ("name", "title", "account_domain", "account_name",
-                                                                 "tags")},
+    CsvImport.Kind.LEADS: {
+        "required": ("email",),
+        "optional": ("name", "title", "account_domain", "account_name", "tags"),
+    },
     CsvImport.Kind.ACCOUNTS: {"required": ("domain",), "optional": ("name",)},
-    CsvImport.Kind.EVENTS: {"required": ("email", "type", "timestamp"),
-                            "optional": ("id", "name", "url", "asset", "campaign", "percent", "points", "reason")},
+    CsvImport.Kind.EVENTS: {
+        "required": ("email", "type", "timestamp"),
+        "optional": ("id", "name", "url", "asset", "campaign", "percent", "points", "reason"),
+    },
 }
-ALIASES = {"occurred_at": "timestamp", "company_domain": "account_domain", "company": "account_name",
-           "event": "name", "asset_key": "asset"}
+ALIASES = {
+    "occurred_at": "timestamp",
+    "company_domain": "account_domain",
+    "company": "account_name",
+    "event": "name",
+    "asset_key": "asset",
+}
 
 
 class CsvFileError(ValueError):
@@ -86,7 +95,9 @@ class RowError(ValueError):
 
 def csv_decode(data: bytes) -> str:
     if len(data) > MAX_FILE_BYTES:
-        raise CsvFileError("file", f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it into smaller files")
+        raise CsvFileError(
+            "file", f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it into smaller files"
+        )
     try:
         return data.decode("utf-8-sig")  # Excel writes a byte-order mark
     except UnicodeDecodeError as problem:
@@ -105,8 +116,11 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
     except csv.Error as problem:
         raise CsvFileError("file", f"line 1: {problem}") from None
     columns = _columns(kind, header)
-    checked = CheckedCsv(kind=kind, header=header,
-                         ignored_columns=[name for name in header if _canonical(name) not in columns.values()])
+    checked = CheckedCsv(
+        kind=kind,
+        header=header,
+        ignored_columns=[name for name in header if _canonical(name) not in columns.values()],
+    )
     clean_row = _CLEANERS[kind]
     occurrences: Counter = Counter()
     line_before = reader.line_num
@@ -116,7 +130,9 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
         except StopIteration:
             break
         except csv.Error as problem:
-            checked.errors.append({"line": line_before + 1, "field": "row", "reason": f"unreadable CSV: {problem}"})
+            checked.errors.append(
+                {"line": line_before + 1, "field": "row", "reason": f"unreadable CSV: {problem}"}
+            )
             break
         line, line_before = line_before + 1, reader.line_num  # a quoted newline spans lines; report the first
         if not any(value.strip() for value in values):
@@ -124,8 +140,13 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
         if len(checked.preview) < PREVIEW_ROWS:
             checked.preview.append((line, values))
         if len(values) != len(header):
-            checked.errors.append({"line": line, "field": "row",
-                                   "reason": f"expected {len(header)} columns, found {len(values)}"})
+            checked.errors.append(
+                {
+                    "line": line,
+                    "field": "row",
+                    "reason": f"expected {len(header)} columns, found {len(values)}",
+                }
+            )
             continue
         raw = {name: values[index].strip() for index, name in columns.items()}
         try:
@@ -157,8 +178,10 @@ def _columns(kind: str, header: list[str]) -> dict[int, str]:
             columns[index] = canonical
     missing = [name for name in COLUMNS[kind]["required"] if name not in columns.values()]
     if missing:
-        raise CsvFileError(missing[0], f"the first line must name the column “{missing[0]}” "
-                                       f"(columns for {kind}: {', '.join(known)})")
+        raise CsvFileError(
+            missing[0],
+            f"the first line must name the column “{missing[0]}” (columns for {kind}: {', '.join(known)})",
+        )
     return columns
 
 
@@ -209,8 +232,10 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise RowError("timestamp", f"{value[:40]!r} is not a date-time such as 2026-01-31T09:30:00Z") from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+        raise RowError(
+            "timestamp", f"{value[:40]!r} is not a date-time such as 2026-01-31T09:30:00Z"
+        ) from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if parsed > now + MAX_FUTURE:
         raise RowError("timestamp", "more than 24 hours in the future")
     return parsed
@@ -220,9 +245,14 @@ def _clean_lead(raw: dict, now: datetime) -> dict:
     tags = [tag.strip() for tag in raw.get("tags", "").replace("|", ";").split(";") if tag.strip()]
     if any(len(tag) > 60 for tag in tags):
         raise RowError("tags", "a tag is longer than 60 characters")
-    return {"email": _email(raw), "name": _text(raw, "name"), "title": _text(raw, "title"),
-            "account_domain": _domain(raw.get("account_domain", ""), "account_domain"),
-            "account_name": _text(raw, "account_name"), "tags": tags}
+    return {
+        "email": _email(raw),
+        "name": _text(raw, "name"),
+        "title": _text(raw, "title"),
+        "account_domain": _domain(raw.get("account_domain", ""), "account_domain"),
+        "account_name": _text(raw, "account_name"),
+        "tags": tags,
+    }
 
 
 def _clean_account(raw: dict, now: datetime) -> dict:
@@ -236,10 +266,20 @@ def _clean_event(raw: dict, now: datetime) -> dict:
     email = _email(raw)
     event_type = raw.get("type", "").lower()
     if event_type not in IMPORTABLE_EVENT_TYPES:
-        raise RowError("type", f"{raw.get('type', '')[:30]!r} is not one of {', '.join(IMPORTABLE_EVENT_TYPES)}")
-    row = {"email": email, "type": event_type, "occurred_at": _timestamp(raw, now), "name": _text(raw, "name"),
-           "url": _text(raw, "url", 8192), "asset": _text(raw, "asset", 500), "campaign": _text(raw, "campaign"),
-           "id": _text(raw, "id", 150), "properties": {}}
+        raise RowError(
+            "type", f"{raw.get('type', '')[:30]!r} is not one of {', '.join(IMPORTABLE_EVENT_TYPES)}"
+        )
+    row = {
+        "email": email,
+        "type": event_type,
+        "occurred_at": _timestamp(raw, now),
+        "name": _text(raw, "name"),
+        "url": _text(raw, "url", 8192),
+        "asset": _text(raw, "asset", 500),
+        "campaign": _text(raw, "campaign"),
+        "id": _text(raw, "id", 150),
+        "properties": {},
+    }
     percent, points = _number(raw, "percent"), _number(raw, "points")
     if event_type == "video_play":
         if percent is None or not 0 <= percent <= 100:
@@ -259,7 +299,9 @@ def _clean_event(raw: dict, now: datetime) -> dict:
 
 
 _CLEANERS: dict[str, Callable[[dict, datetime], dict]] = {
-    CsvImport.Kind.LEADS: _clean_lead, CsvImport.Kind.ACCOUNTS: _clean_account, CsvImport.Kind.EVENTS: _clean_event,
+    CsvImport.Kind.LEADS: _clean_lead,
+    CsvImport.Kind.ACCOUNTS: _clean_account,
+    CsvImport.Kind.EVENTS: _clean_event,
 }
 
 
@@ -271,7 +313,7 @@ def csv_import(*, checked: CheckedCsv, source: str = "csv") -> ImportReport:
     report = ImportReport()
     rows = [row for _, row in checked.rows]
     for start in range(0, len(rows), CHUNK_ROWS):
-        _IMPORTERS[checked.kind](rows[start:start + CHUNK_ROWS], report, source)
+        _IMPORTERS[checked.kind](rows[start : start + CHUNK_ROWS], report, source)
     return report
 
 
@@ -279,13 +321,18 @@ def _import_accounts(rows: list[dict], report: ImportReport, source: str) -> Non
     by_domain = {row["domain"]: row for row in rows}  # the last row for a domain wins
     with transaction.atomic():
         existing = Account.objects.in_bulk(list(by_domain), field_name="domain")
-        changed = [account for domain, account in existing.items()
-                   if by_domain[domain]["name"] and account.name != by_domain[domain]["name"]]
+        changed = [
+            account
+            for domain, account in existing.items()
+            if by_domain[domain]["name"] and account.name != by_domain[domain]["name"]
+        ]
         for account in changed:
             account.name = by_domain[account.domain]["name"]
         Account.objects.bulk_update(changed, ["name"])
-        Account.objects.bulk_create([Account(domain=d, name=row["name"] or d) for d, row in by_domain.items()
-                                     if d not in existing], ignore_conflicts=True)
+        Account.objects.bulk_create(
+            [Account(domain=d, name=row["name"] or d) for d, row in by_domain.items() if d not in existing],
+            ignore_conflicts=True,
+        )
     report.updated += len(changed)
     report.created += len(by_domain) - len(existing)
     report.duplicates += len(rows) - len(by_domain) + len(existing) - len(changed)
@@ -296,8 +343,10 @@ def _accounts_for(rows: list[dict]) -> dict[str, Account]:
     if not wanted:
         return {}
     existing = Account.objects.in_bulk(list(wanted), field_name="domain")
-    Account.objects.bulk_create([Account(domain=d, name=name or d) for d, name in wanted.items() if d not in existing],
-                                ignore_conflicts=True)
+    Account.objects.bulk_create(
+        [Account(domain=d, name=name or d) for d, name in wanted.items() if d not in existing],
+        ignore_conflicts=True,
+    )
     return Account.objects.in_bulk(list(wanted), field_name="domain")
 
 
@@ -342,30 +391,56 @@ def _tag_leads(by_email: dict[str, dict]) -> None:
         return
     Tag.objects.bulk_create([Tag(name=name) for name in names], ignore_conflicts=True)
     tags = Tag.objects.in_bulk(list(names), field_name="name")
-    leads = dict(Lead.objects.filter(email__in=[e for e, row in by_email.items() if row["tags"]]).values_list("email", "id"))
+    leads = dict(
+        Lead.objects.filter(email__in=[e for e, row in by_email.items() if row["tags"]]).values_list(
+            "email", "id"
+        )
+    )
     through = Lead.tags.through
-    through.objects.bulk_create([through(lead_id=leads[email], tag_id=tags[name].pk)
-                                 for email, row in by_email.items() if email in leads for name in row["tags"]],
-                                ignore_conflicts=True)
+    through.objects.bulk_create(
+        [
+            through(lead_id=leads[email], tag_id=tags[name].pk)
+            for email, row in by_email.items()
+            if email in leads
+            for name in row["tags"]
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _import_events(rows: list[dict], report: ImportReport, source: str) -> None:
     emails = {row["email"] for row in rows}
     known = dict(Lead.objects.filter(email__in=emails).values_list("email", "id"))
     if emails - known.keys():
-        Lead.objects.bulk_create([Lead(email=email) for email in sorted(emails - known.keys())], ignore_conflicts=True)
+        Lead.objects.bulk_create(
+            [Lead(email=email) for email in sorted(emails - known.keys())], ignore_conflicts=True
+        )
         known = dict(Lead.objects.filter(email__in=emails).values_list("email", "id"))
-    events = [NewEvent(type=row["type"], occurred_at=row["occurred_at"], lead_id=known[row["email"]],
-                       idempotency_key=row["idempotency_key"], name=row["name"], url=row["url"],
-                       asset_key=row["asset"], campaign=row["campaign"], properties=row["properties"], source=source)
-              for row in rows]
+    events = [
+        NewEvent(
+            type=row["type"],
+            occurred_at=row["occurred_at"],
+            lead_id=known[row["email"]],
+            idempotency_key=row["idempotency_key"],
+            name=row["name"],
+            url=row["url"],
+            asset_key=row["asset"],
+            campaign=row["campaign"],
+            properties=row["properties"],
+            source=source,
+        )
+        for row in rows
+    ]
     result = events_ingest(events=events)
     report.created += len(result.stored)
     report.duplicates += result.duplicates
 
 
-_IMPORTERS = {CsvImport.Kind.LEADS: _import_leads, CsvImport.Kind.ACCOUNTS: _import_accounts,
-              CsvImport.Kind.EVENTS: _import_events}
+_IMPORTERS = {
+    CsvImport.Kind.LEADS: _import_leads,
+    CsvImport.Kind.ACCOUNTS: _import_accounts,
+    CsvImport.Kind.EVENTS: _import_events,
+}
 
 
 # --- the stored upload (browser flow) -------------------------------------------------------
@@ -374,8 +449,14 @@ _IMPORTERS = {CsvImport.Kind.LEADS: _import_leads, CsvImport.Kind.ACCOUNTS: _imp
 def csv_upload_create(*, kind: str, file_name: str, data: bytes, by=None) -> tuple[CsvImport, CheckedCsv]:
     text = csv_decode(data)
     checked = csv_check(kind=kind, text=text)
-    upload = CsvImport.objects.create(kind=kind, file_name=file_name[:255], content=text, total_rows=checked.total_rows,
-                                      errors=checked.errors, created_by=by)
+    upload = CsvImport.objects.create(
+        kind=kind,
+        file_name=file_name[:255],
+        content=text,
+        total_rows=checked.total_rows,
+        errors=checked.errors,
+        created_by=by,
+    )
     return upload, checked
 
 

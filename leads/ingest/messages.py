@@ -3,21 +3,21 @@
 `check_message` validates one message and says which field is wrong (check before do);
 `messages_apply` stores a list of checked messages in one transaction and reports the
 ones the database refused (e.g. an email that belongs to another lead) by index."""
+
 from __future__ import annotations
 
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leads.models import Identity, Lead
 from leads.ingest.events import NewEvent, events_ingest, identity_link
+from leads.models import Identity, Lead
 from leads.services import account_upsert, accounts_rollup, lead_upsert
 
 MAX_MESSAGE_BYTES = 32 * 1024  # Segment's own limits
@@ -90,8 +90,12 @@ def check_message(raw, *, type: str | None = None, now: datetime | None = None) 
     if message_type != "alias" and not user_id and not anonymous_id:
         raise MessageError("userId", "a message needs a userId or an anonymousId")
     message = Message(
-        type="page" if message_type == "screen" else message_type, user_id=user_id, anonymous_id=anonymous_id,
-        message_id=_identifier(raw, "messageId"), timestamp=_timestamp(raw, now), raw=raw,
+        type="page" if message_type == "screen" else message_type,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        message_id=_identifier(raw, "messageId"),
+        timestamp=_timestamp(raw, now),
+        raw=raw,
     )
     _CHECKS[message.type](message)
     return message
@@ -120,7 +124,7 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     except ValueError:
         raise MessageError("timestamp", f"cannot read {value[:40]!r} as an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     if parsed > now + MAX_FUTURE:
         raise MessageError("timestamp", "more than 24 hours in the future")
     return parsed
@@ -156,7 +160,9 @@ def _number(value, path: str) -> float | None:
 
 
 def _check_identify(message: Message) -> None:
-    traits = _object(message.raw, "traits") or _object(_object(message.raw, "context"), "traits", "context.traits")
+    traits = _object(message.raw, "traits") or _object(
+        _object(message.raw, "context"), "traits", "context.traits"
+    )
     email = _text(traits.get("email"), "traits.email", 254).strip()
     if email:
         try:
@@ -168,7 +174,9 @@ def _check_identify(message: Message) -> None:
         name = " ".join(str(part) for part in (traits.get("firstName"), traits.get("lastName")) if part)
     company = traits.get("company")
     message.traits = {
-        "email": email, "name": _text(name, "traits.name"), "title": _text(traits.get("title"), "traits.title"),
+        "email": email,
+        "name": _text(name, "traits.name"),
+        "title": _text(traits.get("title"), "traits.title"),
         "company": _company(company) if company is not None else None,
     }
 
@@ -191,7 +199,8 @@ def _check_group(message: Message) -> None:
     traits = _object(message.raw, "traits")
     domain = _text(traits.get("domain") or traits.get("website"), "traits.domain", 253)
     message.traits = {
-        "group_id": group_id, "name": _text(traits.get("name"), "traits.name"),
+        "group_id": group_id,
+        "name": _text(traits.get("name"), "traits.name"),
         # Without a domain trait the groupId is the only stable key we have for the account.
         "domain": _bare_domain(domain) if domain else group_id.lower(),
     }
@@ -211,8 +220,13 @@ def _check_page(message: Message) -> None:
     context = _object(message.raw, "context")
     page = _object(context, "page", "context.page")
     url = properties.get("url") if properties.get("url") is not None else page.get("url")
-    message.event = _new_event(message, "page_view", _text(message.raw.get("name"), "name"), properties,
-                               _text(url, "properties.url", 8192))
+    message.event = _new_event(
+        message,
+        "page_view",
+        _text(message.raw.get("name"), "name"),
+        properties,
+        _text(url, "properties.url", 8192),
+    )
 
 
 def _check_track(message: Message) -> None:
@@ -242,7 +256,9 @@ def _video_percent(name: str, properties: dict) -> float:
         if percent is None:
             if name == "Video Content Completed":
                 return 100.0
-            raise MessageError("properties.percent", "a video event needs percent (0–100) or position and total_length")
+            raise MessageError(
+                "properties.percent", "a video event needs percent (0–100) or position and total_length"
+            )
     if not 0 <= percent <= 100:
         raise MessageError(path, f"percent watched must be between 0 and 100, got {percent:g}")
     return percent
@@ -252,8 +268,13 @@ def _new_event(message: Message, event_type: str, name: str, properties: dict, u
     context = _object(message.raw, "context")
     campaign = _object(context, "campaign", "context.campaign").get("name") or properties.get("utm_campaign")
     return NewEvent(
-        type=event_type, occurred_at=message.timestamp, anonymous_id=message.anonymous_id,
-        idempotency_key=message.message_id, name=name, url=url, properties=properties,
+        type=event_type,
+        occurred_at=message.timestamp,
+        anonymous_id=message.anonymous_id,
+        idempotency_key=message.message_id,
+        name=name,
+        url=url,
+        properties=properties,
         campaign=_text(campaign, "context.campaign.name"),
     )
 
@@ -265,8 +286,13 @@ def _bare_domain(value: str) -> str:
     return value.split("/", 1)[0].removeprefix("www.")
 
 
-_CHECKS = {"identify": _check_identify, "group": _check_group, "alias": _check_alias,
-           "page": _check_page, "track": _check_track}
+_CHECKS = {
+    "identify": _check_identify,
+    "group": _check_group,
+    "alias": _check_alias,
+    "page": _check_page,
+    "track": _check_track,
+}
 
 
 # --- applying -----------------------------------------------------------------------------
@@ -320,7 +346,9 @@ def _lead_ids_for_users(user_ids: set[str]) -> dict[str, int]:
     known = dict(Lead.objects.filter(user_id__any_of=list(user_ids)).values_list("user_id", "id"))
     missing = user_ids - known.keys()
     if missing:
-        Lead.objects.bulk_create([Lead(user_id=user_id) for user_id in sorted(missing)], ignore_conflicts=True)
+        Lead.objects.bulk_create(
+            [Lead(user_id=user_id) for user_id in sorted(missing)], ignore_conflicts=True
+        )
         known.update(Lead.objects.filter(user_id__any_of=list(missing)).values_list("user_id", "id"))
     return known
 
@@ -347,10 +375,17 @@ def _apply_identify(message: Message) -> None:
         account = account_upsert(domain=traits["company"]["domain"], name=traits["company"]["name"])
     try:
         with transaction.atomic():
-            lead = lead_upsert(email=traits["email"] or None, user_id=message.user_id or None,
-                               name=traits["name"] or None, title=traits["title"] or None, account=account)
+            lead = lead_upsert(
+                email=traits["email"] or None,
+                user_id=message.user_id or None,
+                name=traits["name"] or None,
+                title=traits["title"] or None,
+                account=account,
+            )
     except IntegrityError:
-        raise MessageError("traits.email", "this email already belongs to another lead (different userId)") from None
+        raise MessageError(
+            "traits.email", "this email already belongs to another lead (different userId)"
+        ) from None
     if message.anonymous_id:
         identity_link(anonymous_id=message.anonymous_id, lead=lead)
     if account:
@@ -378,7 +413,11 @@ def _apply_alias(message: Message) -> None:
 def _known_lead(message: Message) -> Lead | None:
     if message.user_id:
         return lead_upsert(user_id=message.user_id)
-    identity = Identity.objects.filter(anonymous_id=message.anonymous_id, lead__isnull=False).select_related("lead").first()
+    identity = (
+        Identity.objects.filter(anonymous_id=message.anonymous_id, lead__isnull=False)
+        .select_related("lead")
+        .first()
+    )
     return identity.lead if identity else None
 
 

@@ -2,6 +2,7 @@
 process. Write keys sit in public web pages, so a leaked key must not be able to flood the
 database; in-process buckets cost no Redis round trip on the hot path (the effective limit
 is the setting times the number of web processes)."""
+
 from __future__ import annotations
 
 import math

@@ -2,19 +2,23 @@
 
 Each view answers {labels, datasets}; the page decides the chart type. Access is checked
 by the decorators in leads/urls.py, exactly as for the pages that embed the charts."""
+
+from chartjs.views.lines import BaseLineChartView
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 
-from chartjs.views.lines import BaseLineChartView
-
-from leads.workspace import selectors
 from leads.models import Account, Lead, Stage
 from leads.roles import visible_leads
+from leads.workspace import selectors
 from leads.workspace.forms import DashboardFilterForm, first_error
 
 STAGE_COLOURS = {
-    Stage.STAGE_1: (148, 163, 184), Stage.STAGE_2: (96, 165, 250), Stage.STAGE_3: (37, 99, 235),
-    Stage.SALES_READY: (5, 150, 105), Stage.OPPORTUNITY: (217, 119, 6), Stage.CUSTOMER: (124, 58, 237),
+    Stage.STAGE_1: (148, 163, 184),
+    Stage.STAGE_2: (96, 165, 250),
+    Stage.STAGE_3: (37, 99, 235),
+    Stage.SALES_READY: (5, 150, 105),
+    Stage.OPPORTUNITY: (217, 119, 6),
+    Stage.CUSTOMER: (124, 58, 237),
     Stage.DISQUALIFIED: (220, 38, 38),
 }
 BRAND = (37, 99, 235)
@@ -28,8 +32,13 @@ class WorkspaceChart(BaseLineChartView):
 
     def get_dataset_options(self, index, color):
         color = self.colours()[index] if index < len(self.colours()) else color
-        return {"backgroundColor": "rgba(%d, %d, %d, 0.75)" % color, "borderColor": "rgba(%d, %d, %d, 1)" % color,
-                "pointBackgroundColor": "rgba(%d, %d, %d, 1)" % color, "borderWidth": 2, "pointRadius": 2}
+        return {
+            "backgroundColor": "rgba(%d, %d, %d, 0.75)" % color,
+            "borderColor": "rgba(%d, %d, %d, 1)" % color,
+            "pointBackgroundColor": "rgba(%d, %d, %d, 1)" % color,
+            "borderWidth": 2,
+            "pointRadius": 2,
+        }
 
     def colours(self):
         return [BRAND]
@@ -67,7 +76,9 @@ class StagesPerDayChart(DashboardChart):
 class ScoreHistogramChart(DashboardChart):
     def get(self, request, *args, **kwargs):
         leads = selectors.segment_leads(self.segment)
-        self.labels, self.counts = selectors.score_histogram(leads=leads, segment_key=str(self.segment.pk) if self.segment else "-")
+        self.labels, self.counts = selectors.score_histogram(
+            leads=leads, segment_key=str(self.segment.pk) if self.segment else "-"
+        )
         return super().get(request, *args, **kwargs)
 
     def get_labels(self):

@@ -3,11 +3,11 @@
 Parameters are allow-listed and parsed into typed values before any query is built:
 an unknown field, a bad number or `score;DROP` is a FilterError naming the field,
 never a query error."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -23,8 +23,20 @@ SORTS = {
 }
 NPS_GROUPS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 FILTER_FIELDS = (
-    "q", "score_min", "score_max", "stage", "product_line", "product_score_min", "cold", "qualified", "tag",
-    "account", "owner", "active_since", "active_until", "nps_group",
+    "q",
+    "score_min",
+    "score_max",
+    "stage",
+    "product_line",
+    "product_score_min",
+    "cold",
+    "qualified",
+    "tag",
+    "account",
+    "owner",
+    "active_since",
+    "active_until",
+    "nps_group",
 )
 PAGING_FIELDS = ("sort", "page", "segment", "format")
 
@@ -57,15 +69,21 @@ class LeadFilter:
     def as_params(self) -> dict:
         """The filter back as query parameters (what a Segment stores)."""
         params = {
-            "q": self.q, "score_min": self.score_min, "score_max": self.score_max,
-            "stage": list(self.stages), "product_line": self.product_line,
+            "q": self.q,
+            "score_min": self.score_min,
+            "score_max": self.score_max,
+            "stage": list(self.stages),
+            "product_line": self.product_line,
             "product_score_min": self.product_score_min,
             "cold": None if self.cold is None else ("1" if self.cold else "0"),
             "qualified": None if self.qualified is None else ("1" if self.qualified else "0"),
-            "tag": list(self.tags), "account": self.account, "owner": self.owner,
+            "tag": list(self.tags),
+            "account": self.account,
+            "owner": self.owner,
             "active_since": self.active_since.isoformat() if self.active_since else None,
             "active_until": self.active_until.isoformat() if self.active_until else None,
-            "nps_group": self.nps_group, "sort": self.sort,
+            "nps_group": self.nps_group,
+            "sort": self.sort,
         }
         return {key: value for key, value in params.items() if value not in (None, "", [])}
 
@@ -76,7 +94,9 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
     get = lambda key: (getlist(key) or [""])[-1]  # noqa: E731
     for key in params.keys():
         if key not in FILTER_FIELDS and key not in allow_extra:
-            raise FilterError(key, "is not a lead filter (allowed: " + ", ".join(FILTER_FIELDS + ("sort",)) + ")")
+            raise FilterError(
+                key, "is not a lead filter (allowed: " + ", ".join(FILTER_FIELDS + ("sort",)) + ")"
+            )
     sort = get("sort") or "-score"
     if sort not in SORTS:
         raise FilterError("sort", f"must be one of {', '.join(SORTS)}")
@@ -102,7 +122,9 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
 def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     f = lead_filter
     if f.q:
-        leads = leads.filter(Q(email__icontains=f.q) | Q(name__icontains=f.q) | Q(account__name__icontains=f.q))
+        leads = leads.filter(
+            Q(email__icontains=f.q) | Q(name__icontains=f.q) | Q(account__name__icontains=f.q)
+        )
     if f.score_min is not None:
         leads = leads.filter(score__gte=f.score_min)
     if f.score_max is not None:
@@ -177,7 +199,9 @@ def _stage(raw):
     try:
         return Stage(int(raw)).value
     except (TypeError, ValueError):
-        raise FilterError("stage", f"must be one of {', '.join(str(s.value) for s in Stage)}, not {str(raw)[:40]!r}")
+        raise FilterError(
+            "stage", f"must be one of {', '.join(str(s.value) for s in Stage)}, not {str(raw)[:40]!r}"
+        )
 
 
 def _flag(field, raw):
@@ -206,4 +230,4 @@ def _choice(field, raw, choices):
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,4 +1,5 @@
 """Input forms of the marketer workspace. Errors name the field."""
+
 from datetime import timedelta
 
 from django import forms
@@ -29,8 +30,11 @@ class DashboardFilterForm(forms.Form):
 
 
 class AdjustForm(forms.Form):
-    points = forms.FloatField(min_value=-1000, max_value=1000,
-                              error_messages={"invalid": "Enter a number of points, e.g. 10 or -5."})
+    points = forms.FloatField(
+        min_value=-1000,
+        max_value=1000,
+        error_messages={"invalid": "Enter a number of points, e.g. 10 or -5."},
+    )
     reason = forms.CharField(max_length=200, error_messages={"required": "Say why the score is adjusted."})
 
     def clean_points(self):

@@ -1,26 +1,47 @@
 """Writes on saved segments (§6): the built-ins the product maintains and marketers' own."""
+
 from __future__ import annotations
 
 import csv
-from typing import Iterator
+from collections.abc import Iterator
 
 from django.db import IntegrityError, transaction
 
-from leads.workspace.filters import LeadFilter, parse_filters
 from leads.models import Segment, Stage
+from leads.workspace.filters import LeadFilter, parse_filters
 from leads.workspace.spreadsheet import spreadsheet_cell
 
 # (key, name, description, filters, order). Keys are stable: other jobs (cold detection)
 # find the nurture segment by `built_in`, never by its name, which a marketer may rename.
 BUILT_INS = (
-    ("sales-ready", "Sales-ready", "Leads at the sales-ready stage (MQL), best first.",
-     {"stage": [str(Stage.SALES_READY.value)]}, Segment.Order.HIGHEST_FIRST),
-    ("cold-nurture", "Cold — nurture", "Leads whose score has not grown for the cold window: re-engage them.",
-     {"cold": "1"}, Segment.Order.LOWEST_FIRST),
-    ("lowest-scores", "Lowest scores", "Every lead, lowest score first (re-engagement campaigns).",
-     {}, Segment.Order.LOWEST_FIRST),
-    ("highest-scores", "Highest scores", "Every lead, highest score first (personal outreach).",
-     {}, Segment.Order.HIGHEST_FIRST),
+    (
+        "sales-ready",
+        "Sales-ready",
+        "Leads at the sales-ready stage (MQL), best first.",
+        {"stage": [str(Stage.SALES_READY.value)]},
+        Segment.Order.HIGHEST_FIRST,
+    ),
+    (
+        "cold-nurture",
+        "Cold — nurture",
+        "Leads whose score has not grown for the cold window: re-engage them.",
+        {"cold": "1"},
+        Segment.Order.LOWEST_FIRST,
+    ),
+    (
+        "lowest-scores",
+        "Lowest scores",
+        "Every lead, lowest score first (re-engagement campaigns).",
+        {},
+        Segment.Order.LOWEST_FIRST,
+    ),
+    (
+        "highest-scores",
+        "Highest scores",
+        "Every lead, highest score first (personal outreach).",
+        {},
+        Segment.Order.HIGHEST_FIRST,
+    ),
 )
 
 
@@ -34,8 +55,13 @@ def segments_ensure_built_in() -> int:
         taken = Segment.objects.filter(name=name).exists()
         try:
             with transaction.atomic():
-                Segment.objects.create(built_in=key, name=f"{name} (built-in)" if taken else name,
-                                       description=description, filters=filters, order=order)
+                Segment.objects.create(
+                    built_in=key,
+                    name=f"{name} (built-in)" if taken else name,
+                    description=description,
+                    filters=filters,
+                    order=order,
+                )
             made += 1
         except IntegrityError:
             pass  # a concurrent visit created it first
@@ -63,15 +89,28 @@ def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "",
     parse_filters({**params, "sort": order}, allow_extra=("sort",))  # what is saved must load again
     try:
         with transaction.atomic():
-            return Segment.objects.create(name=name, description=description.strip()[:300], filters=params,
-                                          order=order, created_by=by)
+            return Segment.objects.create(
+                name=name, description=description.strip()[:300], filters=params, order=order, created_by=by
+            )
     except IntegrityError:
         raise SegmentError("name", f"a segment called “{name}” already exists.")
 
 
 # --- CSV export ---------------------------------------------------------------------------
 
-CSV_COLUMNS = ("email", "name", "title", "account", "owner", "score", "stage", "cold", "last_engaged_at", "nps_score", "tags")
+CSV_COLUMNS = (
+    "email",
+    "name",
+    "title",
+    "account",
+    "owner",
+    "score",
+    "stage",
+    "cold",
+    "last_engaged_at",
+    "nps_score",
+    "tags",
+)
 neutralise = spreadsheet_cell
 
 
@@ -86,13 +125,24 @@ def segment_csv_rows(members, chunk_size: int = 2000) -> Iterator[str]:
     yield writer.writerow(CSV_COLUMNS)
     rows = members.select_related("account", "owner").prefetch_related("tags")
     for lead in rows.iterator(chunk_size=chunk_size):
-        yield writer.writerow([neutralise(value) for value in (
-            lead.email, lead.name, lead.title, lead.account.name if lead.account else "",
-            lead.owner.get_username() if lead.owner else "", f"{lead.score:.2f}", lead.stage_label,
-            "yes" if lead.is_cold else "no", lead.last_engaged_at.isoformat() if lead.last_engaged_at else "",
-            lead.nps_score if lead.nps_score is not None else "", ", ".join(t.name for t in lead.tags.all()),
-        )])
-
+        yield writer.writerow(
+            [
+                neutralise(value)
+                for value in (
+                    lead.email,
+                    lead.name,
+                    lead.title,
+                    lead.account.name if lead.account else "",
+                    lead.owner.get_username() if lead.owner else "",
+                    f"{lead.score:.2f}",
+                    lead.stage_label,
+                    "yes" if lead.is_cold else "no",
+                    lead.last_engaged_at.isoformat() if lead.last_engaged_at else "",
+                    lead.nps_score if lead.nps_score is not None else "",
+                    ", ".join(t.name for t in lead.tags.all()),
+                )
+            ]
+        )
 
 
 def describe_filters(filters: dict) -> str:

@@ -1,10 +1,10 @@
 """Reads that are more than one filter()."""
+
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.core.cache import cache
 from django.db import connection
@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
-from leads.workspace.filters import segment_members
 from leads.models import Account, Event, EventType, Lead, Stage, StageChange, StageSnapshot
 from leads.roles import visible_leads
 from leads.services import active_version, engine_inputs, lead_events, spec_for
+from leads.workspace.filters import segment_members
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,27 @@ def stage_counts(*, leads=None) -> list[StageCount]:
     counts = dict(leads.values_list("stage").annotate(n=Count("id")).order_by())
     total = sum(counts.values())
     return [
-        StageCount(stage.value, stage.label, counts.get(stage.value, 0),
-                   100.0 * counts.get(stage.value, 0) / total if total else 0.0)
+        StageCount(
+            stage.value,
+            stage.label,
+            counts.get(stage.value, 0),
+            100.0 * counts.get(stage.value, 0) / total if total else 0.0,
+        )
         for stage in Stage
     ]
 
 
 def top_leads(*, user, limit: int = 10):
-    return visible_leads(user, Lead.objects.select_related("account", "owner")).order_by("-score", "id")[:limit]
+    return visible_leads(user, Lead.objects.select_related("account", "owner")).order_by("-score", "id")[
+        :limit
+    ]
 
 
 def recent_events(*, user, limit: int = 15):
     lead_ids = visible_leads(user, Lead.objects.all()).values("id")
-    return Event.objects.filter(lead__in=lead_ids).select_related("lead").order_by("-occurred_at", "-id")[:limit]
+    return (
+        Event.objects.filter(lead__in=lead_ids).select_related("lead").order_by("-occurred_at", "-id")[:limit]
+    )
 
 
 @dataclass(frozen=True)
@@ -60,16 +68,24 @@ class ContributionLine:
 
 
 def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[list[ContributionLine], float]:
-    """"Why this score": every event's points and decay tick under the active version (§3)."""
+    """ "Why this score": every event's points and decay tick under the active version (§3)."""
     as_of = as_of or timezone.now()
     version = active_version()
     spec = spec_for(version)
     events = list(lead_events(lead))
     by_id = {event.pk: event for event in events}
-    state, outcome = scoring.replay(engine_inputs(events, AssetCatalog.load()), spec, as_of=max(as_of, lead.scored_at or as_of))
+    state, outcome = scoring.replay(
+        engine_inputs(events, AssetCatalog.load()), spec, as_of=max(as_of, lead.scored_at or as_of)
+    )
     lines = [
-        ContributionLine(c.at, c.kind, c.delta, c.score_after, by_id.get(c.ref),
-                         _rule_label(spec, c.rule_index, by_id.get(c.ref)))
+        ContributionLine(
+            c.at,
+            c.kind,
+            c.delta,
+            c.score_after,
+            by_id.get(c.ref),
+            _rule_label(spec, c.rule_index, by_id.get(c.ref)),
+        )
         for c in outcome.contributions
     ]
     return lines, state.sales.score
@@ -123,20 +139,22 @@ class DateRange:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.since, time.min, tzinfo=dt_timezone.utc)
+        return datetime.combine(self.since, time.min, tzinfo=UTC)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+        return datetime.combine(self.until + timedelta(days=1), time.min, tzinfo=UTC)
 
-    def previous(self) -> "DateRange":
+    def previous(self) -> DateRange:
         return DateRange(self.since - timedelta(days=self.days), self.since - timedelta(days=1))
 
 
 def snapshot_series(*, period: DateRange) -> tuple[list[str], dict[int, list[int]]]:
     """Stage counts per day from the daily snapshots; a day without a snapshot is left
     out rather than drawn as zero (zero would be a claim the snapshot job never made)."""
-    rows = StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until).values_list("day", "stage", "count")
+    rows = StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until).values_list(
+        "day", "stage", "count"
+    )
     by_day: dict[date, dict[int, int]] = {}
     for day_, stage, count in rows:
         by_day.setdefault(day_, {})[stage] = count
@@ -172,8 +190,12 @@ def period_comparison(*, period: DateRange) -> list[PeriodComparison]:
 
 
 def _last_snapshot(period: DateRange) -> dict[int, int]:
-    last_day = (StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until)
-                .order_by("-day").values_list("day", flat=True).first())
+    last_day = (
+        StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
     if last_day is None:
         return {}
     return dict(StageSnapshot.objects.filter(day=last_day).values_list("stage", "count"))
@@ -206,8 +228,11 @@ def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
     share of stays that ended by moving forward; the forecast is today's count times the
     share of stays that moved forward within 30 days."""
     rows = _stay_aggregates(period, leads)
-    medians = ({stage: row["median_days"] for stage, row in rows.items()} if connection.vendor == "postgresql"
-               else _stay_medians(period, leads))
+    medians = (
+        {stage: row["median_days"] for stage, row in rows.items()}
+        if connection.vendor == "postgresql"
+        else _stay_medians(period, leads)
+    )
     counts_now = {c.stage: c.count for c in stage_counts(leads=leads)}
     result = []
     for stage in FUNNEL[:-1]:
@@ -215,11 +240,20 @@ def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
         entered = row.get("entered", 0)
         within = row.get("forward_within", 0)
         forecast = round(counts_now.get(stage.value, 0) * within / entered) if entered else 0
-        result.append(StageVelocity(
-            stage=stage.value, label=stage.label, now=counts_now.get(stage.value, 0), entered=entered,
-            left=row.get("left", 0), moved_forward=row.get("forward", 0), forward_within_forecast=within,
-            average_days=row.get("average_days"), median_days=medians.get(stage.value), forecast=forecast,
-        ))
+        result.append(
+            StageVelocity(
+                stage=stage.value,
+                label=stage.label,
+                now=counts_now.get(stage.value, 0),
+                entered=entered,
+                left=row.get("left", 0),
+                moved_forward=row.get("forward", 0),
+                forward_within_forecast=within,
+                average_days=row.get("average_days"),
+                median_days=medians.get(stage.value),
+                forecast=forecast,
+            )
+        )
     return result
 
 
@@ -255,8 +289,11 @@ def _stay_aggregates(period: DateRange, leads) -> dict[int, dict]:
     seconds = _seconds_between("left_at", "entered_at")
     forward = f"(next_stage > stage AND next_stage <> {Stage.DISQUALIFIED.value})"
     # PostgreSQL takes the median in the same pass; SQLite has no percentile, see _stay_medians.
-    median = (f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE left_at IS NOT NULL) / 86400.0"
-              if connection.vendor == "postgresql" else "NULL")
+    median = (
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds}) FILTER (WHERE left_at IS NOT NULL) / 86400.0"
+        if connection.vendor == "postgresql"
+        else "NULL"
+    )
     sql = f"""
         SELECT stage, COUNT(*),
                COUNT(left_at),
@@ -268,9 +305,14 @@ def _stay_aggregates(period: DateRange, leads) -> dict[int, dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [FORECAST_DAYS * 86400, *params, _db_instant(period.end)])
         return {
-            stage: {"entered": entered, "left": left, "forward": forward_n or 0, "forward_within": within or 0,
-                    "average_days": float(average) if average is not None else None,
-                    "median_days": float(median_days) if median_days is not None else None}
+            stage: {
+                "entered": entered,
+                "left": left,
+                "forward": forward_n or 0,
+                "forward_within": within or 0,
+                "average_days": float(average) if average is not None else None,
+                "median_days": float(median_days) if median_days is not None else None,
+            }
             for stage, entered, left, forward_n, within, average, median_days in cursor.fetchall()
         }
 
@@ -280,8 +322,11 @@ def _stay_medians(period: DateRange, leads) -> dict[int, float]:
     stays, params = _stays_sql(period, leads)
     seconds = _seconds_between("left_at", "entered_at")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT stage, {seconds} / 86400.0 FROM ({stays}) stays "
-                       f"WHERE entered_at < %s AND left_at IS NOT NULL ORDER BY stage", [*params, _db_instant(period.end)])
+        cursor.execute(
+            f"SELECT stage, {seconds} / 86400.0 FROM ({stays}) stays "
+            f"WHERE entered_at < %s AND left_at IS NOT NULL ORDER BY stage",
+            [*params, _db_instant(period.end)],
+        )
         durations: dict[int, list[float]] = {}
         for stage, days in cursor.fetchall():
             durations.setdefault(stage, []).append(days)
@@ -310,20 +355,29 @@ def stage_movers(*, period: DateRange, leads=None, top: int = 3) -> list[StageMo
     changes = StageChange.objects.filter(at__gte=period.start, at__lt=period.end)
     if leads is not None:
         changes = changes.filter(lead__in=leads.values("id"))
-    rows = changes.values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign") \
-        .annotate(n=Count("id")).order_by()
+    rows = (
+        changes.values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     tallies: dict[tuple[str, int], dict[str, int]] = {}
     for from_stage, to_stage, reason, event_type, name, campaign, n in rows:
         action = _action_label(reason, event_type, name)
-        for key, what in ((("actions_in", to_stage), action), (("actions_out", from_stage), action),
-                          (("campaigns_in", to_stage), campaign), (("campaigns_out", from_stage), campaign)):
+        for key, what in (
+            (("actions_in", to_stage), action),
+            (("actions_out", from_stage), action),
+            (("campaigns_in", to_stage), campaign),
+            (("campaigns_out", from_stage), campaign),
+        ):
             if what:
                 bucket = tallies.setdefault(key, {})
                 bucket[what] = bucket.get(what, 0) + n
     result = []
     for stage in Stage:
-        lists = {kind: _top(tallies.get((kind, stage.value), {}), top)
-                 for kind in ("actions_in", "actions_out", "campaigns_in", "campaigns_out")}
+        lists = {
+            kind: _top(tallies.get((kind, stage.value), {}), top)
+            for kind in ("actions_in", "actions_out", "campaigns_in", "campaigns_out")
+        }
         if any(lists.values()):
             result.append(StageMovers(stage.value, stage.label, **lists))
     return result
@@ -340,7 +394,9 @@ def _action_label(reason: str, event_type: str | None, name: str | None) -> str:
     return dict(StageChange.Reason.choices).get(reason, reason)
 
 
-def score_histogram(*, leads=None, segment_key: str = "-", refresh: bool = False) -> tuple[list[str], list[int]]:
+def score_histogram(
+    *, leads=None, segment_key: str = "-", refresh: bool = False
+) -> tuple[list[str], list[int]]:
     """Leads per score band of 10 points; the top band is open (T×1.5 and above).
     Cached like the dashboard it belongs to: it reads every lead."""
     key = f"leads:score-histogram:{segment_key}"
@@ -354,11 +410,18 @@ def score_histogram(*, leads=None, segment_key: str = "-", refresh: bool = False
 def _score_histogram(leads) -> tuple[list[str], list[int]]:
     leads = Lead.objects.all() if leads is None else leads
     top = int(spec_for(active_version()).sales_ready_score * 1.5) // HISTOGRAM_BUCKET
-    rows = dict(leads.annotate(band=Floor(F("score") / HISTOGRAM_BUCKET)).values_list("band").annotate(n=Count("id")).order_by())
+    rows = dict(
+        leads.annotate(band=Floor(F("score") / HISTOGRAM_BUCKET))
+        .values_list("band")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
     counts = [0] * (top + 1)
     for band, n in rows.items():
         counts[min(int(band or 0), top)] += n
-    labels = [f"{b * HISTOGRAM_BUCKET}–{(b + 1) * HISTOGRAM_BUCKET - 1}" for b in range(top)] + [f"{top * HISTOGRAM_BUCKET}+"]
+    labels = [f"{b * HISTOGRAM_BUCKET}–{(b + 1) * HISTOGRAM_BUCKET - 1}" for b in range(top)] + [
+        f"{top * HISTOGRAM_BUCKET}+"
+    ]
     return labels, counts
 
 
@@ -383,7 +446,9 @@ def lead_score_series(*, lead: Lead, as_of: datetime | None = None) -> list[tupl
 ACCOUNT_CHART_MEMBERS = 50
 
 
-def account_score_series(*, account: Account, days: int = 90, as_of: datetime | None = None) -> list[tuple[str, float]]:
+def account_score_series(
+    *, account: Account, days: int = 90, as_of: datetime | None = None
+) -> list[tuple[str, float]]:
     """The account score (sum of member scores, §4) at the end of each of the last `days` days,
     rebuilt from each member's contributions. Only the top members are replayed so a
     giant account cannot make its page slow; the page says so."""
@@ -435,7 +500,11 @@ def tally_calibration() -> TallyReport:
         leads=Count("id"), **{f"avg_{s}": Avg(f"tally_{s}") for s in stages}
     )
     averages = [(s, stage_label(s), float(row[f"avg_{s}"] or 0.0)) for s in stages]
-    suggested = scoring.suggested_points_per_interaction(spec.sales_ready_score, [a for _, _, a in averages]) if row["leads"] else None
+    suggested = (
+        scoring.suggested_points_per_interaction(spec.sales_ready_score, [a for _, _, a in averages])
+        if row["leads"]
+        else None
+    )
     return TallyReport(spec.sales_ready_score, row["leads"], averages, suggested)
 
 
@@ -444,9 +513,12 @@ def _tally_of(stage: int) -> RawSQL:
     # numeric key as an array index, so the path is spelled out per database.
     column = f'"{Lead._meta.db_table}"."engine_state"'
     if connection.vendor == "postgresql":
-        return RawSQL(f"COALESCE(({column} -> 'tallies' ->> %s)::float, 0)", [str(stage)], output_field=FloatField())
-    return RawSQL(f"COALESCE(json_extract({column}, %s), 0)", [f'$.tallies."{stage}"'], output_field=FloatField())
-
+        return RawSQL(
+            f"COALESCE(({column} -> 'tallies' ->> %s)::float, 0)", [str(stage)], output_field=FloatField()
+        )
+    return RawSQL(
+        f"COALESCE(json_extract({column}, %s), 0)", [f'$.tallies."{stage}"'], output_field=FloatField()
+    )
 
 
 @dataclass(frozen=True)
@@ -473,9 +545,14 @@ def stage_dashboard(*, period: DateRange, segment=None, refresh: bool = False) -
     counts = stage_counts(leads=leads)
     velocity = stage_velocity(period=period, leads=leads)
     dashboard = StageDashboard(
-        computed_at=timezone.now(), period=period, lead_total=sum(c.count for c in counts), stage_counts=counts,
-        comparison=period_comparison(period=period), velocity=velocity,
-        movers=stage_movers(period=period, leads=leads), forecast_total=sum(v.forecast for v in velocity),
+        computed_at=timezone.now(),
+        period=period,
+        lead_total=sum(c.count for c in counts),
+        stage_counts=counts,
+        comparison=period_comparison(period=period),
+        velocity=velocity,
+        movers=stage_movers(period=period, leads=leads),
+        forecast_total=sum(v.forecast for v in velocity),
     )
     cache.set(key, dashboard, DASHBOARD_CACHE_SECONDS)
     return dashboard
@@ -503,4 +580,6 @@ def segment_leads(segment):
 def lead_tallies(*, lead: Lead) -> list[tuple[str, int]]:
     """Interactions counted while the lead was in each stage (§4), in funnel order."""
     tallies = (lead.engine_state or {}).get("tallies", {})
-    return [(stage_label(int(key)), count) for key, count in sorted(tallies.items(), key=lambda kv: int(kv[0]))]
+    return [
+        (stage_label(int(key)), count) for key, count in sorted(tallies.items(), key=lambda kv: int(kv[0]))
+    ]

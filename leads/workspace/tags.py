@@ -1,4 +1,5 @@
 """Tags ("data cards", §1): free labels on leads that need no custom field."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """The workspace pages: home, lead page, stage dashboard, lead list, accounts, segments, tally report."""
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -10,14 +11,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from leads.engine import scoring
-from leads.workspace import selectors
-from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
+from leads.ingest.events import lead_adjust as lead_adjust_service
 from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
 from leads.roles import SALES_REPS, marketer_required, visible_leads
-from leads.workspace.segments import SegmentError, describe_filters, segment_create, segment_csv_rows, segments_ensure_built_in
-from leads.ingest.events import lead_adjust as lead_adjust_service
-from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
+from leads.workspace import selectors
+from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.workspace.forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
+from leads.workspace.segments import (
+    SegmentError,
+    describe_filters,
+    segment_create,
+    segment_csv_rows,
+    segments_ensure_built_in,
+)
+from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
 from scoring_site.htmx import htmx_partial
 
 PAGE_SIZE = 50
@@ -28,31 +35,41 @@ ACCOUNT_SELECT_LIMIT = 300
 @login_required
 def home(request):
     leads = visible_leads(request.user, Lead.objects.all())
-    return render(request, "leads/home.html", {
-        "stage_counts": selectors.stage_counts(leads=leads),
-        "lead_total": leads.count(),
-        "top_leads": selectors.top_leads(user=request.user),
-        "recent_events": selectors.recent_events(user=request.user),
-    })
+    return render(
+        request,
+        "leads/home.html",
+        {
+            "stage_counts": selectors.stage_counts(leads=leads),
+            "lead_total": leads.count(),
+            "top_leads": selectors.top_leads(user=request.user),
+            "recent_events": selectors.recent_events(user=request.user),
+        },
+    )
 
 
 @login_required
 def lead_detail(request, pk):
-    lead = get_object_or_404(visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk)
+    lead = get_object_or_404(
+        visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk
+    )
     contributions, replayed_score = selectors.lead_contributions(lead=lead)
     score_now = selectors.lead_score_now(lead=lead)
-    return render(request, "leads/lead_detail.html", {
-        "lead": lead,
-        "score_now": score_now,
-        # The stored score and a replay agree (§3); if a recalculation is still running they may not.
-        "score_pending": not scoring.is_close(score_now, replayed_score, 1e-4),
-        "contributions": contributions,
-        "contribution_total": sum(line.delta for line in contributions),
-        "product_scores": lead.product_scores.select_related("product_line").order_by("-score"),
-        "stage_changes": lead.stage_changes.order_by("-at", "-id")[:50],
-        "tallies": selectors.lead_tallies(lead=lead),
-        "adjust_form": AdjustForm(),
-    })
+    return render(
+        request,
+        "leads/lead_detail.html",
+        {
+            "lead": lead,
+            "score_now": score_now,
+            # The stored score and a replay agree (§3); if a recalculation is still running they may not.
+            "score_pending": not scoring.is_close(score_now, replayed_score, 1e-4),
+            "contributions": contributions,
+            "contribution_total": sum(line.delta for line in contributions),
+            "product_scores": lead.product_scores.select_related("product_line").order_by("-score"),
+            "stage_changes": lead.stage_changes.order_by("-at", "-id")[:50],
+            "tallies": selectors.lead_tallies(lead=lead),
+            "adjust_form": AdjustForm(),
+        },
+    )
 
 
 @marketer_required
@@ -63,9 +80,16 @@ def dashboard(request):
         return render(request, "leads/dashboard.html", {"form": form, "error": first_error(form)}, status=400)
     data = form.cleaned_data
     board = selectors.stage_dashboard(period=data["period"], segment=data.get("segment"))
-    return render(request, "leads/dashboard.html", {
-        "form": form, "board": board, "segment": data.get("segment"), "chart_query": request.GET.urlencode(),
-    })
+    return render(
+        request,
+        "leads/dashboard.html",
+        {
+            "form": form,
+            "board": board,
+            "segment": data.get("segment"),
+            "chart_query": request.GET.urlencode(),
+        },
+    )
 
 
 @login_required
@@ -76,14 +100,24 @@ def lead_list(request):
         page = _page_number(request.GET.get("page"))
     except FilterError as error:
         return _lead_list_response(request, {"error": error}, status=400)
-    leads = filtered_leads(lead_filter, visible_leads(request.user, Lead.objects.select_related("account", "owner")))
+    leads = filtered_leads(
+        lead_filter, visible_leads(request.user, Lead.objects.select_related("account", "owner"))
+    )
     total, more = selectors.capped_count(leads)
-    rows = list(leads[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
-    return _lead_list_response(request, {
-        "lead_filter": lead_filter, "leads": rows[:PAGE_SIZE], "total": total, "total_is_capped": more,
-        "page": page, "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE, **_row_span(page, rows),
-        "query": _without(request.GET, "page"),
-    })
+    rows = list(leads[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    return _lead_list_response(
+        request,
+        {
+            "lead_filter": lead_filter,
+            "leads": rows[:PAGE_SIZE],
+            "total": total,
+            "total_is_capped": more,
+            "page": page,
+            "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE,
+            **_row_span(page, rows),
+            "query": _without(request.GET, "page"),
+        },
+    )
 
 
 def _lead_list_response(request, context, status=200):
@@ -97,12 +131,17 @@ def _lead_list_response(request, context, status=200):
 
 def _lead_list_choices(user):
     # Unordered LIMIT first: sorting every account by name just to learn there are too many is waste.
-    accounts = sorted(Account.objects.values_list("id", "name")[: ACCOUNT_SELECT_LIMIT + 1], key=lambda row: row[1])
+    accounts = sorted(
+        Account.objects.values_list("id", "name")[: ACCOUNT_SELECT_LIMIT + 1], key=lambda row: row[1]
+    )
     return {
         "stages": Stage.choices,
         "product_lines": ProductLine.objects.values_list("name", flat=True),
         "tags": Tag.objects.values_list("name", flat=True)[:200],
-        "owners": get_user_model().objects.filter(groups__name=SALES_REPS).order_by("username").values_list("id", "username"),
+        "owners": get_user_model()
+        .objects.filter(groups__name=SALES_REPS)
+        .order_by("username")
+        .values_list("id", "username"),
         "accounts": accounts if len(accounts) <= ACCOUNT_SELECT_LIMIT else None,
         "nps_groups": ("promoter", "passive", "detractor"),
     }
@@ -140,11 +179,20 @@ def accounts(request):
     if query:
         rows = rows.filter(Q(name__icontains=query) | Q(domain__icontains=query))
     total, more = selectors.capped_count(rows)
-    page_rows = list(rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
-    return render(request, "leads/accounts.html", {
-        "accounts": page_rows[:PAGE_SIZE], "q": query, "page": page, "has_next": len(page_rows) > PAGE_SIZE,
-        "total": total, "total_is_capped": more, "threshold": _account_threshold(),
-    })
+    page_rows = list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    return render(
+        request,
+        "leads/accounts.html",
+        {
+            "accounts": page_rows[:PAGE_SIZE],
+            "q": query,
+            "page": page,
+            "has_next": len(page_rows) > PAGE_SIZE,
+            "total": total,
+            "total_is_capped": more,
+            "threshold": _account_threshold(),
+        },
+    )
 
 
 def _account_threshold() -> float:
@@ -156,11 +204,17 @@ def _account_threshold() -> float:
 def account_detail(request, pk):
     account = get_object_or_404(Account, pk=pk)
     members = selectors.account_members(account=account)
-    return render(request, "leads/account_detail.html", {
-        "account": account, "members": members, "top_contributors": members[:5],
-        "threshold": _account_threshold(),
-        "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
-    })
+    return render(
+        request,
+        "leads/account_detail.html",
+        {
+            "account": account,
+            "members": members,
+            "top_contributors": members[:5],
+            "threshold": _account_threshold(),
+            "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
+        },
+    )
 
 
 @marketer_required
@@ -169,8 +223,14 @@ def segments(request):
     segments_ensure_built_in()
     if request.method == "POST":
         return _segment_save(request, SegmentForm(request.POST))
-    rows = [(segment, describe_filters(segment.filters), selectors.capped_count(segment_members(segment), cap=1_000_000))
-            for segment in Segment.objects.all()]
+    rows = [
+        (
+            segment,
+            describe_filters(segment.filters),
+            selectors.capped_count(segment_members(segment), cap=1_000_000),
+        )
+        for segment in Segment.objects.all()
+    ]
     return render(request, "leads/segments.html", {"rows": rows})
 
 
@@ -179,8 +239,12 @@ def _segment_save(request, form):
     try:
         if not form.is_valid():
             raise SegmentError("name", first_error(form).removeprefix("name: "))
-        segment = segment_create(name=form.cleaned_data["name"], description=form.cleaned_data["description"],
-                                 lead_filter=parse_filters(QueryDict(query)), by=request.user)
+        segment = segment_create(
+            name=form.cleaned_data["name"],
+            description=form.cleaned_data["description"],
+            lead_filter=parse_filters(QueryDict(query)),
+            by=request.user,
+        )
     except (SegmentError, FilterError) as error:
         messages.error(request, f"Segment not saved — {error}")
         return redirect(f"{reverse('leads:list')}?{_without(QueryDict(query), 'page')}")
@@ -198,13 +262,23 @@ def segment_detail(request, pk):
     except FilterError as error:
         return render(request, "leads/segment_detail.html", {"segment": segment, "error": error}, status=400)
     total, more = selectors.capped_count(members, cap=1_000_000)
-    rows = list(members[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+    rows = list(members[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     template = "leads/_lead_table.html" if htmx_partial(request) else "leads/segment_detail.html"
-    return render(request, template, {
-        "segment": segment, "leads": rows[:PAGE_SIZE], "total": total, "total_is_capped": more, "page": page,
-        "has_next": len(rows) > PAGE_SIZE, **_row_span(page, rows), "query": "",
-        "list_query": _segment_query(segment),
-    })
+    return render(
+        request,
+        template,
+        {
+            "segment": segment,
+            "leads": rows[:PAGE_SIZE],
+            "total": total,
+            "total_is_capped": more,
+            "page": page,
+            "has_next": len(rows) > PAGE_SIZE,
+            **_row_span(page, rows),
+            "query": "",
+            "list_query": _segment_query(segment),
+        },
+    )
 
 
 def _segment_query(segment) -> str:
@@ -221,7 +295,9 @@ def segment_export(request, pk):
     try:
         members = segment_members(segment)
     except FilterError as error:
-        return HttpResponse(f"This segment's saved filter is invalid — {error}", status=400, content_type="text/plain")
+        return HttpResponse(
+            f"This segment's saved filter is invalid — {error}", status=400, content_type="text/plain"
+        )
     filename = f"segment-{segment.pk}-{timezone.now():%Y%m%d}.csv"
     response = StreamingHttpResponse(segment_csv_rows(members), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -23,9 +23,13 @@ def feedback_form(feedback, refused_form=None):
         return refused_form
     initial = {}
     if feedback is not None:
-        initial = {"really_sales_ready": {True: "yes", False: "no"}.get(feedback.really_sales_ready, ""),
-                   "reason": feedback.reason, "outcome": feedback.outcome, "note": feedback.note,
-                   "good_actions_note": feedback.good_actions_note}
+        initial = {
+            "really_sales_ready": {True: "yes", False: "no"}.get(feedback.really_sales_ready, ""),
+            "reason": feedback.reason,
+            "outcome": feedback.outcome,
+            "note": feedback.note,
+            "good_actions_note": feedback.good_actions_note,
+        }
     return FeedbackForm(initial=initial, auto_id=f"id_fb{getattr(feedback, 'lead_id', '')}_%s")
 
 

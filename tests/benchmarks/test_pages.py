@@ -13,8 +13,12 @@ pytestmark = pytest.mark.django_db
 def test_backfill_rebuilds_past_days_from_the_stage_log_and_keeps_existing_snapshots():
     now = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)  # noon: no day boundary nearby
     climber, _ = LeadFactory(stage=3), LeadFactory(stage=1)
-    StageChange.objects.create(lead=climber, from_stage=1, to_stage=2, at=now - timedelta(days=3), reason="event")
-    StageChange.objects.create(lead=climber, from_stage=2, to_stage=3, at=now - timedelta(days=1, hours=1), reason="event")
+    StageChange.objects.create(
+        lead=climber, from_stage=1, to_stage=2, at=now - timedelta(days=3), reason="event"
+    )
+    StageChange.objects.create(
+        lead=climber, from_stage=2, to_stage=3, at=now - timedelta(days=1, hours=1), reason="event"
+    )
     kept = StageSnapshot.objects.create(day=(now - timedelta(days=1)).date(), stage=1, count=99)
     assert backfill_snapshots(4) == 3
     by_day = {}

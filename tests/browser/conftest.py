@@ -1,5 +1,6 @@
 """Browser tests: Playwright for Python driving Debian's chromium (installed by .ci/run),
 against pytest-django's live server. Never downloads a browser."""
+
 import os
 import shutil
 
@@ -63,8 +64,9 @@ def page(browser, live_server):
 
 @pytest.fixture
 def phone_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

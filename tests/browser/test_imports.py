@@ -10,7 +10,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SCREENSHOTS = os.environ.get("LEADSCORE_SCREENSHOTS")
 
 
-def test_marketer_previews_a_csv_sees_errors_by_line_and_imports_the_valid_rows(page, marketer, spec_model, tmp_path):
+def test_marketer_previews_a_csv_sees_errors_by_line_and_imports_the_valid_rows(
+    page, marketer, spec_model, tmp_path
+):
     path = tmp_path / "events.csv"
     path.write_bytes(events_csv())
     sign_in(page, "marketer")

@@ -19,8 +19,9 @@ def shot(page, name):
 
 def test_recalculation_bar_moves_live_without_a_reload(page, marketer, spec_model):
     LeadFactory.create_batch(3)
-    run = RecalculationRun.objects.create(version=spec_model, requested_by=marketer, total=2000,
-                                          status="running", started_at=timezone.now())
+    run = RecalculationRun.objects.create(
+        version=spec_model, requested_by=marketer, total=2000, status="running", started_at=timezone.now()
+    )
     sign_in(page, "marketer")
     page.goto(f"/model/recalculations/{run.pk}/")
     bar = page.locator("#recalc-progress")
@@ -35,10 +36,19 @@ def test_recalculation_bar_moves_live_without_a_reload(page, marketer, spec_mode
 
 
 def test_status_page_shows_jobs_and_the_queue_dashboard_link(page, marketer, spec_model, rq_redis):
-    JobRun.objects.create(name="decay", status="ok", started_at=timezone.now(), finished_at=timezone.now(),
-                          result="1,204 leads decayed, 310 product scores, 12 stages moved back")
-    JobRun.objects.create(name="daily report", status="failed", started_at=timezone.now(),
-                          error="SMTPServerDisconnected: Connection unexpectedly closed")
+    JobRun.objects.create(
+        name="decay",
+        status="ok",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        result="1,204 leads decayed, 310 product scores, 12 stages moved back",
+    )
+    JobRun.objects.create(
+        name="daily report",
+        status="failed",
+        started_at=timezone.now(),
+        error="SMTPServerDisconnected: Connection unexpectedly closed",
+    )
     sign_in(page, "marketer")
     page.click("nav >> text=Jobs")
     page.wait_for_url("**/leads/status/")

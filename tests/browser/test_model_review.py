@@ -1,4 +1,5 @@
 """A marketer changes the model through the browser; a rep gives feedback with one click."""
+
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,12 @@ SHOTS = None  # a folder path keeps screenshots while developing
 
 def _forms(lead, count):
     now = timezone.now()
-    events_ingest(events=[NewEvent(type="form_submit", occurred_at=now - timedelta(hours=count - i), lead_id=lead.pk)
-                          for i in range(count)])
+    events_ingest(
+        events=[
+            NewEvent(type="form_submit", occurred_at=now - timedelta(hours=count - i), lead_id=lead.pk)
+            for i in range(count)
+        ]
+    )
 
 
 def _shot(page, name):
@@ -85,5 +90,8 @@ def test_rep_leaves_feedback_with_one_click_and_a_note(page, rep, spec_model):
     assert page.inner_text(".note-text") == "Asked for a quote <script>alert(1)</script>"
     feedback = SalesFeedback.objects.get(lead=lead, rep=rep)
     assert (feedback.really_sales_ready, feedback.reason, feedback.note) == (
-        True, "good_fit", "Asked for a quote <script>alert(1)</script>")
+        True,
+        "good_fit",
+        "Asked for a quote <script>alert(1)</script>",
+    )
     _shot(page, "feedback")

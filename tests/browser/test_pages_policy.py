@@ -1,5 +1,6 @@
 """Every main page loads in a real browser without a script error or a Content-Security-
 Policy violation (a blocked script silently breaks htmx behaviours and charts)."""
+
 import pytest
 
 from leads.ingest import events
@@ -10,9 +11,21 @@ from tests.factories import AccountFactory, LeadFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PAGES = ("/", "/leads/dashboard/", "/leads/", "/leads/accounts/", "/leads/segments/", "/leads/tally/",
-         "/leads/status/", "/leads/imports/", "/model/", "/model/sheet/", "/model/feedback/", "/model/reviews/",
-         "/surveys/")
+PAGES = (
+    "/",
+    "/leads/dashboard/",
+    "/leads/",
+    "/leads/accounts/",
+    "/leads/segments/",
+    "/leads/tally/",
+    "/leads/status/",
+    "/leads/imports/",
+    "/model/",
+    "/model/sheet/",
+    "/model/feedback/",
+    "/model/reviews/",
+    "/surveys/",
+)
 
 
 def test_main_pages_load_without_script_errors_or_policy_violations(page, marketer, spec_model):

@@ -3,7 +3,8 @@
 `version_publish` starts `models_review.recalculation.recalculation_request(version=, by=)`,
 which returns a RecalculationRun; the publish view then redirects to
 `models_review:recalculation` (args=[run.pk]), whose `#recalc-progress[data-percent]`
-htmx keeps current. """
+htmx keeps current."""
+
 import pytest
 from django.conf import settings
 

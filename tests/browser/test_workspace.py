@@ -1,12 +1,13 @@
 """The marketer workspace in a real browser: charts drawn, htmx list, contributions, segments, reps."""
+
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from leads.models import StageChange, StageSnapshot
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import StageChange, StageSnapshot
 from tests.browser.conftest import sign_in
 from tests.factories import LeadFactory, RepFactory
 
@@ -32,11 +33,20 @@ def stage_history(spec_model):
     for offset in range(7):
         for stage, count in ((1, 10 + offset), (2, 6), (3, 3), (4, 1 + offset // 2)):
             StageSnapshot.objects.create(day=today - timedelta(days=offset), stage=stage, count=count)
-    leads = [LeadFactory(score=score, stage=stage) for score, stage in ((10, 1), (40, 2), (45, 2), (70, 3), (120, 4))]
+    leads = [
+        LeadFactory(score=score, stage=stage)
+        for score, stage in ((10, 1), (40, 2), (45, 2), (70, 3), (120, 4))
+    ]
     now = timezone.now()
-    StageChange.objects.create(lead=leads[4], from_stage=1, to_stage=2, at=now - timedelta(days=9), reason="event")
-    StageChange.objects.create(lead=leads[4], from_stage=2, to_stage=3, at=now - timedelta(days=6), reason="event")
-    StageChange.objects.create(lead=leads[4], from_stage=3, to_stage=4, at=now - timedelta(days=2), reason="event")
+    StageChange.objects.create(
+        lead=leads[4], from_stage=1, to_stage=2, at=now - timedelta(days=9), reason="event"
+    )
+    StageChange.objects.create(
+        lead=leads[4], from_stage=2, to_stage=3, at=now - timedelta(days=6), reason="event"
+    )
+    StageChange.objects.create(
+        lead=leads[4], from_stage=3, to_stage=4, at=now - timedelta(days=2), reason="event"
+    )
     return leads
 
 
@@ -72,11 +82,20 @@ def test_lead_list_filters_in_place_without_a_page_load(page, marketer, spec_mod
 def test_lead_page_contributions_sum_to_the_displayed_score(page, marketer, spec_model):
     lead = LeadFactory(name="Contributing Carla")
     start = timezone.now() - timedelta(days=80)
-    events_ingest(events=[
-        NewEvent(type="form_submit", occurred_at=start, lead_id=lead.pk),
-        NewEvent(type="custom", name="Trial Started", occurred_at=start + timedelta(hours=1), lead_id=lead.pk),
-        NewEvent(type="video_play", occurred_at=start + timedelta(days=1), lead_id=lead.pk, properties={"percent": 100}),
-    ])
+    events_ingest(
+        events=[
+            NewEvent(type="form_submit", occurred_at=start, lead_id=lead.pk),
+            NewEvent(
+                type="custom", name="Trial Started", occurred_at=start + timedelta(hours=1), lead_id=lead.pk
+            ),
+            NewEvent(
+                type="video_play",
+                occurred_at=start + timedelta(days=1),
+                lead_id=lead.pk,
+                properties={"percent": 100},
+            ),
+        ]
+    )
     sign_in(page, "marketer")
     page.goto(f"/leads/{lead.pk}/")
     deltas = [float(text) for text in page.locator("#contributions tbody td.delta").all_inner_texts()]

@@ -1,6 +1,7 @@
 """Real processes for the fault tests: a redis-server of the test's own, gunicorn serving the
 tracking API, and RQ workers, all pointed at the test database (LEADSCORE_TEST_DB_NAME) and
 at that redis-server (REDIS_URL), so killing or restarting them disturbs nothing else."""
+
 from __future__ import annotations
 
 import os
@@ -49,10 +50,30 @@ class OwnRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.executable, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-             "--dir", str(self.folder), "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-             "--daemonize", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.executable,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.folder),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--daemonize",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if not wait_until(self.answers, 15):
             raise RuntimeError("the test's redis-server did not start")
 
@@ -78,15 +99,33 @@ class OwnRedis:
 
 
 def child_environment(redis_url: str) -> dict:
-    return {**os.environ, "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
-            "REDIS_URL": redis_url, "PYTHONPATH": str(settings.BASE_DIR)}
+    return {
+        **os.environ,
+        "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
 
 
 def start_gunicorn(redis_url: str, port: int, workers: int = 3) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "tests.faults.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning", "--timeout", "60"],
-        cwd=settings.BASE_DIR, env=child_environment(redis_url))
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tests.faults.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--timeout",
+            "60",
+        ],
+        cwd=settings.BASE_DIR,
+        env=child_environment(redis_url),
+    )
 
     def listening():
         try:
@@ -104,8 +143,13 @@ def start_gunicorn(redis_url: str, port: int, workers: int = 3) -> subprocess.Po
 def start_worker(redis_url: str, name: str) -> subprocess.Popen:
     # The worker's log goes to the test run's own var/ folder, for a look after a failure.
     with open(Path(settings.VAR_DIR) / f"worker-{name}.log", "ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "tests.faults.worker", name], cwd=settings.BASE_DIR,
-                                env=child_environment(redis_url), stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.faults.worker", name],
+            cwd=settings.BASE_DIR,
+            env=child_environment(redis_url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def end(process: subprocess.Popen | None) -> None:

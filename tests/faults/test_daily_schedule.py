@@ -4,6 +4,7 @@ twice on one day changes nothing the second time.
 
 The enqueue instants come from RQ's own CronJob (what `rqcron scoring_site.cron` runs), which
 reads cron fields in the process's local time: Django sets TZ from TIME_ZONE."""
+
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,18 +13,23 @@ import pytest
 from django.core import mail
 from rq.cron import CronJob
 
-from leads.background import decay, daily, report
-from leads.models import Lead, StageSnapshot
+from leads.background import daily, decay, report
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Lead, StageSnapshot
 from scoring_site.schedule import PERIODIC
 from tests.conftest import day
 from tests.factories import LeadFactory, MarketerFactory
 
-DAILY = [(name, job, cron, queue) for name, job, cron, queue in PERIODIC if cron.split()[2:] == ["*", "*", "*"]
-         and cron.split()[0].isdigit() and cron.split()[1].isdigit()]
+DAILY = [
+    (name, job, cron, queue)
+    for name, job, cron, queue in PERIODIC
+    if cron.split()[2:] == ["*", "*", "*"] and cron.split()[0].isdigit() and cron.split()[1].isdigit()
+]
 DST_CHANGES = [
-    ("America/New_York", datetime(2026, 3, 4)), ("America/New_York", datetime(2026, 10, 28)),
-    ("Europe/Copenhagen", datetime(2026, 3, 25)), ("Europe/Copenhagen", datetime(2026, 10, 21)),
+    ("America/New_York", datetime(2026, 3, 4)),
+    ("America/New_York", datetime(2026, 10, 28)),
+    ("Europe/Copenhagen", datetime(2026, 3, 25)),
+    ("Europe/Copenhagen", datetime(2026, 10, 21)),
 ]
 
 
@@ -57,14 +63,25 @@ def test_each_daily_job_is_enqueued_once_per_day_across_a_dst_change(settings, z
 @pytest.mark.django_db
 def test_decay_cold_and_snapshot_twice_on_one_day_change_nothing_the_second_time(spec_model):
     lead = LeadFactory()
-    events_ingest(events=[NewEvent(type=kind, occurred_at=day(0), lead_id=lead.pk, name=name) for kind, name in
-                          (("form_submit", ""), ("video_play", ""), ("custom", "Trial Started"))], now=day(0))
-    first = (str(decay.decay_materialise(now=day(60))), daily.cold_detect(now=day(60)),
-             daily.snapshot_take(day=day(60).date()))
+    events_ingest(
+        events=[
+            NewEvent(type=kind, occurred_at=day(0), lead_id=lead.pk, name=name)
+            for kind, name in (("form_submit", ""), ("video_play", ""), ("custom", "Trial Started"))
+        ],
+        now=day(0),
+    )
+    first = (
+        str(decay.decay_materialise(now=day(60))),
+        daily.cold_detect(now=day(60)),
+        daily.snapshot_take(day=day(60).date()),
+    )
     table = list(Lead.objects.values_list("pk", "score", "scored_at", "stage", "is_cold"))
     snapshots = list(StageSnapshot.objects.values_list("day", "stage", "count"))
-    second = (str(decay.decay_materialise(now=day(60) + timedelta(hours=3))),
-              daily.cold_detect(now=day(60) + timedelta(hours=3)), daily.snapshot_take(day=day(60).date()))
+    second = (
+        str(decay.decay_materialise(now=day(60) + timedelta(hours=3))),
+        daily.cold_detect(now=day(60) + timedelta(hours=3)),
+        daily.snapshot_take(day=day(60).date()),
+    )
     assert first[0].startswith("1 leads decayed") and first[1] == (1, 0)
     assert second[:2] == ("0 leads decayed, 0 product scores, 0 stages moved back", (0, 0))
     assert list(Lead.objects.values_list("pk", "score", "scored_at", "stage", "is_cold")) == table

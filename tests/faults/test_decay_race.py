@@ -4,20 +4,19 @@ lead ends with the same scores as running the two one after the other, in both o
 Two leads share one history: lead A sees decay and the event one after the other, lead B
 sees them at once, forced with a pause inside the first writer's transaction (its row lock,
 or SQLite's write lock, held). Both must end equal to each other and to the engine's replay."""
+
 import threading
 import time
 
 import pytest
 from django.db import connection
 
-from leads.background import decay
-
-from leads.engine import scoring
-
 from leads import services
-from leads.models import Lead, ProductScore
+from leads.background import decay
+from leads.engine import scoring
 from leads.ingest import events
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Lead, ProductScore
 from tests.conftest import day
 from tests.factories import LeadFactory
 from tests.leads.test_decay import engine_truth
@@ -30,14 +29,20 @@ LATE_EVENT_AT = day(59)  # after decay's last tick (day 58), before the decay ru
 
 def with_history():
     lead = LeadFactory()
-    events_ingest(events=[NewEvent(type=kind, occurred_at=day(0), lead_id=lead.pk, name=name)
-                          for kind, name in (("form_submit", ""), ("video_play", ""), ("custom", "Trial Started"))],
-                  now=day(0))
+    events_ingest(
+        events=[
+            NewEvent(type=kind, occurred_at=day(0), lead_id=lead.pk, name=name)
+            for kind, name in (("form_submit", ""), ("video_play", ""), ("custom", "Trial Started"))
+        ],
+        now=day(0),
+    )
     return lead
 
 
 def late_event(lead):
-    events_ingest(events=[NewEvent(type="form_submit", occurred_at=LATE_EVENT_AT, lead_id=lead.pk)], now=DECAY_AT)
+    events_ingest(
+        events=[NewEvent(type="form_submit", occurred_at=LATE_EVENT_AT, lead_id=lead.pk)], now=DECAY_AT
+    )
 
 
 def run_decay():
@@ -48,7 +53,11 @@ class PausedWriter:
     """Wraps `module.name` so its first call waits inside the caller's transaction until released."""
 
     def __init__(self, monkeypatch, module, name):
-        self.entered, self.release, self.original = threading.Event(), threading.Event(), getattr(module, name)
+        self.entered, self.release, self.original = (
+            threading.Event(),
+            threading.Event(),
+            getattr(module, name),
+        )
         self.calls = 0
         monkeypatch.setattr(module, name, self)
 
@@ -93,7 +102,9 @@ def race(first, second, paused: PausedWriter) -> float:
 
 def scores(lead):
     row = Lead.objects.filter(pk=lead.pk).values_list("score", "scored_at", "stage", "last_engaged_at").get()
-    products = sorted(ProductScore.objects.filter(lead=lead).values_list("product_line__name", "score", "scored_at"))
+    products = sorted(
+        ProductScore.objects.filter(lead=lead).values_list("product_line__name", "score", "scored_at")
+    )
     return row, products
 
 

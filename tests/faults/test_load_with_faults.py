@@ -5,6 +5,7 @@ qualification / outbox / watchdog jobs are enqueued as the scheduler would. At t
 events sent = events stored = events scored, every queue drained, and every lead's scores
 equal a replay of its events. Duration and rate can be lowered with LOAD_SECONDS /
 LOAD_EVENTS_PER_SECOND for a quick local check."""
+
 import copy
 import itertools
 import os
@@ -75,11 +76,21 @@ class Sender:
     def message(self) -> dict:
         user = f"user-{self.rng.randrange(USERS)}"
         if self.rng.random() < 0.2:
-            return {"type": "page", "userId": user, "messageId": str(uuid.uuid4()), "name": "Careers",
-                    "properties": {"url": "https://example.com/careers/engineer"}}
+            return {
+                "type": "page",
+                "userId": user,
+                "messageId": str(uuid.uuid4()),
+                "name": "Careers",
+                "properties": {"url": "https://example.com/careers/engineer"},
+            }
         name, properties = self.rng.choice(TRACKED)
-        return {"type": "track", "userId": user, "messageId": str(uuid.uuid4()), "event": name,
-                "properties": dict(properties)}
+        return {
+            "type": "track",
+            "userId": user,
+            "messageId": str(uuid.uuid4()),
+            "event": name,
+            "properties": dict(properties),
+        }
 
     def send(self, batch: list[dict]) -> None:
         session = requests.Session()
@@ -122,10 +133,15 @@ class Faults:
 
     def __init__(self, own_redis, workers, seconds):
         self.redis, self.workers, self.seconds = own_redis, workers, seconds
-        self.pending = sorted([
-            (0.30 * seconds, "publish", 0), (0.40 * seconds, "kill", 0), (0.45 * seconds, "restart worker", 0),
-            (0.52 * seconds, "publish", 1), (0.55 * seconds, "restart redis", 0),
-        ])
+        self.pending = sorted(
+            [
+                (0.30 * seconds, "publish", 0),
+                (0.40 * seconds, "kill", 0),
+                (0.45 * seconds, "restart worker", 0),
+                (0.52 * seconds, "publish", 1),
+                (0.55 * seconds, "restart redis", 0),
+            ]
+        )
         self.next_schedule, self.log, self.versions, self.exits = 0.0, [], versions(), []
         self.killed = set()
 
@@ -146,7 +162,9 @@ class Faults:
         for index, worker in enumerate(self.workers):
             if index not in self.killed and worker.poll() is not None:
                 self.exits.append(f"{worker.args[-1]} exited with {worker.returncode}")
-                self.workers[index] = processes.start_worker(self.redis.url, f"load-{index}-{len(self.exits)}")
+                self.workers[index] = processes.start_worker(
+                    self.redis.url, f"load-{index}-{len(self.exits)}"
+                )
 
     def publish(self, index):
         version_import(data=self.versions[index], publish=True)
@@ -168,18 +186,26 @@ def enqueue_periodic(at=None) -> None:
     # Through the outbox, as scoring_site.cron does: while Redis is down these wait in the
     # database and the next outbox sweep moves them.
     with transaction.atomic():
-        enqueue_or_outbox("default", "leads.background.jobs.qualification_evaluate", reference="load:qualification")
+        enqueue_or_outbox(
+            "default", "leads.background.jobs.qualification_evaluate", reference="load:qualification"
+        )
         enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="load:outbox")
-        enqueue_or_outbox("default", "models_review.jobs.recalculations_resume_stale", reference="load:watchdog",
-                          **({"at": at} if at else {}))
+        enqueue_or_outbox(
+            "default",
+            "models_review.jobs.recalculations_resume_stale",
+            reference="load:watchdog",
+            **({"at": at} if at else {}),
+        )
 
 
 def drained() -> bool:
     queues = [queue(name) for name in QUEUE_NAMES]
-    return (not OutboxJob.objects.filter(sent_at__isnull=True).exists()
-            and not RecalculationRun.objects.exclude(status=RecalculationRun.Status.DONE).exists()
-            and all(q.count == 0 for q in queues)
-            and all(not _live_started(q) for q in queues))
+    return (
+        not OutboxJob.objects.filter(sent_at__isnull=True).exists()
+        and not RecalculationRun.objects.exclude(status=RecalculationRun.Status.DONE).exists()
+        and all(q.count == 0 for q in queues)
+        and all(not _live_started(q) for q in queues)
+    )
 
 
 def _live_started(q) -> list[str]:
@@ -203,8 +229,9 @@ def wait_for_drain(faults: Faults, timeout: float = 90) -> bool:
         faults.supervise()
         if drained():
             return True
-        stuck = RecalculationRun.objects.filter(status=RecalculationRun.Status.RUNNING,
-                                                updated_at__lt=timezone.now() - timedelta(seconds=10))
+        stuck = RecalculationRun.objects.filter(
+            status=RecalculationRun.Status.RUNNING, updated_at__lt=timezone.now() - timedelta(seconds=10)
+        )
         if stuck.exists():
             enqueue_periodic(at=(timezone.now() + STALE_AFTER).isoformat())
         else:
@@ -228,7 +255,10 @@ def stored_scores() -> dict:
     products = defaultdict(dict)
     for lead_id, line, score in ProductScore.objects.values_list("lead_id", "product_line__name", "score"):
         products[lead_id][line] = score
-    return {pk: (score, stage, products[pk]) for pk, score, stage in Lead.objects.values_list("pk", "score", "stage")}
+    return {
+        pk: (score, stage, products[pk])
+        for pk, score, stage in Lead.objects.values_list("pk", "score", "stage")
+    }
 
 
 @pytest.mark.slow
@@ -257,17 +287,21 @@ def test_load_with_worker_kill_and_redis_restart_loses_nothing(settings, capsys)
     stored = Event.objects.count()
     scored_leads = Lead.objects.filter(events__isnull=False).distinct().count()
     unidentified = Event.objects.filter(lead__isnull=True).count()
-    expected = {pk: (state.sales.score, state.stage, {name: s.score for name, s in state.products.items()})
-                for pk, state in uninterrupted_result(active_version(), timezone.now()).items()}
+    expected = {
+        pk: (state.sales.score, state.stage, {name: s.score for name, s in state.products.items()})
+        for pk, state in uninterrupted_result(active_version(), timezone.now()).items()
+    }
     actual = stored_scores()
     mismatched = sorted(pk for pk in expected if expected[pk] != actual[pk])
     with capsys.disabled():
-        print(f"\nload: {len(sender.sent_ids):,} events sent at {achieved:,.0f}/s over {SECONDS:.0f}s, "
-              f"{stored:,} stored, {scored_leads:,} leads scored, {len(mismatched)} scores differ from replay; "
-              f"responses {dict(sender.statuses)}, transport retries {sender.retries}; "
-              f"{jobs_run} jobs run, longest queue wait {longest_wait:.2f}s; "
-              f"{RecalculationRun.objects.count()} recalculations; faults: {'; '.join(faults.log)}; "
-              f"workers restarted by the supervisor: {'; '.join(faults.exits) or 'none'}")
+        print(
+            f"\nload: {len(sender.sent_ids):,} events sent at {achieved:,.0f}/s over {SECONDS:.0f}s, "
+            f"{stored:,} stored, {scored_leads:,} leads scored, {len(mismatched)} scores differ from replay; "
+            f"responses {dict(sender.statuses)}, transport retries {sender.retries}; "
+            f"{jobs_run} jobs run, longest queue wait {longest_wait:.2f}s; "
+            f"{RecalculationRun.objects.count()} recalculations; faults: {'; '.join(faults.log)}; "
+            f"workers restarted by the supervisor: {'; '.join(faults.exits) or 'none'}"
+        )
     assert achieved >= 200 * min(1.0, RATE / 250)
     assert len(faults.log) == 5
     assert set(sender.statuses) == {200}
@@ -275,5 +309,7 @@ def test_load_with_worker_kill_and_redis_restart_loses_nothing(settings, capsys)
     assert set(Event.objects.values_list("idempotency_key", flat=True)) == sender.sent_ids
     assert unidentified == 0
     assert drained_in_time, "queues did not drain"
-    assert RecalculationRun.objects.filter(status=RecalculationRun.Status.DONE).count() == 2  # one per publish
+    assert (
+        RecalculationRun.objects.filter(status=RecalculationRun.Status.DONE).count() == 2
+    )  # one per publish
     assert mismatched == [], f"{len(mismatched)} leads differ from a replay, e.g. {mismatched[:5]}"

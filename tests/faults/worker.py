@@ -1,6 +1,7 @@
 """A long-running forking RQ worker (what `manage.py rqworker` runs) on every project queue, on
 the test database:
 `python -m tests.faults.worker NAME` with LEADSCORE_TEST_DB_NAME and REDIS_URL set."""
+
 import os
 import sys
 

@@ -1,4 +1,5 @@
 """The project's WSGI application on the test database, for gunicorn in the load test."""
+
 import os
 
 import django

@@ -1,5 +1,6 @@
 """Concurrent batches over the same leads, with retried messages crossing between them:
 each message is stored once, nothing deadlocks, and every score is the SPEC sum."""
+
 import json
 import threading
 from datetime import timedelta
@@ -19,16 +20,29 @@ def test_concurrent_overlapping_batches_store_each_message_once(live_server, spe
     start = timezone.now() - timedelta(hours=1)
     # 20 leads × 10 forms; every client sends every message (as retries after a timeout
     # would), in its own order, so the same leads and messageIds race across transactions.
-    messages = [{"type": "track", "userId": f"u{n % 20}", "event": "Form Submitted", "messageId": f"m{n}",
-                 "timestamp": (start + timedelta(seconds=n)).isoformat()} for n in range(200)]
+    messages = [
+        {
+            "type": "track",
+            "userId": f"u{n % 20}",
+            "event": "Form Submitted",
+            "messageId": f"m{n}",
+            "timestamp": (start + timedelta(seconds=n)).isoformat(),
+        }
+        for n in range(200)
+    ]
     failures = []
 
     def client(offset):
         ordered = messages[offset:] + messages[:offset]
         for chunk in range(0, 200, 50):
-            body = json.dumps({"batch": ordered[chunk:chunk + 50]})
-            response = requests.post(f"{live_server.url}/api/v1/batch", data=body, auth=(key, ""), timeout=60,
-                                     headers={"Content-Type": "application/json"})
+            body = json.dumps({"batch": ordered[chunk : chunk + 50]})
+            response = requests.post(
+                f"{live_server.url}/api/v1/batch",
+                data=body,
+                auth=(key, ""),
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            )
             if response.status_code != 200:
                 failures.append(response.text)
 

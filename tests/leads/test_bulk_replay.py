@@ -1,20 +1,21 @@
 """The compiled replay (leads/compiled.py) against the engine it compiles: on random
 histories, models and settle instants, every field of the settled state is identical to
 `scoring.replay` followed by `engine.state.settle`."""
+
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leads.engine import compiled, scoring
-from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
 from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule
 from leads.engine.state import settle
+from leads.ingest.assets import ASSET_KIND_BY_EVENT_TYPE, UNKNOWN, AssetInfo
 from tests.leads.test_scoring_properties import RULES
 
-START = datetime(2026, 3, 1, tzinfo=timezone.utc)
+START = datetime(2026, 3, 1, tzinfo=UTC)
 
 CAPPED_VIDEO_RULES = RULES[:2] + (Rule("video_play", 40, max_per_day=2),) + RULES[3:]
 
@@ -50,17 +51,23 @@ class Catalog:
         return ASSETS.get((kind, key), UNKNOWN) if kind else UNKNOWN
 
 
-events = st.lists(st.tuples(
-    st.integers(min_value=0, max_value=300 * 86_400_000_000),  # µs after START: exact instants
-    st.sampled_from(sorted(SHAPES)),
-    st.one_of(st.none(), st.floats(min_value=-20, max_value=140, allow_nan=False)),
-), max_size=40)
+events = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=300 * 86_400_000_000),  # µs after START: exact instants
+        st.sampled_from(sorted(SHAPES)),
+        st.one_of(st.none(), st.floats(min_value=-20, max_value=140, allow_nan=False)),
+    ),
+    max_size=40,
+)
 
 models = st.builds(
     lambda rules, mode, amount, floor, window, period, total: ModelSpec(
-        rules=rules, sales_ready_score=total,
-        decay=DecaySettings(inactivity_days=window, period_days=period, mode=mode, amount=amount,
-                            floor_fraction=floor)),
+        rules=rules,
+        sales_ready_score=total,
+        decay=DecaySettings(
+            inactivity_days=window, period_days=period, mode=mode, amount=amount, floor_fraction=floor
+        ),
+    ),
     rules=st.sampled_from([RULES, CAPPED_VIDEO_RULES]),
     mode=st.sampled_from(["percent", "points"]),
     amount=st.floats(min_value=0, max_value=60),
@@ -76,18 +83,29 @@ def engine_settled(history, spec, as_of):
     for offset, kind, number in history:
         type_, name, asset_key, url = SHAPES[kind]
         info = Catalog().event_asset(type_, asset_key, url)
-        inputs.append(EventInput(
-            occurred_at=START + timedelta(microseconds=offset), type=type_, name=name, url=url,
-            asset_key=asset_key or None, asset_sales_ready=info.sales_ready, product_line=info.product_line,
-            percent=number, manual_points=number))
+        inputs.append(
+            EventInput(
+                occurred_at=START + timedelta(microseconds=offset),
+                type=type_,
+                name=name,
+                url=url,
+                asset_key=asset_key or None,
+                asset_sales_ready=info.sales_ready,
+                product_line=info.product_line,
+                percent=number,
+                manual_points=number,
+            )
+        )
     state, _ = scoring.replay(inputs, spec)
     settle(state, max(as_of, state.sales.scored_at or as_of), spec)
     return state
 
 
 def compiled_settled(history, spec, as_of):
-    rows = [(7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
-            for offset, kind, number in history]
+    rows = [
+        (7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
+        for offset, kind, number in history
+    ]
     return compiled.replay(rows, compiled.CompiledModel(spec, Catalog()), as_of)
 
 
@@ -141,9 +159,14 @@ def test_content_mode_is_left_to_the_engine():
 
 
 @settings(max_examples=300, deadline=None)
-@given(spec=models, score=st.floats(min_value=0, max_value=300), engaged=st.integers(0, 100 * 86_400_000_000),
-       scored_after=st.integers(0, 100 * 86_400_000_000), to_after=st.integers(0, 200 * 86_400_000_000),
-       floor=st.sampled_from([None, 0.0]))
+@given(
+    spec=models,
+    score=st.floats(min_value=0, max_value=300),
+    engaged=st.integers(0, 100 * 86_400_000_000),
+    scored_after=st.integers(0, 100 * 86_400_000_000),
+    to_after=st.integers(0, 200 * 86_400_000_000),
+    floor=st.sampled_from([None, 0.0]),
+)
 def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, to_after, floor):
     """Score after advancing, and the last tick that moved it (what decay dates a lead at),
     against `scoring.advance` and the ticks `scoring.decay_steps` yields."""
@@ -154,8 +177,10 @@ def test_decay_arithmetic_equals_the_engine(spec, score, engaged, scored_after, 
     to_us = scored_us + to_after
     state = scoring.ScoreState(score, compiled.instant(scored_us), compiled.instant(engaged_us))
     to = compiled.instant(to_us)
-    assert arithmetic.decayed(score, scored_us, engaged_us, to_us, floor) == \
-        scoring.advance(state, to, spec.decay, floor).score
+    assert (
+        arithmetic.decayed(score, scored_us, engaged_us, to_us, floor)
+        == scoring.advance(state, to, spec.decay, floor).score
+    )
     steps = list(scoring.decay_steps(state, to, spec.decay, floor))
     expected = steps[-1][0] if steps else None
     moving = arithmetic.last_moving_tick(score, scored_us, engaged_us, to_us, floor)
@@ -170,14 +195,30 @@ def test_the_formatted_replay_is_the_replay_as_text(history, spec, settle_days):
     """What the streamed recalculation writes (ISO instants, JSON memory) reads back as the state."""
     history = sorted(history, key=lambda event: event[0])
     as_of = START + timedelta(days=settle_days)
-    rows = [(7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
-            for offset, kind, number in history]
+    rows = [
+        (7, compiled.microseconds(START) + offset, *SHAPES[kind], number, number)
+        for offset, kind, number in history
+    ]
     model = compiled.CompiledModel(spec, Catalog())
-    text, expected = compiled.replay_formatted(rows, model, as_of), compiled.written(
-        compiled.replay(rows, model, as_of))
-    read = (lambda iso: None if iso is None else datetime.fromisoformat(iso))
-    assert (text.score, read(text.scored_at), text.last_engaged_us, read(text.last_engaged_at), text.stage) == \
-        (expected.score, expected.scored_at, expected.last_engaged_us, expected.last_engaged_at, expected.stage)
+    text, expected = (
+        compiled.replay_formatted(rows, model, as_of),
+        compiled.written(compiled.replay(rows, model, as_of)),
+    )
+    read = lambda iso: None if iso is None else datetime.fromisoformat(iso)
+    assert (
+        text.score,
+        read(text.scored_at),
+        text.last_engaged_us,
+        read(text.last_engaged_at),
+        text.stage,
+    ) == (
+        expected.score,
+        expected.scored_at,
+        expected.last_engaged_us,
+        expected.last_engaged_at,
+        expected.stage,
+    )
     assert json.loads(text.engine_state) == json.loads(json.dumps(expected.engine_state))
-    assert [(line, score, read(scored), read(engaged)) for line, score, scored, engaged in text.products] == \
-        list(expected.products)
+    assert [
+        (line, score, read(scored), read(engaged)) for line, score, scored, engaged in text.products
+    ] == list(expected.products)

@@ -3,12 +3,12 @@ from datetime import timedelta
 
 import pytest
 
-from leads.engine import scoring
-from leads.ingest.assets import AssetCatalog
 from leads.background.decay import decay_materialise
 from leads.background.recalculation import EVENT_COLUMNS, EventRow
-from leads.models import Event, Lead, ProductScore, StageChange
+from leads.engine import scoring
+from leads.ingest.assets import AssetCatalog
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Event, Lead, ProductScore, StageChange
 from leads.services import engine_inputs, spec_for
 from tests.conftest import day
 from tests.leads.bulk_data import random_leads, score_all
@@ -17,11 +17,19 @@ pytestmark = pytest.mark.django_db
 
 
 def score_table():
-    leads = list(Lead.objects.order_by("pk").values_list("pk", "score", "scored_at", "stage", "last_engaged_at"))
-    products = list(ProductScore.objects.order_by("lead_id", "product_line_id").values_list(
-        "lead_id", "product_line_id", "score", "scored_at"))
-    changes = list(StageChange.objects.order_by("lead_id", "at", "id").values_list(
-        "lead_id", "from_stage", "to_stage", "at", "reason"))
+    leads = list(
+        Lead.objects.order_by("pk").values_list("pk", "score", "scored_at", "stage", "last_engaged_at")
+    )
+    products = list(
+        ProductScore.objects.order_by("lead_id", "product_line_id").values_list(
+            "lead_id", "product_line_id", "score", "scored_at"
+        )
+    )
+    changes = list(
+        StageChange.objects.order_by("lead_id", "at", "id").values_list(
+            "lead_id", "from_stage", "to_stage", "at", "reason"
+        )
+    )
     return leads, products, changes
 
 
@@ -31,8 +39,10 @@ def engine_truth(spec, as_of):
     events = defaultdict(list)
     for row in Event.objects.order_by("lead_id", "occurred_at", "id").values_list(*EVENT_COLUMNS):
         events[row[0]].append(EventRow(*row[1:]))
-    return {pk: scoring.replay(engine_inputs(events[pk], catalog), spec, as_of=as_of)[0]
-            for pk in Lead.objects.values_list("pk", flat=True)}
+    return {
+        pk: scoring.replay(engine_inputs(events[pk], catalog), spec, as_of=as_of)[0]
+        for pk in Lead.objects.values_list("pk", flat=True)
+    }
 
 
 @pytest.mark.slow
@@ -43,7 +53,10 @@ def test_decay_materialise_equals_the_engine_on_10000_random_leads(spec_model):
     result = decay_materialise(now=now)
     assert result.leads_changed > 1000  # most histories ended weeks before `now`
     truth = engine_truth(spec_for(spec_model), now)
-    lines = {pl: name for pl, name in ProductScore.objects.values_list("product_line_id", "product_line__name").distinct()}
+    lines = {
+        pl: name
+        for pl, name in ProductScore.objects.values_list("product_line_id", "product_line__name").distinct()
+    }
     compared = 0
     for pk, score, stage in Lead.objects.values_list("pk", "score", "stage"):
         assert scoring.is_close(score, truth[pk].sales.score), pk
@@ -86,11 +99,15 @@ def test_decay_materialise_twice_or_in_steps_equals_one_clean_run(spec_model):
 
 def test_decay_moves_a_sales_ready_lead_back_with_reason_decay_at_the_tick(spec_model):
     lead = Lead.objects.create(email="fading@example.com")
-    events_ingest(events=[NewEvent(type="custom", name="Trial Started", occurred_at=day(0), lead_id=lead.pk),
-                          NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=1), lead_id=lead.pk),
-                          NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=2), lead_id=lead.pk),
-                          NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=3), lead_id=lead.pk)],
-                  now=day(0) + timedelta(hours=3))
+    events_ingest(
+        events=[
+            NewEvent(type="custom", name="Trial Started", occurred_at=day(0), lead_id=lead.pk),
+            NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=1), lead_id=lead.pk),
+            NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=2), lead_id=lead.pk),
+            NewEvent(type="form_submit", occurred_at=day(0) + timedelta(hours=3), lead_id=lead.pk),
+        ],
+        now=day(0) + timedelta(hours=3),
+    )
     lead.refresh_from_db()
     assert lead.score == 105 and lead.stage == scoring.SALES_READY
     decay_materialise(now=day(40))
@@ -100,14 +117,23 @@ def test_decay_moves_a_sales_ready_lead_back_with_reason_decay_at_the_tick(spec_
     assert lead.score == pytest.approx(85.05)
     assert lead.scored_at == first_tick + timedelta(days=7)
     change = StageChange.objects.get(lead=lead, reason="decay")
-    assert (change.from_stage, change.to_stage, change.at) == (scoring.SALES_READY, scoring.STAGE_3, first_tick)
+    assert (change.from_stage, change.to_stage, change.at) == (
+        scoring.SALES_READY,
+        scoring.STAGE_3,
+        first_tick,
+    )
     assert lead.stage == scoring.STAGE_3 and lead.stage_changed_at == first_tick
 
 
 def test_decay_never_takes_a_score_below_half_of_t(spec_model):
     lead = Lead.objects.create(email="floor@example.com")
-    events_ingest(events=[NewEvent(type="custom", name="Trial Started", occurred_at=day(0), lead_id=lead.pk),
-                          NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk)], now=day(0))
+    events_ingest(
+        events=[
+            NewEvent(type="custom", name="Trial Started", occurred_at=day(0), lead_id=lead.pk),
+            NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk),
+        ],
+        now=day(0),
+    )
     decay_materialise(now=day(400))
     lead.refresh_from_db()
     assert lead.score == 50.0  # 55 decays once to 49.5, which the floor F = 50 stops at 50
@@ -134,5 +160,8 @@ def test_decay_in_parallel_sessions_equals_the_engine_and_repeats_as_a_no_op():
     moved = {pk for pk, state in truth.items() if state.stage != stages_before[pk]}
     assert set(StageChange.objects.filter(reason="decay").values_list("lead_id", flat=True)) == moved != set()
     once = decay_table()
-    assert str(decay_materialise(now=now, chunk_size=100)) == "0 leads decayed, 0 product scores, 0 stages moved back"
+    assert (
+        str(decay_materialise(now=now, chunk_size=100))
+        == "0 leads decayed, 0 product scores, 0 stages moved back"
+    )
     assert decay_table() == once

@@ -1,18 +1,26 @@
 import pytest
 from django.http import QueryDict
 
-from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.models import Segment, Tag
+from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("query, field", [
-    ("sort=score;DROP", "sort"), ("colour=red", "colour"), ("score_min=ten", "score_min"),
-    ("stage=7", "stage"), ("cold=maybe", "cold"), ("active_since=yesterday", "active_since"),
-    ("account=1 OR 1=1", "account"), ("nps_group=fan", "nps_group"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("sort=score;DROP", "sort"),
+        ("colour=red", "colour"),
+        ("score_min=ten", "score_min"),
+        ("stage=7", "stage"),
+        ("cold=maybe", "cold"),
+        ("active_since=yesterday", "active_since"),
+        ("account=1 OR 1=1", "account"),
+        ("nps_group=fan", "nps_group"),
+    ],
+)
 def test_bad_parameters_are_refused_naming_the_field(query, field):
     with pytest.raises(FilterError) as error:
         parse_filters(QueryDict(query))
@@ -28,7 +36,7 @@ def test_filters_combine_and_sort_lowest_first():
     b.tags.add(hot)
     leads = filtered_leads(parse_filters(QueryDict("score_min=30&tag=hot&sort=score")))
     assert list(leads) == [b, a]
-    assert list(filtered_leads(parse_filters(QueryDict("stage=3&stage=1")))) [0] == a
+    assert list(filtered_leads(parse_filters(QueryDict("stage=3&stage=1"))))[0] == a
 
 
 def test_segment_members_use_the_saved_filter_and_order():

@@ -44,7 +44,13 @@ def test_1000_rows_with_7_bad_imports_993_and_reports_the_7_by_line(spec_model):
     checked = csv_check(kind="events", text=csv_decode(events_csv()))
     # lines: header is 1, data row i is line i + 2, and i + 3 after the two-line row 2
     assert [(e["line"], e["field"]) for e in checked.errors] == [
-        (13, "row"), (203, "row"), (403, "email"), (603, "email"), (803, "points"), (903, "timestamp"), (1002, "type"),
+        (13, "row"),
+        (203, "row"),
+        (403, "email"),
+        (603, "email"),
+        (803, "points"),
+        (903, "timestamp"),
+        (1002, "type"),
     ]
     assert "expected 6 columns, found 3" in checked.errors[0]["reason"]
     assert "'five' is not a number" in checked.errors[4]["reason"]
@@ -78,14 +84,17 @@ def test_an_id_column_is_the_events_identity(spec_model):
 
 
 def test_event_rows_score_by_spec_numbers(spec_model):
-    text = ("email,type,timestamp,name,percent\n"
-            "a@example.com,form_submit,2026-01-01T09:00:00Z,,\n"
-            "a@example.com,custom,2026-01-01T10:00:00Z,Trial Started,\n"
-            "a@example.com,video_play,2026-01-01T11:00:00+00:00,,50\n"
-            "a@example.com,video_play,2026-01-01T12:00:00,,150\n")
+    text = (
+        "email,type,timestamp,name,percent\n"
+        "a@example.com,form_submit,2026-01-01T09:00:00Z,,\n"
+        "a@example.com,custom,2026-01-01T10:00:00Z,Trial Started,\n"
+        "a@example.com,video_play,2026-01-01T11:00:00+00:00,,50\n"
+        "a@example.com,video_play,2026-01-01T12:00:00,,150\n"
+    )
     checked = csv_check(kind="events", text=text)
-    assert checked.errors == [{"line": 5, "field": "percent",
-                               "reason": "a video_play row needs percent watched between 0 and 100"}]
+    assert checked.errors == [
+        {"line": 5, "field": "percent", "reason": "a video_play row needs percent watched between 0 and 100"}
+    ]
     csv_import(checked=checked)
     lead = Lead.objects.get(email="a@example.com")
     assert (lead.score, lead.stage) == (65, 2)  # 25 + 30 + 20 × 50 %
@@ -93,10 +102,12 @@ def test_event_rows_score_by_spec_numbers(spec_model):
 
 def test_leads_import_upserts_by_email_with_accounts_and_tags(spec_model):
     LeadFactory(email="ana@example.com", name="Ana", title="Analyst")
-    text = ("Email,Name,Title,Company Domain,Company,Tags\n"
-            "ANA@example.com,,CTO,initech.example,Initech,vip; conference\n"
-            "bo@example.com,Bo,,initech.example,Initech,conference\n"
-            "bad@,Nobody,,,,\n")
+    text = (
+        "Email,Name,Title,Company Domain,Company,Tags\n"
+        "ANA@example.com,,CTO,initech.example,Initech,vip; conference\n"
+        "bo@example.com,Bo,,initech.example,Initech,conference\n"
+        "bad@,Nobody,,,,\n"
+    )
     checked = csv_check(kind="leads", text=text)
     assert checked.errors == [{"line": 4, "field": "email", "reason": "'bad@' is not a valid email address"}]
     for _ in range(2):
@@ -114,8 +125,10 @@ def test_accounts_import_and_bad_domains(spec_model):
     checked = csv_check(kind="accounts", text=text)
     assert [(e["line"], e["field"]) for e in checked.errors] == [(3, "domain")]
     csv_import(checked=checked)
-    assert dict(Account.objects.values_list("domain", "name")) == {"www.initech.example": "Initech",
-                                                                   "globex.example": "globex.example"}
+    assert dict(Account.objects.values_list("domain", "name")) == {
+        "www.initech.example": "Initech",
+        "globex.example": "globex.example",
+    }
 
 
 def test_a_missing_required_column_names_it():
@@ -157,7 +170,7 @@ def test_upload_previews_then_imports_on_confirmation(client, spec_model, market
     detail = client.get(response["Location"])
     page = detail.content.decode()
     assert 'id="valid-rows">993<' in page and 'id="error-rows">7<' in page
-    assert "great call," in page and "<td class=\"num\">803</td>" in page
+    assert "great call," in page and '<td class="num">803</td>' in page
     assert not Event.objects.exists()  # nothing stored before the marketer confirms
     upload_row = CsvImport.objects.get()
     client.post(f"/leads/imports/{upload_row.pk}/import")
@@ -170,7 +183,9 @@ def test_upload_previews_then_imports_on_confirmation(client, spec_model, market
 
 def test_upload_page_escapes_file_content(client, spec_model, marketer):
     client.force_login(marketer)
-    response = upload(client, "leads", b"email,name\nx@example.com,<script>alert(1)</script>\n", name="<b>x</b>.csv")
+    response = upload(
+        client, "leads", b"email,name\nx@example.com,<script>alert(1)</script>\n", name="<b>x</b>.csv"
+    )
     page = client.get(response["Location"]).content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "<b>x</b>" not in page

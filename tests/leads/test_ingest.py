@@ -5,8 +5,8 @@ from django.db import DatabaseError, connection, transaction
 
 from leads import services
 from leads.ingest import events
-from leads.models import Event, ImmutableEventError, Lead, ProductScore, StageChange
 from leads.ingest.events import NewEvent
+from leads.models import Event, ImmutableEventError, ProductScore, StageChange
 from tests.conftest import day
 from tests.factories import AccountFactory, AssetFactory, LeadFactory, ProductLineFactory
 
@@ -32,7 +32,9 @@ def test_ingest_logs_stage_changes_with_their_triggering_event_and_campaign(spec
     lead = LeadFactory()
     for n in range(4):
         ingest(lead, "form_submit", day(0) + timedelta(hours=n), campaign=f"c{n}")
-    changes = list(StageChange.objects.filter(lead=lead).values_list("from_stage", "to_stage", "reason", "campaign"))
+    changes = list(
+        StageChange.objects.filter(lead=lead).values_list("from_stage", "to_stage", "reason", "campaign")
+    )
     assert changes == [(1, 2, "event", "c1"), (2, 3, "event", "c2"), (3, 4, "event", "c3")]
     assert StageChange.objects.filter(lead=lead).last().event.campaign == "c3"
 
@@ -60,7 +62,10 @@ def test_repeated_idempotency_key_is_stored_and_scored_once(spec_model):
 
 def test_a_key_repeated_inside_one_batch_is_stored_once(spec_model):
     lead = LeadFactory()
-    batch = [NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key="same") for _ in range(3)]
+    batch = [
+        NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key="same")
+        for _ in range(3)
+    ]
     result = events.events_ingest(events=batch)
     assert len(result.stored) == 1 and result.duplicates == 2
     lead.refresh_from_db()
@@ -109,7 +114,9 @@ def test_anonymous_events_join_the_lead_when_identified(spec_model):
     attached = events.identity_link(anonymous_id="anon-1", lead=lead)
     lead.refresh_from_db()
     assert attached == 1 and lead.score == 25
-    ingest_later = events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(1), anonymous_id="anon-1"))
+    ingest_later = events.event_ingest(
+        event=NewEvent(type="form_submit", occurred_at=day(1), anonymous_id="anon-1")
+    )
     assert ingest_later.lead_id == lead.pk
 
 
@@ -137,9 +144,8 @@ def test_events_cannot_be_edited_even_with_raw_sql(spec_model):
     event = ingest(lead, "form_submit", day(0))
     from django.db import connection
 
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE leads_event SET type = 'page_view' WHERE id = %s", [event.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE leads_event SET type = 'page_view' WHERE id = %s", [event.pk])
     assert Event.objects.get(pk=event.pk).type == "form_submit"
 
 

@@ -1,13 +1,14 @@
 """Races real clients cause: retries of one message arriving together, and writers
 contending for SQLite's single write lock."""
+
 import threading
 
 import pytest
 from django.db import connection
 
 from leads.ingest import events
-from leads.models import Event, Lead
 from leads.ingest.events import NewEvent
+from leads.models import Event, Lead
 from tests.conftest import day
 from tests.factories import LeadFactory
 
@@ -38,8 +39,11 @@ def test_the_same_message_id_from_ten_threads_is_stored_and_scored_once(spec_mod
     lead = LeadFactory()
 
     def send(_):
-        events.event_ingest(event=NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk,
-                                             idempotency_key="retry-storm"))
+        events.event_ingest(
+            event=NewEvent(
+                type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key="retry-storm"
+            )
+        )
 
     assert run_together(10, send) == []
     assert Event.objects.filter(idempotency_key="retry-storm").count() == 1
@@ -52,11 +56,18 @@ def test_concurrent_batches_for_overlapping_leads_all_land(spec_model):
 
     def send(index):
         # Each thread touches every lead, in a different order, to provoke lock-order trouble.
-        ordered = leads[index % 5:] + leads[:index % 5]
-        events.events_ingest(events=[
-            NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk, idempotency_key=f"t{index}-{lead.pk}")
-            for lead in ordered
-        ])
+        ordered = leads[index % 5 :] + leads[: index % 5]
+        events.events_ingest(
+            events=[
+                NewEvent(
+                    type="form_submit",
+                    occurred_at=day(0),
+                    lead_id=lead.pk,
+                    idempotency_key=f"t{index}-{lead.pk}",
+                )
+                for lead in ordered
+            ]
+        )
 
     assert run_together(8, send) == []
     assert Event.objects.count() == 40

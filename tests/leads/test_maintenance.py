@@ -3,11 +3,11 @@ from datetime import date
 import pytest
 from django.db.models import Sum
 
-from leads.engine import scoring
 from leads.background.daily import accounts_rollup_all, cold_detect, snapshot_take, snapshots_backfill
+from leads.engine import scoring
+from leads.ingest.events import NewEvent, events_ingest
 from leads.models import Account, Lead, Segment, StageChange, StageSnapshot
 from leads.workspace.filters import segment_members
-from leads.ingest.events import NewEvent, events_ingest
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory
 
@@ -75,7 +75,9 @@ def test_accounts_rollup_all_sums_member_scores_set_based(spec_model):
     LeadFactory(account=big, score=70.5, last_engaged_at=day(10))
     LeadFactory(account=small, score=20)
     assert accounts_rollup_all(as_of=day(100)) == 3
-    rows = {a.pk: (a.score, a.member_count, a.engaged_members, a.is_sales_ready) for a in Account.objects.all()}
+    rows = {
+        a.pk: (a.score, a.member_count, a.engaged_members, a.is_sales_ready) for a in Account.objects.all()
+    }
     assert rows[big.pk] == (220.5, 2, 1, True)  # threshold 200; only one engaged in the last 30 days
     assert rows[small.pk] == (20, 1, 0, False)
     assert rows[empty.pk] == (0, 0, 0, False)

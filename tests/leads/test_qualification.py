@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from django.core import mail
 
-from leads.models import Lead, Qualification, WebhookDelivery, WebhookEndpoint
 from leads.background.qualification import qualification_evaluate, webhook_deliver, webhooks_retry_due
+from leads.models import Lead, Qualification, WebhookDelivery, WebhookEndpoint
 from models_review.models import ModelVersion
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory
@@ -56,9 +56,14 @@ def receiver():
         instance.close()
 
 
-def test_qualification_assigns_account_owner_else_round_robin_and_emails_reps(spec_model,
-                                                                            django_capture_on_commit_callbacks):
-    owner, rep_a, rep_b = RepFactory(username="owner"), RepFactory(username="rep_a"), RepFactory(username="rep_b")
+def test_qualification_assigns_account_owner_else_round_robin_and_emails_reps(
+    spec_model, django_capture_on_commit_callbacks
+):
+    owner, rep_a, rep_b = (
+        RepFactory(username="owner"),
+        RepFactory(username="rep_a"),
+        RepFactory(username="rep_b"),
+    )
     account = AccountFactory(owner=owner)
     with_owner = LeadFactory(account=account, score=120)
     loose = [LeadFactory(score=100 + i) for i in range(3)]
@@ -68,14 +73,24 @@ def test_qualification_assigns_account_owner_else_round_robin_and_emails_reps(sp
     assigned = {q.lead_id: (q.rep.username, q.assigned_by) for q in Qualification.objects.all()}
     assert assigned[with_owner.pk] == ("owner", "account owner")
     # Reps in id order, continuing round the circle: owner, rep_a, rep_b.
-    assert [assigned[lead.pk] for lead in loose] == [("owner", "round-robin"), ("rep_a", "round-robin"),
-                                                      ("rep_b", "round-robin")]
-    assert set(Lead.objects.filter(is_qualified=True).values_list("owner__username", flat=True)) == \
-        {"owner", "rep_a", "rep_b"}
+    assert [assigned[lead.pk] for lead in loose] == [
+        ("owner", "round-robin"),
+        ("rep_a", "round-robin"),
+        ("rep_b", "round-robin"),
+    ]
+    assert set(Lead.objects.filter(is_qualified=True).values_list("owner__username", flat=True)) == {
+        "owner",
+        "rep_a",
+        "rep_b",
+    }
     assert Qualification.objects.filter(at=day(10), version=spec_model).count() == 4
     assert qualification_evaluate(now=day(11)) == (0, 0)  # nobody qualifies twice for one rise
     mail.outbox.sort(key=lambda m: m.to[0])
-    assert [m.to for m in mail.outbox] == [["owner@example.com"], ["rep_a@example.com"], ["rep_b@example.com"]]
+    assert [m.to for m in mail.outbox] == [
+        ["owner@example.com"],
+        ["rep_a@example.com"],
+        ["rep_b@example.com"],
+    ]
     assert mail.outbox[0].subject == "2 new sales-ready leads for you"
     assert with_owner.name in mail.outbox[0].body and "/leads/%d/" % with_owner.pk in mail.outbox[0].body
     assert mail.outbox[0].alternatives[0][1] == "text/html"
@@ -97,8 +112,10 @@ def test_qualification_rearms_after_a_drop_and_logs_each_rise(spec_model):
     assert qualification_evaluate(now=day(2)) == (0, 1)
     Lead.objects.filter(pk=lead.pk).update(score=105)
     assert qualification_evaluate(now=day(3)) == (1, 0)
-    assert list(Qualification.objects.filter(lead=lead).order_by("at").values_list("at", "score")) == \
-        [(day(1), 110), (day(3), 105)]
+    assert list(Qualification.objects.filter(lead=lead).order_by("at").values_list("at", "score")) == [
+        (day(1), 110),
+        (day(3), 105),
+    ]
 
 
 def test_qualification_filters_of_the_version_narrow_the_criteria(spec_model):

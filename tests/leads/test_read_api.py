@@ -7,9 +7,9 @@ from django.core.management import call_command
 from leads import services
 from leads.ingest import events
 from leads.ingest.credentials import api_token_create
+from leads.ingest.events import NewEvent
 from leads.models import ApiToken, Lead
 from leads.roles import is_marketer
-from leads.ingest.events import NewEvent
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 
@@ -55,7 +55,12 @@ def test_account_document_lists_members_and_top_contributors(client, token):
         for n in range(forms):
             ingest(lead, "form_submit", recent + timedelta(minutes=n))
     body = get(client, "accounts/Initech.example", token).json()
-    assert (body["score"], body["member_count"], body["engaged_members"], body["threshold"]) == (150, 3, 3, 200)
+    assert (body["score"], body["member_count"], body["engaged_members"], body["threshold"]) == (
+        150,
+        3,
+        3,
+        200,
+    )
     assert [m["score"] for m in body["top_contributors"]] == [75, 50, 25]
     assert body["is_sales_ready"] is False
 

@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core import mail
 
-from leads.models import Lead, Qualification, StageChange, StageSnapshot
 from leads.background.report import SUBSCRIBERS_GROUP, daily_report_build, daily_report_send
+from leads.models import Lead, Qualification, StageChange, StageSnapshot
 from tests.conftest import day
 from tests.factories import LeadFactory, MarketerFactory
 
@@ -20,8 +20,12 @@ def test_daily_report_figures(spec_model):
     for stage, count in {1: 4, 2: 0, 4: 0}.items():
         StageSnapshot.objects.create(day=date(2026, 1, 10), stage=stage, count=count)
     StageChange.objects.create(lead=hot, from_stage=3, to_stage=4, at=day(10), reason="event")
-    StageChange.objects.create(lead=hot, from_stage=2, to_stage=3, at=day(9) + (day(1) - day(0)) / 2, reason="event")
-    StageChange.objects.create(lead=hot, from_stage=4, to_stage=3, at=day(5), reason="decay")  # older than 24 h
+    StageChange.objects.create(
+        lead=hot, from_stage=2, to_stage=3, at=day(9) + (day(1) - day(0)) / 2, reason="event"
+    )
+    StageChange.objects.create(
+        lead=hot, from_stage=4, to_stage=3, at=day(5), reason="decay"
+    )  # older than 24 h
     Qualification.objects.create(lead=hot, at=day(10), score=120)
     report = daily_report_build(now=day(10) + (day(1) - day(0)) / 4)
     lines = {line.label: (line.count, line.change) for line in report.stages}

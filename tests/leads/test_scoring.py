@@ -1,12 +1,13 @@
 """SPEC §3 numbers, checkable by hand (T=100, W=30 d, P=7 d, 10 %/tick, floor 50)."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from leads.engine import scoring
 from leads.engine.scoring import DecaySettings, EventInput, ModelSpec, Rule, ScoreState
 
-DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=timezone.utc)
+DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 PERCENT = DecaySettings()
 POINTS = DecaySettings(mode="points", amount=5)
 FLOOR = 50.0
@@ -21,9 +22,19 @@ def score_at(start_score, n, decay=PERCENT):
     return scoring.advance(state, day(n), decay, FLOOR).score
 
 
-@pytest.mark.parametrize("n, expected", [
-    (0, 80), (29, 80), (30, 72), (37, 64.8), (44, 58.32), (51, 52.488), (58, 50), (100, 50),
-])
+@pytest.mark.parametrize(
+    "n, expected",
+    [
+        (0, 80),
+        (29, 80),
+        (30, 72),
+        (37, 64.8),
+        (44, 58.32),
+        (51, 52.488),
+        (58, 50),
+        (100, 50),
+    ],
+)
 def test_decay_percent_mode_follows_the_spec_table(n, expected):
     assert score_at(80, n) == pytest.approx(expected, abs=1e-9)
 
@@ -81,17 +92,31 @@ def test_negative_rule_may_take_a_score_below_the_floor_and_decay_leaves_it():
     assert scoring.advance(state.sales, day(300), PERCENT, FLOOR).score == 45
 
 
-@pytest.mark.parametrize("score, stage", [
-    (0, 1), (32, 1), (33, 2), (66.9, 2), (67, 3), (99.99, 3), (100, 4), (250, 4),
-])
+@pytest.mark.parametrize(
+    "score, stage",
+    [
+        (0, 1),
+        (32, 1),
+        (33, 2),
+        (66.9, 2),
+        (67, 3),
+        (99.99, 3),
+        (100, 4),
+        (250, 4),
+    ],
+)
 def test_stages_are_thirds_of_the_sales_ready_score(score, stage):
     assert scoring.stage_for_score(score, ModelSpec()) == stage
 
 
 def test_video_scores_by_percent_watched_not_seconds():
     rules = [Rule("video_play", 20)]
-    whole_short, _ = _lead_with(EventInput(day(0), "video_play", asset_key="intro-1min", percent=100), rules=rules)
-    tenth_long, _ = _lead_with(EventInput(day(0), "video_play", asset_key="demo-10min", percent=10), rules=rules)
+    whole_short, _ = _lead_with(
+        EventInput(day(0), "video_play", asset_key="intro-1min", percent=100), rules=rules
+    )
+    tenth_long, _ = _lead_with(
+        EventInput(day(0), "video_play", asset_key="demo-10min", percent=10), rules=rules
+    )
     assert whole_short.sales.score == 20
     assert tenth_long.sales.score == 2
 
@@ -146,7 +171,10 @@ def test_custom_events_match_by_name():
 
 def test_per_day_cap_stops_inflation_and_resets_the_next_day():
     rules = [Rule("download", 10, product_line="Analytics", max_per_day=3)]
-    downloads = [EventInput(day(0) + timedelta(minutes=i), "download", asset_key=f"d{i}", product_line="Analytics") for i in range(5)]
+    downloads = [
+        EventInput(day(0) + timedelta(minutes=i), "download", asset_key=f"d{i}", product_line="Analytics")
+        for i in range(5)
+    ]
     next_day = EventInput(day(1), "download", asset_key="d9", product_line="Analytics")
     state, _ = _lead_with(*downloads, next_day, rules=rules)
     assert state.sales.score == 40
@@ -158,7 +186,7 @@ def test_product_interest_decays_on_the_same_schedule_with_floor_zero():
     state, model = _lead_with(EventInput(day(0), "download", product_line="Analytics"), rules=rules)
     scoring.advance_lead(state, day(100), model)
     # ticks at days 30, 37, …, 93, 100: 11 ticks of −10 %
-    assert state.products["Analytics"].score == pytest.approx(40 * 0.9 ** 11)
+    assert state.products["Analytics"].score == pytest.approx(40 * 0.9**11)
     assert state.sales.score == 40  # the main score is below its floor of 50
 
 
@@ -168,7 +196,8 @@ def test_decay_moves_the_stage_back_and_logs_it():
     state, outcome = scoring.replay([EventInput(day(0), "form_submit", ref=1)], model, as_of=day(31))
     assert state.stage == scoring.STAGE_3
     assert [(c.from_stage, c.to_stage, c.reason, c.at) for c in outcome.stage_changes] == [
-        (1, 4, "event", day(0)), (4, 3, "decay", day(30)),
+        (1, 4, "event", day(0)),
+        (4, 3, "decay", day(30)),
     ]
 
 

@@ -1,6 +1,7 @@
 """The replay invariant of SPEC §3, on random histories: late events, negative rules,
 caps, video progress, and decay materialised at random instants in between."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 from leads.engine import scoring
 from leads.engine.scoring import DecaySettings, EventInput, LeadState, ModelSpec, Rule
 
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 RULES = (
     Rule("page_view", 5, asset_flag="sales_ready"),
@@ -42,7 +43,9 @@ def _event(hours, kind, percent, asset):
 
 
 models = st.builds(
-    lambda mode, amount, floor: ModelSpec(rules=RULES, decay=DecaySettings(mode=mode, amount=amount, floor_fraction=floor)),
+    lambda mode, amount, floor: ModelSpec(
+        rules=RULES, decay=DecaySettings(mode=mode, amount=amount, floor_fraction=floor)
+    ),
     mode=st.sampled_from(["percent", "points"]),
     amount=st.floats(min_value=1, max_value=30),
     floor=st.sampled_from([0.0, 0.25, 0.5]),

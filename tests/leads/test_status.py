@@ -10,12 +10,20 @@ pytestmark = pytest.mark.django_db
 
 def test_status_page_lists_every_periodic_job_with_last_and_next_run(client, marketer, rq_redis):
     JobRun.objects.create(name="decay", status="ok", started_at=timezone.now(), result="12 leads decayed")
-    JobRun.objects.create(name="daily report", status="failed", started_at=timezone.now(),
-                          error="SMTPException: relay refused")
+    JobRun.objects.create(
+        name="daily report", status="failed", started_at=timezone.now(), error="SMTPException: relay refused"
+    )
     client.force_login(marketer)
     page = client.get(reverse("leads:status")).content.decode()
-    for name in ("Decay", "Cold leads", "Qualification", "Account roll-up", "Stage snapshot", "Daily report",
-                 "Outbox sweep"):
+    for name in (
+        "Decay",
+        "Cold leads",
+        "Qualification",
+        "Account roll-up",
+        "Stage snapshot",
+        "Daily report",
+        "Outbox sweep",
+    ):
         assert name in page
     assert "12 leads decayed" in page and "SMTPException: relay refused" in page
     assert "never" in page  # jobs that have not run yet say so

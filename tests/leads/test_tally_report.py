@@ -1,7 +1,7 @@
 import pytest
 
-from leads.workspace import selectors
 from leads.models import StageChange
+from leads.workspace import selectors
 from tests.conftest import day
 from tests.factories import LeadFactory
 

@@ -1,11 +1,12 @@
 """Stage dashboard figures (§5) on a stage-change log small enough to check by hand."""
+
 from datetime import date
 
 import pytest
 from django.core.cache import cache
 
-from leads.workspace import selectors
 from leads.models import Event, StageChange, StageSnapshot
+from leads.workspace import selectors
 from leads.workspace.selectors import DateRange
 from tests.conftest import day
 from tests.factories import LeadFactory
@@ -24,8 +25,15 @@ def _change(lead, from_stage, to_stage, at, event_type=None, campaign="", reason
     event = None
     if event_type:
         event = Event.objects.create(lead=lead, type=event_type, occurred_at=at, campaign=campaign)
-    return StageChange.objects.create(lead=lead, from_stage=from_stage, to_stage=to_stage, at=at,
-                                      reason=reason, event=event, campaign=campaign)
+    return StageChange.objects.create(
+        lead=lead,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        at=at,
+        reason=reason,
+        event=event,
+        campaign=campaign,
+    )
 
 
 @pytest.fixture
@@ -53,7 +61,12 @@ def test_velocity_time_in_stage_conversion_and_forecast(funnel):
     assert stage_2.conversion == pytest.approx(1 / 3)
     assert stage_2.forecast == 1  # 4 leads now × 1 of 3 stays moved forward within 30 days
     stage_3 = velocity[3]
-    assert (stage_3.entered, stage_3.moved_forward, stage_3.average_days, stage_3.forecast) == (1, 1, pytest.approx(6.0), 1)
+    assert (stage_3.entered, stage_3.moved_forward, stage_3.average_days, stage_3.forecast) == (
+        1,
+        1,
+        pytest.approx(6.0),
+        1,
+    )
     # B is back in stage 1 and has not left: no time in stage yet, and no conversion so far.
     assert velocity[1].entered == 1 and velocity[1].average_days is None and velocity[1].conversion == 0.0
 
@@ -67,7 +80,9 @@ def test_velocity_ignores_stays_that_started_before_the_period(funnel):
 
 def test_velocity_restricted_to_a_segment(funnel):
     a, _, _ = funnel
-    velocity = {v.stage: v for v in selectors.stage_velocity(period=PERIOD, leads=type(a).objects.filter(pk=a.pk))}
+    velocity = {
+        v.stage: v for v in selectors.stage_velocity(period=PERIOD, leads=type(a).objects.filter(pk=a.pk))
+    }
     assert velocity[2].entered == 1 and velocity[2].conversion == 1.0
     assert velocity[2].now == 0
 

@@ -1,16 +1,23 @@
 """Access, allow-listed filters and htmx fragments of the workspace pages."""
+
 import pytest
 from django.core.cache import cache
 
-from leads.models import Event, Lead, StageSnapshot
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Event, Lead, StageSnapshot
 from tests.conftest import day
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 
 pytestmark = pytest.mark.django_db
 
-MARKETER_ONLY = ["/leads/dashboard/", "/leads/accounts/", "/leads/segments/", "/leads/tally/",
-                 "/leads/dashboard/charts/stages.json", "/leads/dashboard/charts/scores.json"]
+MARKETER_ONLY = [
+    "/leads/dashboard/",
+    "/leads/accounts/",
+    "/leads/segments/",
+    "/leads/tally/",
+    "/leads/dashboard/charts/stages.json",
+    "/leads/dashboard/charts/scores.json",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -45,8 +52,15 @@ def test_rep_sees_only_their_leads_and_404_on_others(client, rep, spec_model):
     assert "Other Lead" not in client.get(f"/leads/?owner={theirs.owner_id}").content.decode()
 
 
-@pytest.mark.parametrize("query, field", [("sort=score;DROP", "sort"), ("colour=red", "colour"),
-                                          ("score_min=ten", "score_min"), ("page=0", "page")])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("sort=score;DROP", "sort"),
+        ("colour=red", "colour"),
+        ("score_min=ten", "score_min"),
+        ("page=0", "page"),
+    ],
+)
 def test_bad_list_parameters_are_a_400_naming_the_field(client, marketer, spec_model, query, field):
     client.force_login(marketer)
     response = client.get(f"/leads/?{query}")
@@ -78,11 +92,14 @@ def test_list_counts_are_capped(client, marketer, spec_model, monkeypatch):
 
 def test_lead_page_contributions_sum_to_the_displayed_score(client, marketer, spec_model):
     lead = LeadFactory()
-    events_ingest(events=[
-        NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk),
-        NewEvent(type="video_play", occurred_at=day(1), lead_id=lead.pk, properties={"percent": 50}),
-        NewEvent(type="page_view", occurred_at=day(2), lead_id=lead.pk, url="https://x.example/careers/"),
-    ], now=day(2))
+    events_ingest(
+        events=[
+            NewEvent(type="form_submit", occurred_at=day(0), lead_id=lead.pk),
+            NewEvent(type="video_play", occurred_at=day(1), lead_id=lead.pk, properties={"percent": 50}),
+            NewEvent(type="page_view", occurred_at=day(2), lead_id=lead.pk, url="https://x.example/careers/"),
+        ],
+        now=day(2),
+    )
     client.force_login(marketer)
     response = client.get(f"/leads/{lead.pk}/")
     context = response.context
@@ -125,10 +142,16 @@ def test_tags_are_added_and_removed_inline(client, marketer, spec_model):
     lead = LeadFactory()
     client.force_login(marketer)
     added = client.post(f"/leads/{lead.pk}/tags/", {"tag": "  webinar   fan "}, HTTP_HX_REQUEST="true")
-    assert added.status_code == 200 and "webinar fan" in added.content.decode() and "<html" not in added.content.decode()
+    assert (
+        added.status_code == 200
+        and "webinar fan" in added.content.decode()
+        and "<html" not in added.content.decode()
+    )
     assert list(lead.tags.values_list("name", flat=True)) == ["webinar fan"]
     bad = client.post(f"/leads/{lead.pk}/tags/", {"tag": "<script>"}, HTTP_HX_REQUEST="true")
-    assert bad.status_code == 400 and "tag:" in bad.content.decode() and "<script>" not in bad.content.decode()
+    assert (
+        bad.status_code == 400 and "tag:" in bad.content.decode() and "<script>" not in bad.content.decode()
+    )
     client.post(f"/leads/{lead.pk}/tags/", {"remove": "webinar fan"}, HTTP_HX_REQUEST="true")
     assert not lead.tags.exists()
 
@@ -153,7 +176,10 @@ def test_stage_chart_serves_snapshot_series(client, marketer, spec_model):
     client.force_login(marketer)
     data = client.get("/leads/dashboard/charts/stages.json?since=2026-01-01&until=2026-01-05").json()
     assert data["labels"] == ["2026-01-01"]
-    assert [(d["label"], d["data"]) for d in data["datasets"]] == [("Stage 1", [3]), ("Sales-ready (MQL)", [2])]
+    assert [(d["label"], d["data"]) for d in data["datasets"]] == [
+        ("Stage 1", [3]),
+        ("Sales-ready (MQL)", [2]),
+    ]
 
 
 def test_accounts_list_and_page(client, marketer, spec_model):
@@ -163,7 +189,10 @@ def test_accounts_list_and_page(client, marketer, spec_model):
     client.force_login(marketer)
     assert "Acme &lt;Corp&gt;" in client.get("/leads/accounts/?q=acme").content.decode()
     page = client.get(f"/leads/accounts/{account.pk}/")
-    assert [(m.lead.name, round(m.share, 3)) for m in page.context["members"]] == [("Ann", 0.667), ("Bob", 0.333)]
+    assert [(m.lead.name, round(m.share, 3)) for m in page.context["members"]] == [
+        ("Ann", 0.667),
+        ("Bob", 0.333),
+    ]
 
 
 def test_dashboard_segment_filter_narrows_the_counts(client, marketer, spec_model):

@@ -21,17 +21,34 @@ def test_one_click_verdict_is_stored_for_the_rep_and_the_active_version(client, 
     response = client.post(_url(lead) + "?quick=1", {"really_sales_ready": "yes"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and 'aria-pressed="true"' in response.content.decode()
     feedback = SalesFeedback.objects.get()
-    assert (feedback.lead, feedback.rep, feedback.really_sales_ready, feedback.version) == (lead, rep, True, spec_model)
+    assert (feedback.lead, feedback.rep, feedback.really_sales_ready, feedback.version) == (
+        lead,
+        rep,
+        True,
+        spec_model,
+    )
 
 
 def test_a_later_click_keeps_the_earlier_note_and_reason(client, rep, spec_model):
     lead = LeadFactory(owner=rep)
     client.force_login(rep)
-    client.post(_url(lead), {"really_sales_ready": "yes", "reason": "good_fit", "note": "Asked for pricing",
-                             "outcome": "", "good_actions_note": ""})
+    client.post(
+        _url(lead),
+        {
+            "really_sales_ready": "yes",
+            "reason": "good_fit",
+            "note": "Asked for pricing",
+            "outcome": "",
+            "good_actions_note": "",
+        },
+    )
     client.post(_url(lead) + "?quick=1", {"really_sales_ready": "no"}, HTTP_HX_REQUEST="true")
     feedback = SalesFeedback.objects.get()
-    assert (feedback.really_sales_ready, feedback.reason, feedback.note) == (False, "good_fit", "Asked for pricing")
+    assert (feedback.really_sales_ready, feedback.reason, feedback.note) == (
+        False,
+        "good_fit",
+        "Asked for pricing",
+    )
 
 
 def test_a_note_with_markup_is_stored_verbatim_and_shown_escaped(client, rep, marketer, spec_model):
@@ -43,7 +60,10 @@ def test_a_note_with_markup_is_stored_verbatim_and_shown_escaped(client, rep, ma
         client.force_login(user)
         html = client.get(url).content.decode()
         assert "<script>alert" not in html and "<img src=x" not in html
-        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+        assert (
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"
+            in html
+        )
 
 
 def test_a_rep_posting_on_another_reps_lead_gets_404(client, rep, spec_model):
@@ -98,8 +118,12 @@ def test_my_leads_lists_only_the_reps_leads(client, rep, spec_model):
 
 def test_marketers_filter_feedback_by_version_rep_and_reason(client, marketer, rep, spec_model):
     other = RepFactory(username="rep-b")
-    SalesFeedback.objects.create(lead=LeadFactory(name="Student Lead"), rep=rep, reason="student", version=spec_model)
-    SalesFeedback.objects.create(lead=LeadFactory(name="Budget Lead"), rep=other, reason="no_budget", version=spec_model)
+    SalesFeedback.objects.create(
+        lead=LeadFactory(name="Student Lead"), rep=rep, reason="student", version=spec_model
+    )
+    SalesFeedback.objects.create(
+        lead=LeadFactory(name="Budget Lead"), rep=other, reason="no_budget", version=spec_model
+    )
     SalesFeedback.objects.create(lead=LeadFactory(name="Old Lead"), rep=rep, reason="student")
     client.force_login(marketer)
     url = reverse("models_review:feedback")

@@ -24,18 +24,24 @@ def test_import_and_publish_then_export_round_trips(tmp_path, capsys):
     assert exported == SPEC_MODEL
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"colour": "blue"}, "colour: unknown key"),
-    ({"decay": {**SPEC_MODEL["decay"], "period_days": 0}}, "decay.period_days: must be greater than 0"),
-    ({"decay": {**SPEC_MODEL["decay"], "period_days": -7}}, "decay.period_days: must be greater than 0"),
-    ({"decay": {**SPEC_MODEL["decay"], "mode": "linear"}}, "decay.mode: must be one of percent, points"),
-    ({"decay": {**SPEC_MODEL["decay"], "speed": 1}}, "decay.speed: unknown key"),
-    ({"rules": [{"event_type": "form_submit", "points": "ten"}]}, "rules[0].points: must be a number"),
-    ({"rules": [{"event_type": "form_submit", "points": 5, "colour": 1}]}, "rules[0].colour: unknown key"),
-    ({"rules": [{"event_type": "teleport", "points": 5}]}, "rules[0].event_type: must be one of"),
-    ({"rules": [{"event_type": "download", "points": 5, "max_per_day": 0}]}, "rules[0].max_per_day"),
-    ({"sales_ready_score": True}, "sales_ready_score: must be a number"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"colour": "blue"}, "colour: unknown key"),
+        ({"decay": {**SPEC_MODEL["decay"], "period_days": 0}}, "decay.period_days: must be greater than 0"),
+        ({"decay": {**SPEC_MODEL["decay"], "period_days": -7}}, "decay.period_days: must be greater than 0"),
+        ({"decay": {**SPEC_MODEL["decay"], "mode": "linear"}}, "decay.mode: must be one of percent, points"),
+        ({"decay": {**SPEC_MODEL["decay"], "speed": 1}}, "decay.speed: unknown key"),
+        ({"rules": [{"event_type": "form_submit", "points": "ten"}]}, "rules[0].points: must be a number"),
+        (
+            {"rules": [{"event_type": "form_submit", "points": 5, "colour": 1}]},
+            "rules[0].colour: unknown key",
+        ),
+        ({"rules": [{"event_type": "teleport", "points": 5}]}, "rules[0].event_type: must be one of"),
+        ({"rules": [{"event_type": "download", "points": 5, "max_per_day": 0}]}, "rules[0].max_per_day"),
+        ({"sales_ready_score": True}, "sales_ready_score: must be a number"),
+    ],
+)
 def test_import_refuses_a_malformed_file_naming_the_field_and_changes_nothing(tmp_path, change, field):
     call_command("model_import", write(tmp_path, SPEC_MODEL), "--publish")
     with pytest.raises(CommandError) as error:

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
-from leads.models import Lead
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Lead
 from leads.services import engine_inputs, lead_events, spec_for
 from models_review import jobs, services
 from models_review.models import PreviewRun
@@ -22,18 +22,25 @@ NOW = timezone.now().replace(microsecond=0)
 
 
 def _events(lead, *types, hours_ago=5):
-    events_ingest(events=[
-        NewEvent(type=kind, occurred_at=NOW - timedelta(hours=hours_ago - index), lead_id=lead.pk,
-                 properties={"percent": 100} if kind == "video_play" else {})
-        for index, kind in enumerate(types)
-    ])
+    events_ingest(
+        events=[
+            NewEvent(
+                type=kind,
+                occurred_at=NOW - timedelta(hours=hours_ago - index),
+                lead_id=lead.pk,
+                properties={"percent": 100} if kind == "video_play" else {},
+            )
+            for index, kind in enumerate(types)
+        ]
+    )
 
 
 def _draft_raising_form_submit(active, points):
     draft = services.draft_copy(source=active)
     form_rule = draft.rules.get(event_type="form_submit")
-    services.draft_rule_save(version=draft, rule={"event_type": "form_submit", "points": points},
-                             rule_id=form_rule.pk)
+    services.draft_rule_save(
+        version=draft, rule={"event_type": "form_submit", "points": points}, rule_id=form_rule.pk
+    )
     return draft
 
 
@@ -59,15 +66,20 @@ def _run_preview(draft):
 
 def _replayed_score(lead, version):
     inputs = engine_inputs(list(lead_events(lead)), AssetCatalog.load())
-    return scoring.replay(inputs, spec_for(version) if version.is_published else version.spec(), as_of=NOW)[0].sales.score
+    return scoring.replay(inputs, spec_for(version) if version.is_published else version.spec(), as_of=NOW)[
+        0
+    ].sales.score
 
 
 def test_preview_lists_exactly_the_leads_that_cross_t(spec_model, history):
     draft = _draft_raising_form_submit(spec_model, 30)
     run = _run_preview(draft)
     assert run.status == "done" and run.done == run.total == 4
-    crossing = {lead.pk for lead in Lead.objects.all()
-                if _replayed_score(lead, draft) >= 100 > _replayed_score(lead, spec_model)}
+    crossing = {
+        lead.pk
+        for lead in Lead.objects.all()
+        if _replayed_score(lead, draft) >= 100 > _replayed_score(lead, spec_model)
+    }
     assert crossing == {history["near"].pk}
     assert {row["id"] for row in run.result["gains"]} == crossing
     assert run.result["gain_count"] == 1 and run.result["loss_count"] == 0
@@ -94,7 +106,9 @@ def test_preview_lowering_a_rule_lists_leads_that_lose_sales_ready(spec_model, h
 
 def test_preview_agreement_with_sales_feedback_per_version(spec_model, history, rep):
     def verdict(name, really, outcome=""):
-        services.feedback_record(lead=history[name], rep=rep, changes={"really_sales_ready": really, "outcome": outcome})
+        services.feedback_record(
+            lead=history[name], rep=rep, changes={"really_sales_ready": really, "outcome": outcome}
+        )
 
     verdict("near", True, "opportunity")
     verdict("ready", True, "won")
@@ -119,8 +133,12 @@ def test_preview_page_polls_until_done_then_shows_the_lists(client, marketer, sp
     client.force_login(marketer)
     page = client.get(reverse("models_review:preview", args=[run.pk])).content.decode()
     assert 'id="gain-count">1<' in page and "near" in page and "hx-trigger" not in page
-    queued = PreviewRun.objects.create(draft=run.draft, baseline=spec_model, total=10, done=4, status="running")
-    fragment = client.get(reverse("models_review:preview", args=[queued.pk]), HTTP_HX_REQUEST="true").content.decode()
+    queued = PreviewRun.objects.create(
+        draft=run.draft, baseline=spec_model, total=10, done=4, status="running"
+    )
+    fragment = client.get(
+        reverse("models_review:preview", args=[queued.pk]), HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert 'data-percent="40"' in fragment and 'hx-trigger="every 1s"' in fragment and "<html" not in fragment
 
 
@@ -141,7 +159,8 @@ def test_preview_runs_in_a_real_worker_with_an_hour_to_finish(rq_redis, spec_mod
 
 @pytest.mark.django_db(transaction=True)
 def test_preview_requested_while_redis_is_down_waits_then_runs_once_it_is_back(
-        rq_redis, settings, client, marketer, spec_model, history):
+    rq_redis, settings, client, marketer, spec_model, history
+):
     live = settings.RQ_QUEUES
     settings.RQ_QUEUES = DOWN_QUEUES
     draft = _draft_raising_form_submit(spec_model, 30)

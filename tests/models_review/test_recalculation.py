@@ -22,13 +22,29 @@ V2["rules"][4]["points"] = 40
 
 
 def full_table():
-    leads = list(Lead.objects.order_by("pk").values_list(
-        "pk", "score", "scored_at", "last_engaged_at", "stage", "stage_changed_at", "engine_state", "scored_with",
-        "is_cold"))
-    products = list(ProductScore.objects.order_by("lead_id", "product_line_id").values_list(
-        "lead_id", "product_line_id", "score", "scored_at", "last_engaged_at"))
-    changes = list(StageChange.objects.order_by("lead_id", "at", "id").values_list(
-        "lead_id", "from_stage", "to_stage", "at", "reason", "version"))
+    leads = list(
+        Lead.objects.order_by("pk").values_list(
+            "pk",
+            "score",
+            "scored_at",
+            "last_engaged_at",
+            "stage",
+            "stage_changed_at",
+            "engine_state",
+            "scored_with",
+            "is_cold",
+        )
+    )
+    products = list(
+        ProductScore.objects.order_by("lead_id", "product_line_id").values_list(
+            "lead_id", "product_line_id", "score", "scored_at", "last_engaged_at"
+        )
+    )
+    changes = list(
+        StageChange.objects.order_by("lead_id", "at", "id").values_list(
+            "lead_id", "from_stage", "to_stage", "at", "reason", "version"
+        )
+    )
     return leads, products, changes
 
 
@@ -126,8 +142,9 @@ def test_progress_page_is_for_marketers(client, rep):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_publish_with_redis_down_queues_in_the_outbox_and_a_worker_finishes_later(client, marketer, rq_redis,
-                                                                                  redis_down, settings):
+def test_publish_with_redis_down_queues_in_the_outbox_and_a_worker_finishes_later(
+    client, marketer, rq_redis, redis_down, settings
+):
     from tests.redis_fixtures import QUEUE_NAMES
 
     v1 = version_import(data=SPEC_MODEL, publish=True)
@@ -149,8 +166,9 @@ def test_publish_with_redis_down_queues_in_the_outbox_and_a_worker_finishes_late
 
 
 @pytest.mark.django_db
-def test_watchdog_requeues_a_run_whose_worker_died_and_only_that_one(django_capture_on_commit_callbacks,
-                                                                     redis_down):
+def test_watchdog_requeues_a_run_whose_worker_died_and_only_that_one(
+    django_capture_on_commit_callbacks, redis_down
+):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -165,8 +183,11 @@ def test_watchdog_requeues_a_run_whose_worker_died_and_only_that_one(django_capt
     OutboxJob.objects.all().delete()
     assert recalculations_resume_stale(now=now + timedelta(minutes=11)) == 1
     row = OutboxJob.objects.get()
-    assert (row.func_path, row.kwargs, row.queue_name) == ("models_review.jobs.recalculation_run",
-                                                           {"run_id": run.pk}, "recalc")
+    assert (row.func_path, row.kwargs, row.queue_name) == (
+        "models_review.jobs.recalculation_run",
+        {"run_id": run.pk},
+        "recalc",
+    )
 
 
 @pytest.mark.django_db
@@ -177,7 +198,9 @@ def test_a_second_worker_on_the_same_run_never_counts_a_chunk_twice(monkeypatch)
     def other_worker_got_there_first(run_, chunk):
         if not calls:
             calls.append(1)
-            RecalculationRun.objects.filter(pk=run_.pk).update(last_lead_id=chunk.last_lead_id, done=chunk.leads)
+            RecalculationRun.objects.filter(pk=run_.pk).update(
+                last_lead_id=chunk.last_lead_id, done=chunk.leads
+            )
         real_mark(run_, chunk)
 
     calls = []

@@ -1,5 +1,6 @@
 """Acceptance (§7, §9): a worker killed with SIGKILL in the middle of recalculating 20,000
 leads leaves nothing half-done; rerunning gives every lead the uninterrupted run's scores."""
+
 import os
 import signal
 import subprocess
@@ -11,11 +12,11 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from leads.background.recalculation import EVENT_COLUMNS, EventRow
 from leads.engine import scoring
+from leads.engine.state import settle
 from leads.ingest.assets import AssetCatalog
 from leads.models import Event, Lead, ProductScore, StageChange
-from leads.background.recalculation import EVENT_COLUMNS, EventRow
-from leads.engine.state import settle
 from leads.services import engine_input, spec_for
 from models_review.models import RecalculationRun
 from models_review.recalculation import recalculation_execute
@@ -59,10 +60,14 @@ def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_re
     v2 = version_import(data=V2, publish=True)  # commits, so the job is on the recalc queue now
     run = RecalculationRun.objects.get(version=v2)
 
-    env = {**os.environ, "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
-           "PYTHONPATH": str(settings.BASE_DIR)}
-    worker = subprocess.Popen([sys.executable, "-m", "tests.models_review.worker_process", "recalc"],
-                              cwd=settings.BASE_DIR, env=env)
+    env = {
+        **os.environ,
+        "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.models_review.worker_process", "recalc"], cwd=settings.BASE_DIR, env=env
+    )
     try:
         midway = wait_until(lambda: RecalculationRun.objects.get(pk=run.pk).done >= 3000)
         os.kill(worker.pid, signal.SIGKILL)
@@ -79,14 +84,20 @@ def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_re
     expected = uninterrupted_result(v2, run.as_of)
     lines = dict(ProductScore.objects.values_list("product_line_id", "product_line__name").distinct())
     for pk, score, scored_at, stage, engaged in Lead.objects.values_list(
-            "pk", "score", "scored_at", "stage", "last_engaged_at"):
+        "pk", "score", "scored_at", "stage", "last_engaged_at"
+    ):
         state = expected[pk]
         assert (score, stage, engaged) == (state.sales.score, state.stage, state.sales.last_engaged_at), pk
     products = defaultdict(dict)
     for lead_id, line_id, score in ProductScore.objects.values_list("lead_id", "product_line_id", "score"):
         products[lead_id][lines[line_id]] = score
-    assert products == {pk: {name: s.score for name, s in state.products.items()}
-                        for pk, state in expected.items() if state.products}
+    assert products == {
+        pk: {name: s.score for name, s in state.products.items()}
+        for pk, state in expected.items()
+        if state.products
+    }
     moved = {pk for pk, state in expected.items() if state.stage != stages_before[pk]}
-    logged = list(StageChange.objects.filter(reason="recalculation", version=v2).values_list("lead_id", flat=True))
+    logged = list(
+        StageChange.objects.filter(reason="recalculation", version=v2).values_list("lead_id", flat=True)
+    )
     assert sorted(logged) == sorted(moved)  # one change per moved lead: none lost, none doubled

@@ -1,6 +1,7 @@
 """The streamed recalculation of PostgreSQL (leads/recalculation.py): one sorted stream of all
 events read in a snapshot while chunks are written. It must write what replaying lead by
 lead writes, and a lead that gets an event after the snapshot must be replayed again."""
+
 import time
 from datetime import timedelta
 
@@ -8,13 +9,19 @@ import pytest
 from django.db import connection
 
 from leads.background import recalculation
-from leads.models import Lead, StageChange
 from leads.ingest.events import NewEvent, event_ingest
+from leads.models import Lead, StageChange
 from models_review.recalculation import recalculation_execute
-from tests.models_review.test_recalculation import full_table, published_v2_with_leads, reference_by_lead_replay
+from tests.models_review.test_recalculation import (
+    full_table,
+    published_v2_with_leads,
+    reference_by_lead_replay,
+)
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the stream reads on a connection of its own: data must be committed
+    pytest.mark.django_db(
+        transaction=True
+    ),  # the stream reads on a connection of its own: data must be committed
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the streamed path is PostgreSQL's"),
 ]
 
@@ -38,11 +45,19 @@ def test_a_lead_with_an_event_after_the_snapshot_is_replayed_again(monkeypatch):
         if chunk.after_id < target <= chunk.last_lead_id and not arrived:
             # Committed after the stream took its snapshot, before this chunk locks its leads.
             last = Lead.objects.get(pk=target).scored_at
-            arrived.append(event_ingest(event=NewEvent(type="form_submit", lead_id=target, asset_key="contact",
-                                                       occurred_at=last + timedelta(minutes=1))))
+            arrived.append(
+                event_ingest(
+                    event=NewEvent(
+                        type="form_submit",
+                        lead_id=target,
+                        asset_key="contact",
+                        occurred_at=last + timedelta(minutes=1),
+                    )
+                )
+            )
         return write(version, chunk, *args)
 
-    monkeypatch.setattr(recompute, "_write_streamed", event_arrives_mid_run)
+    monkeypatch.setattr(recalculation, "_write_streamed", event_arrives_mid_run)
     run = recalculation_execute(run_id=run.pk, chunk_size=100)
     assert arrived and arrived[0] is not None
     streamed = full_table()
@@ -62,7 +77,7 @@ def test_a_chunk_never_commits_before_the_one_before_it(monkeypatch):
             raise RuntimeError("worker lost")
         return write(version, chunk, *args)
 
-    monkeypatch.setattr(recompute, "_write_streamed", first_chunk_slow_then_lost)
+    monkeypatch.setattr(recalculation, "_write_streamed", first_chunk_slow_then_lost)
     with pytest.raises(RuntimeError, match="worker lost"):
         recalculation_execute(run_id=run.pk, chunk_size=100)
     run.refresh_from_db()
@@ -70,7 +85,7 @@ def test_a_chunk_never_commits_before_the_one_before_it(monkeypatch):
     assert not StageChange.objects.filter(reason="recalculation", version=v2).exists()
     assert not Lead.objects.filter(scored_with=v2).exists()
 
-    monkeypatch.setattr(recompute, "_write_streamed", write)
+    monkeypatch.setattr(recalculation, "_write_streamed", write)
     run = recalculation_execute(run_id=run.pk, chunk_size=100)
     assert (run.status, run.done) == ("done", 300)
     resumed = full_table()
@@ -83,7 +98,7 @@ def test_a_chunk_that_waits_too_long_for_its_turn_lets_go_and_writes_again(monke
     TURN_PATIENCE it rolls back (an ingest waiting on one of those locks may be what holds
     the first chunk up) and writes again once its turn comes. The result is the same."""
     v2, run = published_v2_with_leads(300, seed=29)
-    monkeypatch.setattr(recompute, "TURN_PATIENCE", 0.2)
+    monkeypatch.setattr(recalculation, "TURN_PATIENCE", 0.2)
     write, attempts = recalculation._write_streamed, []
 
     def first_chunk_slow(version, chunk, *args):
@@ -92,7 +107,7 @@ def test_a_chunk_that_waits_too_long_for_its_turn_lets_go_and_writes_again(monke
             time.sleep(3.0)  # ample time for the other writer to write chunk 1 and give up waiting
         return write(version, chunk, *args)
 
-    monkeypatch.setattr(recompute, "_write_streamed", first_chunk_slow)
+    monkeypatch.setattr(recalculation, "_write_streamed", first_chunk_slow)
     run = recalculation_execute(run_id=run.pk, chunk_size=100)
     assert (run.status, run.done) == ("done", 300)
     assert attempts.count(1) >= 2  # the second chunk let go at least once

@@ -18,7 +18,7 @@ def two_versions(spec_model, marketer):
     rule = draft.rules.get(event_type="form_submit")
     services.draft_rule_save(version=draft, rule={"event_type": "form_submit", "points": 40}, rule_id=rule.pk)
     services.draft_rule_save(version=draft, rule={"event_type": "webinar_attend", "points": 15})
-    ModelVersion.objects.filter(pk=draft.pk).update(note="=HYPERLINK(\"http://evil\") forms matter more")
+    ModelVersion.objects.filter(pk=draft.pk).update(note='=HYPERLINK("http://evil") forms matter more')
     return spec_model, draft
 
 
@@ -51,10 +51,19 @@ def test_csv_export_is_the_same_table_and_safe_from_formulas(client, marketer, t
     assert ["form_submit", "25", "40"] in rows and ["page_view · */careers*", "-10", "-10"] in rows
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=1+2", "'=1+2"), ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("-10", "-10"),
-    ("12.5", "12.5"), ("plain", "plain"), (None, ""),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+2", "'=1+2"),
+        ("+cmd", "'+cmd"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("-10", "-10"),
+        ("12.5", "12.5"),
+        ("plain", "plain"),
+        (None, ""),
+    ],
+)
 def test_csv_cells_starting_like_formulas_are_quoted(value, expected):
     assert csv_safe(value) == expected
 
@@ -64,7 +73,9 @@ def test_sheet_column_headers_cite_the_feedback_behind_a_version(client, markete
     from tests.factories import LeadFactory
 
     _, draft = two_versions
-    feedback = SalesFeedback.objects.create(lead=LeadFactory(name="Cited Lead"), rep=rep, note="forms = intent")
+    feedback = SalesFeedback.objects.create(
+        lead=LeadFactory(name="Cited Lead"), rep=rep, note="forms = intent"
+    )
     VersionCitation.objects.create(version=draft, feedback=feedback)
     client.force_login(marketer)
     html = client.get(reverse("models_review:sheet")).content.decode()

@@ -28,8 +28,10 @@ def test_copy_makes_a_draft_with_the_same_rules_and_an_empty_note(client, market
 def test_raising_a_rule_in_the_browser_changes_only_the_draft(client, marketer, spec_model, draft):
     client.force_login(marketer)
     rule = draft.rules.get(event_type="form_submit")
-    response = client.post(reverse("models_review:rule_edit", args=[draft.pk, rule.pk]),
-                           {f"rule-{rule.pk}-event_type": "form_submit", f"rule-{rule.pk}-points": "40"})
+    response = client.post(
+        reverse("models_review:rule_edit", args=[draft.pk, rule.pk]),
+        {f"rule-{rule.pk}-event_type": "form_submit", f"rule-{rule.pk}-points": "40"},
+    )
     assert response.status_code == 302
     assert draft.rules.get(event_type="form_submit").points == 40
     assert spec_model.rules.get(event_type="form_submit").points == 25
@@ -37,9 +39,11 @@ def test_raising_a_rule_in_the_browser_changes_only_the_draft(client, marketer, 
 
 def test_inline_validation_names_the_model_file_field(client, marketer, draft):
     client.force_login(marketer)
-    response = client.post(reverse("models_review:rule_add", args=[draft.pk]),
-                           {"new-event_type": "download", "new-points": "lots", "new-max_per_day": "0", "_validate": "1"},
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("models_review:rule_add", args=[draft.pk]),
+        {"new-event_type": "download", "new-points": "lots", "new-max_per_day": "0", "_validate": "1"},
+        HTTP_HX_REQUEST="true",
+    )
     html = response.content.decode()
     assert "points: must be a number, not &#x27;lots&#x27;" in html
     assert "max_per_day: must be a whole number of at least 1, not 0" in html
@@ -49,9 +53,18 @@ def test_inline_validation_names_the_model_file_field(client, marketer, draft):
 
 def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(client, marketer, draft):
     client.force_login(marketer)
-    data = {"note": "Faster decay", "sales_ready_score": "100", "inactivity_days": "30", "period_days": "0",
-            "decay_mode": "percent", "decay_amount": "150", "floor_fraction": "0.5", "cold_after_days": "30",
-            "stage_mode": "score", "account_threshold": ""}
+    data = {
+        "note": "Faster decay",
+        "sales_ready_score": "100",
+        "inactivity_days": "30",
+        "period_days": "0",
+        "decay_mode": "percent",
+        "decay_amount": "150",
+        "floor_fraction": "0.5",
+        "cold_after_days": "30",
+        "stage_mode": "score",
+        "account_threshold": "",
+    }
     response = client.post(reverse("models_review:version_settings", args=[draft.pk]), data)
     html = response.content.decode()
     assert response.status_code == 400
@@ -63,12 +76,27 @@ def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(clien
 def test_settings_and_cited_feedback_are_saved(client, marketer, rep, draft):
     client.force_login(marketer)
     feedback = services.feedback_record(lead=LeadFactory(owner=rep), rep=rep, changes={"reason": "student"})
-    data = {"note": "Students were reaching sales", "sales_ready_score": "120", "inactivity_days": "30",
-            "period_days": "7", "decay_mode": "points", "decay_amount": "5", "floor_fraction": "0.5",
-            "cold_after_days": "45", "stage_mode": "score", "account_threshold": "", "cited_feedback": [feedback.pk]}
+    data = {
+        "note": "Students were reaching sales",
+        "sales_ready_score": "120",
+        "inactivity_days": "30",
+        "period_days": "7",
+        "decay_mode": "points",
+        "decay_amount": "5",
+        "floor_fraction": "0.5",
+        "cold_after_days": "45",
+        "stage_mode": "score",
+        "account_threshold": "",
+        "cited_feedback": [feedback.pk],
+    }
     assert client.post(reverse("models_review:version_settings", args=[draft.pk]), data).status_code == 302
     draft.refresh_from_db()
-    assert (draft.sales_ready_score, draft.decay_mode, draft.decay_amount, draft.cold_after_days) == (120, "points", 5, 45)
+    assert (draft.sales_ready_score, draft.decay_mode, draft.decay_amount, draft.cold_after_days) == (
+        120,
+        "points",
+        5,
+        45,
+    )
     assert draft.account_threshold is None
     assert list(draft.citations.values_list("feedback_id", flat=True)) == [feedback.pk]
 
@@ -125,13 +153,16 @@ def test_published_version_refuses_changes_through_the_models(spec_model):
         services.draft_rule_save(version=spec_model, rule={"event_type": "form_submit", "points": 1})
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE models_review_modelversion SET sales_ready_score = 50 WHERE id = %s",
-    "UPDATE models_review_modelversion SET note = 'rewritten' WHERE id = %s",
-    "UPDATE models_review_rule SET points = 99 WHERE version_id = %s",
-    "INSERT INTO models_review_rule (version_id, position, event_type, points, url_pattern, event_name, asset,"
-    " asset_flag, product_line) VALUES (%s, 9, 'form_submit', 1, '', '', '', '', '')",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE models_review_modelversion SET sales_ready_score = 50 WHERE id = %s",
+        "UPDATE models_review_modelversion SET note = 'rewritten' WHERE id = %s",
+        "UPDATE models_review_rule SET points = 99 WHERE version_id = %s",
+        "INSERT INTO models_review_rule (version_id, position, event_type, points, url_pattern, event_name, asset,"
+        " asset_flag, product_line) VALUES (%s, 9, 'form_submit', 1, '', '', '', '', '')",
+    ],
+)
 def test_published_version_refuses_changes_in_the_database(spec_model, statement):
     with pytest.raises(DATABASE_REFUSALS), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, [spec_model.pk])
@@ -144,8 +175,10 @@ def test_queryset_update_of_a_published_version_is_refused(spec_model):
     with pytest.raises(DATABASE_REFUSALS), transaction.atomic():
         ModelVersion.objects.filter(pk=spec_model.pk).update(sales_ready_score=1)
     with pytest.raises(DATABASE_REFUSALS), transaction.atomic():
-        VersionCitation.objects.create(version=spec_model, feedback=SalesFeedback.objects.create(
-            lead=LeadFactory(), rep=spec_model.created_by or _user()))
+        VersionCitation.objects.create(
+            version=spec_model,
+            feedback=SalesFeedback.objects.create(lead=LeadFactory(), rep=spec_model.created_by or _user()),
+        )
     # moving the active pointer is the one allowed write
     ModelVersion.objects.filter(pk=spec_model.pk).update(is_active=False)
 
@@ -156,7 +189,9 @@ def _user():
     return UserFactory()
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite keeps no DELETE trigger (see migration)")
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="SQLite keeps no DELETE trigger (see migration)"
+)
 def test_published_version_refuses_delete_in_postgres(spec_model):
     with pytest.raises(DATABASE_REFUSALS), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM models_review_rule WHERE version_id = %s", [spec_model.pk])
@@ -170,8 +205,12 @@ def test_admin_cannot_change_a_published_version(client, spec_model):
     client.force_login(admin)
     url = reverse("admin:models_review_modelversion_change", args=[spec_model.pk])
     client.post(url, {"note": "rewritten", "sales_ready_score": "1"})
-    assert client.post(reverse("admin:models_review_modelversion_delete", args=[spec_model.pk]),
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(
+            reverse("admin:models_review_modelversion_delete", args=[spec_model.pk]), {"post": "yes"}
+        ).status_code
+        == 403
+    )
     spec_model.refresh_from_db()
     assert spec_model.note == "SPEC §2a example" and spec_model.sales_ready_score == 100
 
@@ -185,7 +224,9 @@ def test_version_pages_are_for_marketers(client, rep, spec_model):
 def test_a_rule_of_another_version_cannot_be_edited_through_a_draft(client, marketer, spec_model, draft):
     client.force_login(marketer)
     published_rule = spec_model.rules.first()
-    response = client.post(reverse("models_review:rule_edit", args=[draft.pk, published_rule.pk]),
-                           {f"rule-{published_rule.pk}-event_type": "form_submit", f"rule-{published_rule.pk}-points": "1"})
+    response = client.post(
+        reverse("models_review:rule_edit", args=[draft.pk, published_rule.pk]),
+        {f"rule-{published_rule.pk}-event_type": "form_submit", f"rule-{published_rule.pk}-points": "1"},
+    )
     assert response.status_code == 404
     assert spec_model.rules.first().points == published_rule.points

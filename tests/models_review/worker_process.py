@@ -1,5 +1,6 @@
 """A real RQ worker in its own process, on the test database, for the SIGKILL test:
 `python -m tests.models_review.worker_process QUEUE` with LEADSCORE_TEST_DB_NAME set."""
+
 import os
 import sys
 

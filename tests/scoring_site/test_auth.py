@@ -1,5 +1,4 @@
 import pytest
-from django.core.management import call_command
 
 from tests.factories import LeadFactory
 
@@ -62,7 +61,10 @@ def test_demo_data_is_repeatable_and_goes_through_ingest(db):
     assert first["leads"] == second["leads"] == 60
     assert second["events"] == 0 and Event.objects.count() == first["events"]
     assert Lead.objects.filter(score__gt=0).exists()
-    assert Lead.objects.exclude(scored_with=None).count() == Lead.objects.filter(events__isnull=False).distinct().count()
+    assert (
+        Lead.objects.exclude(scored_with=None).count()
+        == Lead.objects.filter(events__isnull=False).distinct().count()
+    )
 
 
 def test_database_outage_gives_a_plain_503(client, marketer, monkeypatch):

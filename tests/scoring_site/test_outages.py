@@ -1,4 +1,5 @@
 """With the database unreachable, people get a plain 503 page and API clients JSON 503."""
+
 import json
 import os
 import subprocess
@@ -24,10 +25,20 @@ print(json.dumps(results))
 
 
 def test_unreachable_database_gives_503_pages_and_json(tmp_path):
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "scoring_site.settings", "LEADSCORE_VAR_DIR": str(tmp_path),
-           "DATABASE_URL": "postgres://postgres@127.0.0.1:9/unreachable?connect_timeout=2"}
-    result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120,
-                            cwd=Path(settings.BASE_DIR))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "scoring_site.settings",
+        "LEADSCORE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:9/unreachable?connect_timeout=2",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(settings.BASE_DIR),
+    )
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout.strip().splitlines()[-1])
     for path in ("POST /signin/", "/", "/leads/1/", "/health/"):

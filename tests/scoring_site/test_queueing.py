@@ -51,8 +51,9 @@ def test_enqueue_or_outbox_keeps_the_job_timeout_while_redis_is_down(rq_redis, s
 
     live = settings.RQ_QUEUES
     settings.RQ_QUEUES = DOWN_QUEUES
-    long = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:3",
-                             job_timeout=3600)
+    long = enqueue_or_outbox(
+        "default", "leads.background.jobs.outbox_sweep", reference="test:3", job_timeout=3600
+    )
     usual = enqueue_or_outbox("default", "leads.background.jobs.outbox_sweep", reference="test:4")
     assert OutboxJob.objects.get(pk=long.outbox_id).job_timeout == 3600
     settings.RQ_QUEUES = live
@@ -73,8 +74,13 @@ def _modules_calling_rq_enqueue() -> dict[str, list[int]]:
     for package in PROJECT_PACKAGES:
         for path in sorted((root / package).rglob("*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))
-            lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
-                     and isinstance(node.func, ast.Attribute) and node.func.attr in RQ_ENQUEUE_CALLS]
+            lines = [
+                node.lineno
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in RQ_ENQUEUE_CALLS
+            ]
             if lines:
                 found[path.relative_to(root).as_posix()] = lines
     return found

@@ -83,13 +83,22 @@ def test_security_headers_are_present(client):
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
     env = {
         **os.environ,
-        "SECRET_KEY": "x7!" + "k3Q9vLm2" * 8, "DEBUG": "false", "ALLOWED_HOSTS": "leads.example.com",
-        "SECURE_COOKIES": "true", "SECURE_SSL_REDIRECT": "true", "SECURE_HSTS_SECONDS": "31536000",
+        "SECRET_KEY": "x7!" + "k3Q9vLm2" * 8,
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "leads.example.com",
+        "SECURE_COOKIES": "true",
+        "SECURE_SSL_REDIRECT": "true",
+        "SECURE_HSTS_SECONDS": "31536000",
         "LEADSCORE_VAR_DIR": str(tmp_path),
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest, never in deployment
     manage = Path(settings.BASE_DIR) / "manage.py"
-    result = subprocess.run([sys.executable, str(manage), "check", "--deploy", "--fail-level", "WARNING"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(manage), "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout

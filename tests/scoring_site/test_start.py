@@ -1,4 +1,5 @@
 """The README's first command: everything starts, serves sign-in, and Ctrl-C stops it all."""
+
 import os
 import signal
 import socket
@@ -41,14 +42,21 @@ def test_start_serves_sign_in_and_ctrl_c_stops_every_process(tmp_path):
     manage = Path(settings.BASE_DIR) / "manage.py"
     process = subprocess.Popen(
         [sys.executable, str(manage), "start", "--bind", f"127.0.0.1:{port}", "--demo-leads", "40"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         status, body = wait_for(f"http://127.0.0.1:{port}/signin/", 150)
         assert status == 200 and b"Sign in" in body
-        assert len(psutil.Process(process.pid).children(recursive=True)) >= 4  # redis, gunicorn, rqworker, rqcron
+        assert (
+            len(psutil.Process(process.pid).children(recursive=True)) >= 4
+        )  # redis, gunicorn, rqworker, rqcron
         # A worker that dies (as RQ workers do when Redis restarts mid-job) is brought back.
-        worker = next(p for p in psutil.Process(process.pid).children() if "rqworker" in " ".join(p.cmdline()))
+        worker = next(
+            p for p in psutil.Process(process.pid).children() if "rqworker" in " ".join(p.cmdline())
+        )
         worker.kill()
         worker.wait(10)
         deadline = time.monotonic() + 20

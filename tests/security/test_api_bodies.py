@@ -1,5 +1,6 @@
 """Oversized and deeply nested JSON bodies (issue 8 §5): every API endpoint answers 400
 naming the body, quickly; never a 500, never a hang."""
+
 import base64
 import json
 import time
@@ -24,7 +25,9 @@ BODIES = {
     "deep inside a batch": '{"batch": [' + nested(DEPTH, "{}") + "]}",
     "deep objects": '{"a":' * 50_000 + "1" + "}" * 50_000,
     "oversized": json.dumps({"userId": "u", "event": "x", "properties": {"blob": "x" * 2_000_000}}),
-    "oversized batch": json.dumps({"batch": [{"userId": "u", "event": "x", "properties": {"b": "y" * 1000}}] * 2000}),
+    "oversized batch": json.dumps(
+        {"batch": [{"userId": "u", "event": "x", "properties": {"b": "y" * 1000}}] * 2000}
+    ),
 }
 
 
@@ -39,8 +42,9 @@ def auth(db):
 @pytest.mark.parametrize("kind", BODIES)
 def test_hostile_bodies_are_refused_quickly(client, spec_model, auth, endpoint, kind):
     started = time.monotonic()
-    response = client.post(f"/api/v1/{endpoint}", BODIES[kind], content_type="application/json",
-                           HTTP_AUTHORIZATION=auth)
+    response = client.post(
+        f"/api/v1/{endpoint}", BODIES[kind], content_type="application/json", HTTP_AUTHORIZATION=auth
+    )
     assert time.monotonic() - started < 5
     assert response.status_code in (400, 413), response.content[:300]
     body = response.json()

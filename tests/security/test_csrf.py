@@ -1,6 +1,7 @@
 """CSRF on every state-changing form (issue 8 §5): every URL the project serves, POSTed by a
 signed-in marketer without a CSRF token, answers 403, except the machine API, which takes
 no cookie authentication at all (401 with only a session cookie)."""
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
@@ -40,8 +41,14 @@ def test_every_form_post_without_a_token_is_refused(client, marketer):
         if status != 403:
             accepted.append((name, url, status))
     assert accepted == []
-    assert len(checked) > 60 and {"leads:adjust", "leads:tags", "models_review:version_publish",
-                                  "surveys:survey_send", "login", "logout"} <= set(checked)
+    assert len(checked) > 60 and {
+        "leads:adjust",
+        "leads:tags",
+        "models_review:version_publish",
+        "surveys:survey_send",
+        "login",
+        "logout",
+    } <= set(checked)
 
 
 def test_the_machine_api_refuses_cookie_only_authentication(client, marketer):
@@ -55,5 +62,7 @@ def test_the_machine_api_refuses_cookie_only_authentication(client, marketer):
         if name in ("api:lead", "api:account"):
             response = enforcing.get(url)
         else:
-            response = enforcing.post(url, {"userId": "u", "event": "Form Submitted"}, content_type="application/json")
+            response = enforcing.post(
+                url, {"userId": "u", "event": "Form Submitted"}, content_type="application/json"
+            )
         assert response.status_code == 401, name

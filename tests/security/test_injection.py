@@ -1,6 +1,7 @@
 """SQL injection through sort and filter parameters (issue 8 §5): every list page refuses a
 hostile value with 400 naming the field (or, for free text, searches for it literally); no
 500, no rows it should not show."""
+
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
@@ -9,15 +10,30 @@ from leads.models import Lead
 
 pytestmark = pytest.mark.django_db
 
-INJECTIONS = ("\u00b2", "score; DROP TABLE leads_lead; --", "1' OR '1'='1", "1) UNION SELECT password FROM auth_user --",
-              "-score,(SELECT 1)", "\x00", "9" * 400)
+INJECTIONS = (
+    "\u00b2",
+    "score; DROP TABLE leads_lead; --",
+    "1' OR '1'='1",
+    "1) UNION SELECT password FROM auth_user --",
+    "-score,(SELECT 1)",
+    "\x00",
+    "9" * 400,
+)
 
 REFUSED = [  # (page, parameter), each must answer 400 and name the parameter
-    ("leads:list", "sort"), ("leads:list", "stage"), ("leads:list", "score_min"), ("leads:list", "owner"),
-    ("leads:list", "active_since"), ("leads:list", "cold"), ("leads:list", "nps_group"),
+    ("leads:list", "sort"),
+    ("leads:list", "stage"),
+    ("leads:list", "score_min"),
+    ("leads:list", "owner"),
+    ("leads:list", "active_since"),
+    ("leads:list", "cold"),
+    ("leads:list", "nps_group"),
     ("leads:list", "id' OR 1=1 --"),  # an unknown parameter name is refused too
-    ("leads:dashboard", "since"), ("leads:dashboard", "segment"),
-    ("models_review:feedback", "version"), ("models_review:feedback", "rep"), ("models_review:feedback", "reason"),
+    ("leads:dashboard", "since"),
+    ("leads:dashboard", "segment"),
+    ("models_review:feedback", "version"),
+    ("models_review:feedback", "rep"),
+    ("models_review:feedback", "reason"),
 ]
 
 
@@ -46,8 +62,14 @@ def test_free_text_search_treats_sql_as_text(client, marketer, leads, value):
 @pytest.mark.parametrize("value", INJECTIONS, ids=range(len(INJECTIONS)))
 def test_other_list_pages_never_fail_on_hostile_parameters(client, marketer, leads, value):
     client.force_login(marketer)
-    for page, parameter in (("leads:segments", "page"), ("leads:accounts", "q"), ("leads:accounts", "page"),
-                            ("surveys:dashboard", "survey"), ("models_review:sheet", "version"),
-                            ("models_review:feedback", "page"), ("leads:list", "page")):
+    for page, parameter in (
+        ("leads:segments", "page"),
+        ("leads:accounts", "q"),
+        ("leads:accounts", "page"),
+        ("surveys:dashboard", "survey"),
+        ("models_review:sheet", "version"),
+        ("models_review:feedback", "page"),
+        ("leads:list", "page"),
+    ):
         status = client.get(reverse(page), {parameter: value}).status_code
         assert status in (200, 400, 404), (page, parameter, status)

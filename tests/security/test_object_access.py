@@ -1,5 +1,6 @@
 """Object-level access (issue 8 §5): a sales rep cannot read or write another rep's leads,
 feedback, tags or score adjustments, through pages or the read API; marketers see everything."""
+
 import pytest
 from django.urls import reverse
 
@@ -20,8 +21,11 @@ def others_lead(spec_model):
 def test_a_rep_gets_404_for_another_reps_lead_pages(client, rep, others_lead):
     client.force_login(rep)
     pk = others_lead.pk
-    reads = [reverse("leads:detail", args=[pk]), reverse("leads:chart_lead", args=[pk]),
-             reverse("models_review:lead_feedback", args=[pk])]
+    reads = [
+        reverse("leads:detail", args=[pk]),
+        reverse("leads:chart_lead", args=[pk]),
+        reverse("models_review:lead_feedback", args=[pk]),
+    ]
     assert [client.get(url).status_code for url in reads] == [404, 404, 404]
     assert "secret@example.com" not in client.get(reverse("leads:list")).content.decode()
     assert "secret@example.com" not in client.get(reverse("models_review:my_leads")).content.decode()
@@ -31,8 +35,10 @@ def test_a_rep_cannot_write_to_another_reps_lead(client, rep, others_lead):
     client.force_login(rep)
     pk = others_lead.pk
     tag = client.post(reverse("leads:tags", args=[pk]), {"add": "hot"})
-    feedback = client.post(reverse("models_review:lead_feedback", args=[pk]),
-                           {"really_sales_ready": "no", "reason": "", "outcome": "", "note": "mine now"})
+    feedback = client.post(
+        reverse("models_review:lead_feedback", args=[pk]),
+        {"really_sales_ready": "no", "reason": "", "outcome": "", "note": "mine now"},
+    )
     adjust = client.post(reverse("leads:adjust", args=[pk]), {"points": "50", "reason": "because"})
     assert (tag.status_code, feedback.status_code) == (404, 404)
     assert adjust.status_code in (403, 404)  # adjustments are for marketers only

@@ -1,5 +1,6 @@
 """A separate process posting to a public survey link, as one more gunicorn worker would
 see it: `python -m tests.surveys.rate_limit_client DB_NAME URL COUNT START_AT`."""
+
 import json
 import os
 import sys
@@ -18,7 +19,9 @@ def main(db_name: str, url: str, count: int, start_at: float) -> None:
 
     client = Client()
     time.sleep(max(0.0, start_at - time.time()))  # all processes post at the same moment
-    statuses = [client.post(url, {"score": "10"}, REMOTE_ADDR="203.0.113.50").status_code for _ in range(count)]
+    statuses = [
+        client.post(url, {"score": "10"}, REMOTE_ADDR="203.0.113.50").status_code for _ in range(count)
+    ]
     print(json.dumps(statuses))
 
 

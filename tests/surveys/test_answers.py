@@ -5,8 +5,8 @@ import pytest
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
-from leads.workspace.filters import filtered_leads, parse_filters
 from leads.models import Event, Lead
+from leads.workspace.filters import filtered_leads, parse_filters
 from models_review.services import version_import
 from surveys.models import Invitation, Response
 from surveys.services import AlreadyAnswered, invitation_for_token, response_record
@@ -33,8 +33,11 @@ def test_older_answer_does_not_replace_a_newer_one_on_the_lead(survey, spec_mode
     lead = LeadFactory()
     now = timezone.now()
     response_record(invitation=invitation_for_token(issue_link(survey, lead, token="new")), score=10, now=now)
-    response_record(invitation=invitation_for_token(issue_link(survey, lead, token="old")), score=2,
-                    now=now - timedelta(days=5))
+    response_record(
+        invitation=invitation_for_token(issue_link(survey, lead, token="old")),
+        score=2,
+        now=now - timedelta(days=5),
+    )
     lead.refresh_from_db()
     assert (lead.nps_score, lead.nps_answered_at) == (10, now)
 
@@ -64,11 +67,23 @@ def test_scoring_rule_on_nps_response_scores_the_answer(survey):
 def test_database_refuses_a_second_response_for_one_invitation(personal_link, survey):
     lead, token = personal_link
     invitation = invitation_for_token(token)
-    Response.objects.create(survey=survey, invitation=invitation, lead=lead, score=9, channel="personal",
-                            answered_at=timezone.now())
+    Response.objects.create(
+        survey=survey,
+        invitation=invitation,
+        lead=lead,
+        score=9,
+        channel="personal",
+        answered_at=timezone.now(),
+    )
     with pytest.raises(IntegrityError), transaction.atomic():
-        Response.objects.create(survey=survey, invitation=invitation, lead=lead, score=1, channel="personal",
-                                answered_at=timezone.now())
+        Response.objects.create(
+            survey=survey,
+            invitation=invitation,
+            lead=lead,
+            score=1,
+            channel="personal",
+            answered_at=timezone.now(),
+        )
 
 
 @pytest.mark.django_db

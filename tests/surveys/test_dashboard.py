@@ -1,14 +1,14 @@
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from leads.models import Segment
 from leads.ingest.events import NewEvent, events_ingest
+from leads.models import Segment
 from surveys import selectors
 from surveys.models import Response
 from surveys.services import invitation_for_token, response_record
@@ -53,7 +53,7 @@ def test_follow_up_with_html_is_stored_verbatim_and_shown_escaped(client, market
 
 
 def test_csv_export_neutralises_formula_cells(client, marketer, survey, spec_model):
-    reasons = ["=HYPERLINK(\"http://evil\")", "+1+2", "-3", "@SUM(A1)", "\tTab", "\rCR", "plain, with comma"]
+    reasons = ['=HYPERLINK("http://evil")', "+1+2", "-3", "@SUM(A1)", "\tTab", "\rCR", "plain, with comma"]
     for index, reason in enumerate(reasons):
         answer(survey, LeadFactory(name=f"Lead {index}"), 9, reason=reason)
     LeadFactory(name="=cmd|' /C calc'!A0")  # a lead name is attacker-controlled too
@@ -63,8 +63,15 @@ def test_csv_export_neutralises_formula_cells(client, marketer, survey, spec_mod
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     exported = [row["reason"] for row in rows]
-    assert exported[:7] == ["'=HYPERLINK(\"http://evil\")", "'+1+2", "'-3", "'@SUM(A1)", "'\tTab", "'\rCR",
-                            "plain, with comma"]
+    assert exported[:7] == [
+        '\'=HYPERLINK("http://evil")',
+        "'+1+2",
+        "'-3",
+        "'@SUM(A1)",
+        "'\tTab",
+        "'\rCR",
+        "plain, with comma",
+    ]
     assert rows[-1]["lead_name"] == "'=cmd|' /C calc'!A0"
     assert rows[0]["score"] == "9" and rows[0]["group"] == "promoter" and rows[0]["survey"] == "Q3 NPS"
 
@@ -85,10 +92,10 @@ def test_nps_per_account_and_segment_use_latest_answers(survey, spec_model):
 
 
 def test_trend_groups_answers_by_month_and_leaves_empty_months_without_data(survey, spec_model):
-    now = datetime(2026, 6, 15, 12, tzinfo=dt_timezone.utc)
-    answer(survey, LeadFactory(), 10, at=datetime(2026, 6, 2, tzinfo=dt_timezone.utc))
-    answer(survey, LeadFactory(), 0, at=datetime(2026, 6, 3, tzinfo=dt_timezone.utc))
-    answer(survey, LeadFactory(), 9, at=datetime(2026, 4, 30, 23, tzinfo=dt_timezone.utc))
+    now = datetime(2026, 6, 15, 12, tzinfo=UTC)
+    answer(survey, LeadFactory(), 10, at=datetime(2026, 6, 2, tzinfo=UTC))
+    answer(survey, LeadFactory(), 0, at=datetime(2026, 6, 3, tzinfo=UTC))
+    answer(survey, LeadFactory(), 9, at=datetime(2026, 4, 30, 23, tzinfo=UTC))
     trend = selectors.nps_trend(now=now, months=3)
     assert [m.label for m in trend] == ["Apr 2026", "May 2026", "Jun 2026"]
     assert [m.summary.nps for m in trend] == [100.0, None, 0.0]
@@ -105,12 +112,18 @@ def test_response_rate_counts_answered_of_sent(survey, spec_model):
 
 def test_engagement_is_points_earned_in_last_90_days_from_the_engine(survey, spec_model):
     now = timezone.now()
-    promoter, detractor, quiet = LeadFactory(name="Promo"), LeadFactory(name="Detra"), LeadFactory(name="Quiet")
+    promoter, detractor, quiet = (
+        LeadFactory(name="Promo"),
+        LeadFactory(name="Detra"),
+        LeadFactory(name="Quiet"),
+    )
     events = [
         # 25 (form) + 30 (trial) within 90 days; the 25 from 120 days ago does not count.
         NewEvent(type="form_submit", occurred_at=now - timedelta(days=120), lead_id=promoter.pk),
         NewEvent(type="form_submit", occurred_at=now - timedelta(days=10), lead_id=promoter.pk),
-        NewEvent(type="custom", name="Trial Started", occurred_at=now - timedelta(days=5), lead_id=promoter.pk),
+        NewEvent(
+            type="custom", name="Trial Started", occurred_at=now - timedelta(days=5), lead_id=promoter.pk
+        ),
         NewEvent(type="form_submit", occurred_at=now - timedelta(days=2), lead_id=detractor.pk),
         NewEvent(type="form_submit", occurred_at=now - timedelta(days=200), lead_id=quiet.pk),
     ]
@@ -170,7 +183,9 @@ def test_survey_list_counts_sent_links_and_answers_without_multiplying(survey, s
     leads = [LeadFactory() for _ in range(3)]
     for lead in leads:
         issue_link(survey, lead, token=f"list-{lead.pk}")
-    Invitation.objects.create(survey=survey, lead=LeadFactory(), created_at=timezone.now())  # pending: not sent
+    Invitation.objects.create(
+        survey=survey, lead=LeadFactory(), created_at=timezone.now()
+    )  # pending: not sent
     response_record(invitation=invitation_for_token(f"list-{leads[0].pk}"), score=9)
     response_record(invitation=invitation_for_token(f"list-{leads[1].pk}"), score=4)
     Response.objects.create(survey=survey, score=8, channel="public", answered_at=timezone.now())

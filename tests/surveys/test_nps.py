@@ -28,7 +28,13 @@ def test_nps_extremes_are_plus_and_minus_hundred():
 
 def test_nps_group_boundaries():
     assert [nps_group(s) for s in (0, 6, 7, 8, 9, 10)] == [
-        "detractor", "detractor", "passive", "passive", "promoter", "promoter"]
+        "detractor",
+        "detractor",
+        "passive",
+        "passive",
+        "promoter",
+        "promoter",
+    ]
 
 
 def test_nps_summary_from_distribution_matches_list():

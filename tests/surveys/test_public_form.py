@@ -25,7 +25,15 @@ def test_respond_form_greets_by_first_name_and_shows_nothing_else_of_the_lead(cl
     page = client.get(url(token)).content.decode()
     assert "Hi Ana," in page
     assert survey.question in page
-    for private in ("Silva", "ana@nordic.example", "CFO", "87.5", "Other Person", "other@rival.example", "rival"):
+    for private in (
+        "Silva",
+        "ana@nordic.example",
+        "CFO",
+        "87.5",
+        "Other Person",
+        "other@rival.example",
+        "rival",
+    ):
         assert private not in page
     assert 'name="csrfmiddlewaretoken"' in page
     assert page.count('type="radio" name="score"') == 11
@@ -39,7 +47,12 @@ def test_respond_stores_answer_and_redirects_to_thank_you(client, personal_link,
     thanks = client.get(response["Location"]).content.decode()
     assert "Thanks a lot, it helps us improve." in thanks
     answer = Response.objects.get()
-    assert (answer.score, answer.reason, answer.lead_id, answer.channel) == (9, "Fast support", lead.pk, "personal")
+    assert (answer.score, answer.reason, answer.lead_id, answer.channel) == (
+        9,
+        "Fast support",
+        lead.pk,
+        "personal",
+    )
     assert Invitation.objects.get().status == Invitation.Status.ANSWERED
 
 
@@ -77,7 +90,9 @@ def test_respond_accepts_its_own_csrf_token(personal_link):
     _, token = personal_link
     browser = Client(enforce_csrf_checks=True)
     browser.get(url(token))
-    response = browser.post(url(token), {"score": "9", "csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    response = browser.post(
+        url(token), {"score": "9", "csrfmiddlewaretoken": browser.cookies["csrftoken"].value}
+    )
     assert response.status_code == 302
     assert Response.objects.count() == 1
 
@@ -91,8 +106,10 @@ def test_respond_honeypot_filled_is_refused_without_storing(client, personal_lin
 
 def test_public_form_rate_limit_refuses_the_21st_post_in_a_minute(client, survey):
     public = reverse("surveys:public", args=[survey.public_token])
-    statuses = [client.post(public, {"score": "8"}, REMOTE_ADDR="203.0.113.7").status_code
-                for _ in range(SUBMISSIONS_PER_MINUTE + 1)]
+    statuses = [
+        client.post(public, {"score": "8"}, REMOTE_ADDR="203.0.113.7").status_code
+        for _ in range(SUBMISSIONS_PER_MINUTE + 1)
+    ]
     assert statuses[:SUBMISSIONS_PER_MINUTE] == [302] * SUBMISSIONS_PER_MINUTE
     assert statuses[-1] == 429
     assert Response.objects.count() == SUBMISSIONS_PER_MINUTE
@@ -148,7 +165,9 @@ def test_expired_token_gives_a_clear_page_and_refuses_answers(client, survey, sp
 
 
 def test_public_link_answer_is_anonymous(client, survey):
-    response = client.post(reverse("surveys:public", args=[survey.public_token]), {"score": "6", "reason": "Slow"})
+    response = client.post(
+        reverse("surveys:public", args=[survey.public_token]), {"score": "6", "reason": "Slow"}
+    )
     assert response.status_code == 302
     answer = Response.objects.get()
     assert (answer.lead, answer.channel, answer.score) == (None, "public", 6)

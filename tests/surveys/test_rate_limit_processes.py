@@ -1,4 +1,5 @@
 """The rate limit holds across web worker processes: three processes post at the same moment."""
+
 import json
 import subprocess
 import sys
@@ -19,10 +20,21 @@ def test_twenty_per_minute_holds_across_processes(spec_model):
     survey = SurveyFactory()
     url = reverse("surveys:public", args=[survey.public_token])
     start_at = time.time() + 8  # after every process has loaded Django
-    command = [sys.executable, "-m", "tests.surveys.rate_limit_client", str(connection.settings_dict["NAME"]), url,
-               "10", str(start_at)]
-    processes = [subprocess.Popen(command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for _ in range(3)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.surveys.rate_limit_client",
+        str(connection.settings_dict["NAME"]),
+        url,
+        "10",
+        str(start_at),
+    ]
+    processes = [
+        subprocess.Popen(
+            command, cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
     statuses = []
     for process in processes:
         out, err = process.communicate(timeout=120)

@@ -27,8 +27,9 @@ def test_invitations_skip_recently_surveyed_and_leads_without_email(survey):
     Invitation.objects.create(survey=survey, lead=old, created_at=now - timedelta(days=91))
     from leads.models import Lead
 
-    batch = invitations_create(survey=survey, leads=Lead.objects.filter(pk__in=[fresh.pk, recent.pk, old.pk, no_email.pk]),
-                               now=now)
+    batch = invitations_create(
+        survey=survey, leads=Lead.objects.filter(pk__in=[fresh.pk, recent.pk, old.pk, no_email.pk]), now=now
+    )
     assert (batch.invited, batch.throttled, batch.without_email) == (2, 1, 1)
     pending = Invitation.objects.filter(status="pending", created_at=now)
     assert sorted(pending.values_list("lead__email", flat=True)) == ["fresh@a.example", "old@a.example"]
@@ -91,8 +92,9 @@ def _text(response) -> str:
 def test_send_view_with_redis_down_queues_the_send_and_says_so(client, marketer, survey, redis_down):
     LeadFactory(email="mette@fjord.example")
     client.force_login(marketer)
-    response = client.post(reverse("surveys:survey_send", args=[survey.pk]), {"emails": "Mette@fjord.example"},
-                           follow=True)
+    response = client.post(
+        reverse("surveys:survey_send", args=[survey.pk]), {"emails": "Mette@fjord.example"}, follow=True
+    )
     page = _text(response)
     assert response.status_code == 200
     assert "1 invitation created" in page
@@ -100,16 +102,20 @@ def test_send_view_with_redis_down_queues_the_send_and_says_so(client, marketer,
     assert "1 invitation is queued and will be sent when the background workers are back." in page
     assert Invitation.objects.get().status == "pending"
     waiting = OutboxJob.objects.get()
-    assert (waiting.func_path, waiting.kwargs, waiting.sent_at) == ("surveys.jobs.invitations_send",
-                                                                    {"survey_id": survey.pk}, None)
+    assert (waiting.func_path, waiting.kwargs, waiting.sent_at) == (
+        "surveys.jobs.invitations_send",
+        {"survey_id": survey.pk},
+        None,
+    )
     # The periodic run sends pending invitations whether or not the queued send has run yet.
     assert jobs.pending_invitations_send() == 1
     assert Invitation.objects.get().status == "sent"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_invitations_queued_while_redis_is_down_are_sent_once_it_is_back(client, marketer, survey, rq_redis,
-                                                                         settings):
+def test_invitations_queued_while_redis_is_down_are_sent_once_it_is_back(
+    client, marketer, survey, rq_redis, settings
+):
     live = settings.RQ_QUEUES
     settings.RQ_QUEUES = DOWN_QUEUES
     LeadFactory(email="mette@fjord.example")
@@ -131,7 +137,9 @@ def test_invitations_queued_while_redis_is_down_are_sent_once_it_is_back(client,
 
 def test_send_view_names_unknown_emails_and_stores_nothing(client, marketer, survey):
     client.force_login(marketer)
-    response = client.post(reverse("surveys:survey_send", args=[survey.pk]), {"emails": "ghost@nowhere.example"})
+    response = client.post(
+        reverse("surveys:survey_send", args=[survey.pk]), {"emails": "ghost@nowhere.example"}
+    )
     assert response.status_code == 400
     assert "No lead has the email ghost@nowhere.example" in response.content.decode()
     assert Invitation.objects.count() == 0
@@ -161,11 +169,19 @@ def test_rep_cannot_open_survey_pages(client, rep, survey):
 
 def test_marketer_creates_a_survey(client, marketer):
     client.force_login(marketer)
-    response = client.post(reverse("surveys:survey_new"), {
-        "name": "Customers Q4", "question": "How likely are you to recommend us?", "follow_up_question": "",
-        "thank_you_text": "Thanks!", "language": "en", "expiry_days": "14", "throttle_days": "90",
-        "public_link_enabled": "on",
-    })
+    response = client.post(
+        reverse("surveys:survey_new"),
+        {
+            "name": "Customers Q4",
+            "question": "How likely are you to recommend us?",
+            "follow_up_question": "",
+            "thank_you_text": "Thanks!",
+            "language": "en",
+            "expiry_days": "14",
+            "throttle_days": "90",
+            "public_link_enabled": "on",
+        },
+    )
     assert response.status_code == 302
     from surveys.models import Survey
 
@@ -175,8 +191,17 @@ def test_marketer_creates_a_survey(client, marketer):
 
 def test_survey_form_names_the_bad_field(client, marketer):
     client.force_login(marketer)
-    response = client.post(reverse("surveys:survey_new"), {"name": "", "question": "Q", "thank_you_text": "T",
-                                                          "language": "en", "expiry_days": "0", "throttle_days": "90"})
+    response = client.post(
+        reverse("surveys:survey_new"),
+        {
+            "name": "",
+            "question": "Q",
+            "thank_you_text": "T",
+            "language": "en",
+            "expiry_days": "0",
+            "throttle_days": "90",
+        },
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "Name: This field is required." in page

@@ -1,4 +1,5 @@
 """Sending through a real queue and a real RQ worker (embedded Redis, or REDIS_URL in CI)."""
+
 import pytest
 from django.core import mail
 from django.urls import reverse
@@ -17,8 +18,11 @@ def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer,
     LeadFactory(name="Lars Larsen", email="lars@summit.example")
     LeadFactory(name="Rita Liepa", email="rita@amber.example")
     client.force_login(marketer)
-    response = client.post(reverse("surveys:survey_send", args=[survey.pk]),
-                           {"emails": "lars@summit.example\nrita@amber.example"}, follow=True)
+    response = client.post(
+        reverse("surveys:survey_send", args=[survey.pk]),
+        {"emails": "lars@summit.example\nrita@amber.example"},
+        follow=True,
+    )
     assert "2 invitations created" in response.content.decode()
     assert rq_queue.count == 1
     SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)

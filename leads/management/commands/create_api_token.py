@@ -5,8 +5,10 @@ from leads.roles import is_marketer
 
 
 class Command(BaseCommand):
-    help = ("Create a read-API token (Authorization: Bearer …) for USERNAME, who is created as a marketer "
-            "if missing. The token is the last word printed; it is not shown again.")
+    help = (
+        "Create a read-API token (Authorization: Bearer …) for USERNAME, who is created as a marketer "
+        "if missing. The token is the last word printed; it is not shown again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("username")

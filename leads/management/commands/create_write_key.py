@@ -5,7 +5,9 @@ from leads.models import WriteKey
 
 
 class Command(BaseCommand):
-    help = "Create a write key for a tracking source. The key is the last word printed; it is not shown again."
+    help = (
+        "Create a write key for a tracking source. The key is the last word printed; it is not shown again."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="The source, e.g. Website")

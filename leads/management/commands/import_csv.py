@@ -6,13 +6,17 @@ from leads.ingest.imports import COLUMNS, CsvFileError, csv_check, csv_decode, c
 
 
 class Command(BaseCommand):
-    help = ("Import leads, accounts or events from a CSV file (first line names the columns). Rows with errors are "
-            "reported by line and skipped; importing the same file again creates nothing twice.")
+    help = (
+        "Import leads, accounts or events from a CSV file (first line names the columns). Rows with errors are "
+        "reported by line and skipped; importing the same file again creates nothing twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=list(COLUMNS))
         parser.add_argument("file", type=Path)
-        parser.add_argument("--dry-run", action="store_true", help="Check and report without storing anything.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Check and report without storing anything."
+        )
 
     def handle(self, *args, kind, file, dry_run, **options):
         try:
@@ -29,5 +33,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{len(checked.rows)} valid rows, {len(checked.errors)} with errors (dry run).")
             return
         report = csv_import(checked=checked, source=f"csv:{file.name}"[:100])
-        self.stdout.write(f"{report.imported} imported ({report.created} new, {report.updated} updated), "
-                          f"{report.duplicates} already known, {len(checked.errors)} rows with errors.")
+        self.stdout.write(
+            f"{report.imported} imported ({report.created} new, {report.updated} updated), "
+            f"{report.duplicates} already known, {len(checked.errors)} rows with errors."
+        )

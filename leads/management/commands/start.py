@@ -1,5 +1,6 @@
 """`manage.py start`: the whole product on one machine — embedded Redis, web, RQ worker
 and cron scheduler — with demo data on first run. Ctrl-C stops every process it started."""
+
 import os
 import signal
 import subprocess
@@ -21,7 +22,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="127.0.0.1:8000")
-        parser.add_argument("--no-demo", action="store_true", help="Do not load demo data into an empty database.")
+        parser.add_argument(
+            "--no-demo", action="store_true", help="Do not load demo data into an empty database."
+        )
         parser.add_argument("--demo-leads", type=int, default=2000, help="How many demo leads to generate.")
 
     def handle(self, *args, bind, no_demo, demo_leads, **options):
@@ -52,15 +55,34 @@ class Command(BaseCommand):
         if not no_demo and not Lead.objects.exists():
             self.stdout.write("Loading demo data (first run only)…")
             started = time.monotonic()
-            totals = load_demo_data(leads=demo_leads, accounts=max(10, demo_leads // 16),
-                                    progress=lambda message: self.stdout.write(f"  {message}"))
-            self.stdout.write(f"  {totals['leads']} leads and {totals['events']} events in {time.monotonic() - started:.0f} s")
+            totals = load_demo_data(
+                leads=demo_leads,
+                accounts=max(10, demo_leads // 16),
+                progress=lambda message: self.stdout.write(f"  {message}"),
+            )
+            self.stdout.write(
+                f"  {totals['leads']} leads and {totals['events']} events in {time.monotonic() - started:.0f} s"
+            )
 
     def _spawn_all(self, bind):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         self.commands = {
-            "web": [sys.executable, "-m", "gunicorn", "scoring_site.wsgi", "--bind", bind, "--workers", "2",
-                    "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
+            "web": [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "scoring_site.wsgi",
+                "--bind",
+                bind,
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
             "worker": manage + ["rqworker", "default", "recalc", "low"],
             "scheduler": manage + ["rqcron", "scoring_site.cron"],
         }
@@ -71,7 +93,9 @@ class Command(BaseCommand):
         return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
 
     def _announce(self, bind):
-        self.stdout.write(self.style.SUCCESS(f"\nLeadscore is running at http://{bind}/  (Ctrl-C stops everything)"))
+        self.stdout.write(
+            self.style.SUCCESS(f"\nLeadscore is running at http://{bind}/  (Ctrl-C stops everything)")
+        )
         self.stdout.write("Sign in as (password for all: %s):" % DEMO_PASSWORD)
         for username, role in demo_users():
             self.stdout.write(f"  {username:<10} {role}")

@@ -14,14 +14,18 @@ class Command(BaseCommand):
         return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
 
     def add_arguments(self, parser):
-        parser.add_argument("--version", type=int, dest="number", help="Version number (default: the active one).")
+        parser.add_argument(
+            "--version", type=int, dest="number", help="Version number (default: the active one)."
+        )
         parser.add_argument("--model", default=None, help="Model name, when there are several.")
 
     def handle(self, *args, number, model, **options):
         versions = ModelVersion.objects.all()
         if model:
             versions = versions.filter(scoring_model__name=model)
-        version = versions.filter(number=number).first() if number else versions.filter(is_active=True).first()
+        version = (
+            versions.filter(number=number).first() if number else versions.filter(is_active=True).first()
+        )
         if version is None:
             raise CommandError(f"No version {number}." if number else "No active version.")
         self.stdout.write(json.dumps(version_export(version=version), indent=2))

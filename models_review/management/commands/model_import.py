@@ -20,7 +20,9 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"{file}: cannot read ({error.strerror})")
         except json.JSONDecodeError as error:
-            raise CommandError(f"{file}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})")
+            raise CommandError(
+                f"{file}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+            )
         try:
             version = version_import(data=data, publish=publish)
         except ModelFileError as error:
