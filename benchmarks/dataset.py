@@ -127,7 +127,8 @@ def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log)
                             WHEN kind < 0.7 THEN 'video-' || (n %% 20)
                             WHEN kind < 0.82 THEN 'whitepaper-1' WHEN kind < 0.95 THEN 'email-' || (n %% 8)
                             ELSE 'contact' END,
-                       CASE WHEN kind < 0.55 THEN ({pages})[1 + floor(r_page * {len(PAGES)})::int] ELSE '' END,
+                       CASE WHEN kind < 0.55 THEN ({pages})[1 + floor(r_page * {len(PAGES)})::int]
+                            ELSE '' END,
                        date_trunc('second', %s::timestamptz) - make_interval(secs => floor(r_time * %s)),
                        %s::timestamptz, '',
                        CASE WHEN kind >= 0.55 AND kind < 0.7

@@ -289,7 +289,8 @@ def server_pids(server: subprocess.Popen, url: str) -> tuple[list[int], list[int
         backends = [
             row[0]
             for row in connection.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         ]
     return workers, backends
@@ -365,7 +366,8 @@ def main():
         server.wait(timeout=30)
     stored_now = stored - before
     print(
-        f"batched: {sent:,} events in {len(bodies) - 4} batches of {args.batch_size} from {args.clients} clients, "
+        f"batched: {sent:,} events in {len(bodies) - 4} batches of {args.batch_size} "
+        f"from {args.clients} clients, "
         f"{args.workers} gunicorn workers"
     )
     print(
@@ -375,12 +377,14 @@ def main():
     per_thousand = 1000 * (web_cpu + db_cpu) / max(stored_now, 1)
     cores = os.cpu_count() or 1
     print(
-        f"  server CPU {per_thousand:.2f} s per 1,000 events (gunicorn {1000 * web_cpu / max(stored_now, 1):.2f} s, "
+        f"  server CPU {per_thousand:.2f} s per 1,000 events "
+        f"(gunicorn {1000 * web_cpu / max(stored_now, 1):.2f} s, "
         f"PostgreSQL {1000 * db_cpu / max(stored_now, 1):.2f} s) → capacity on {cores} idle cores "
         f"≈ {1000 * cores / per_thousand:,.0f} events/s; load average now {os.getloadavg()[0]:.1f}"
     )
     print(
-        f"  benchmark client CPU {1000 * client_cpu / max(stored_now, 1):.3f} s per 1,000 events (on the same cores)"
+        f"  benchmark client CPU {1000 * client_cpu / max(stored_now, 1):.3f} s per 1,000 events "
+        "(on the same cores)"
     )
     print(
         f"single /track: {len(latencies)} calls, p50 {1000 * statistics.median(latencies):.1f} ms, "

@@ -120,7 +120,8 @@ def main() -> None:
     if not leads:
         raise SystemExit("The database has no leads; load demo data or the benchmark dataset first.")
     print(
-        f"{connection.vendor} · {leads:,} leads · {StageChange.objects.count():,} stage changes · {args.runs} runs each"
+        f"{connection.vendor} · {leads:,} leads · {StageChange.objects.count():,} stage changes "
+        f"· {args.runs} runs each"
     )
     client = Client()
     client.force_login(bench_user())
@@ -148,7 +149,8 @@ def main() -> None:
         timed(client, next_url())  # first request warms caches and connections; not counted
         samples = [timed(client, next_url()) for _ in range(args.runs)]
         print(
-            f"{name:45} {statistics.median(samples):8.1f} {percentile(samples, 0.95):8.1f} {max(samples):8.1f}"
+            f"{name:45} {statistics.median(samples):8.1f} "
+            f"{percentile(samples, 0.95):8.1f} {max(samples):8.1f}"
         )
 
 

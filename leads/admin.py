@@ -1,6 +1,25 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
-from leads.models import Account, Asset, Event, Identity, Lead, ProductLine, ProductScore, StageChange, Tag
+from leads.ingest.credentials import api_token_assign_secret, write_key_assign_secret
+from leads.models import (
+    Account,
+    ApiToken,
+    Asset,
+    CsvImport,
+    Event,
+    Identity,
+    JobRun,
+    Lead,
+    OutboxJob,
+    ProductLine,
+    ProductScore,
+    Qualification,
+    StageChange,
+    Tag,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WriteKey,
+)
 
 
 @admin.register(Account)
@@ -121,11 +140,6 @@ class StageChangeAdmin(admin.ModelAdmin):
 
 # --- tracking write keys and read-API tokens (secrets shown once, stored hashed) ---------
 
-from django.contrib import messages  # noqa: E402
-
-from leads.ingest.credentials import api_token_assign_secret, write_key_assign_secret  # noqa: E402
-from leads.models import ApiToken, CsvImport, WriteKey  # noqa: E402
-
 
 @admin.register(WriteKey)
 class WriteKeyAdmin(admin.ModelAdmin):
@@ -189,8 +203,6 @@ class CsvImportAdmin(admin.ModelAdmin):
 
 
 # --- background work --------------------------------------------------------------------
-
-from leads.models import JobRun, OutboxJob, Qualification, WebhookDelivery, WebhookEndpoint  # noqa: E402
 
 
 @admin.register(WebhookEndpoint)

@@ -237,7 +237,9 @@ def _catalogue(rng: random.Random) -> dict[str, list[dict]]:
 def _accounts(rng: random.Random, count: int, reps) -> list[Account]:
     accounts = []
     for i in range(count):
-        name = f"{COMPANY_WORDS[i % len(COMPANY_WORDS)]} {COMPANY_SUFFIX[(i // len(COMPANY_WORDS)) % len(COMPANY_SUFFIX)]}"
+        word = COMPANY_WORDS[i % len(COMPANY_WORDS)]
+        suffix = COMPANY_SUFFIX[(i // len(COMPANY_WORDS)) % len(COMPANY_SUFFIX)]
+        name = f"{word} {suffix}"
         domain = f"{name.lower().replace(' ', '-')}-{i}.example"
         account, _ = Account.objects.get_or_create(
             domain=domain, defaults={"name": name, "owner": reps[i % len(reps)] if i % 4 else None}

@@ -193,7 +193,8 @@ class Lead(models.Model):
             models.Index(fields=["owner", "-score"], name="lead_owner_score_idx"),
             models.Index(fields=["account", "-score"], name="lead_account_score_idx"),
             models.Index(fields=["last_engaged_at"], name="lead_last_engaged_idx"),
-            # The lead list's other sorts (leads.workspace.filters.SORTS), so a page never sorts a million rows.
+            # The lead list's other sorts (leads.workspace.filters.SORTS),
+            # so a page never sorts a million rows.
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
         ]

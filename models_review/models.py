@@ -79,10 +79,13 @@ class ModelVersion(models.Model):
         return self.status == self.Status.PUBLISHED
 
     def save(self, *args, **kwargs):
-        if self.pk and type(self).objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
-            # Only the "active" pointer may move between published versions.
-            if set(kwargs.get("update_fields") or ()) != {"is_active"}:
-                raise PublishedVersionError(f"Version {self.number} is published and cannot be changed.")
+        # Only the "active" pointer may move between published versions.
+        if (
+            self.pk
+            and type(self).objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists()
+            and set(kwargs.get("update_fields") or ()) != {"is_active"}
+        ):
+            raise PublishedVersionError(f"Version {self.number} is published and cannot be changed.")
         return super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from leads.engine import scoring
 from leads.models import Event, Lead, StageChange
 from models_review.models import ModelVersion, Review, SalesFeedback
+from models_review.preview import BUCKETS
 
 FIRST_REVIEW_AFTER = timedelta(days=60)
 REVIEW_EVERY = timedelta(days=90)
@@ -331,8 +332,6 @@ class BucketRow:
 
 def preview_report(*, run) -> dict | None:
     """The stored preview result shaped for people: labelled bands, stage rows, percentages."""
-    from models_review.preview import BUCKETS
-
     result = run.result
     if not result:
         return None

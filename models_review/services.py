@@ -9,8 +9,22 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from leads.engine import scoring
+from leads.models import Lead
+from leads.services import active_version, lead_set_stage
 from models_review import model_file
-from models_review.models import ModelVersion, Rule, ScoringModel
+from models_review.models import (
+    ModelVersion,
+    PreviewRun,
+    Review,
+    Rule,
+    SalesFeedback,
+    ScoringModel,
+    VersionCitation,
+)
+from models_review.preview import compute
+from models_review.recalculation import recalculation_request
+from models_review.selectors import review_schedule
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
 DEFAULT_MODEL_FILE = Path(__file__).with_name("default_model.json")
@@ -117,11 +131,7 @@ def version_publish(*, version: ModelVersion, by=None) -> ModelVersion:
 
 
 def _after_publish(version: ModelVersion, *, by=None) -> None:
-    from leads.models import Lead
-
     if Lead.objects.exists():
-        from models_review.recalculation import recalculation_request
-
         # Queued, not run here: the request returns at once and the run shows its progress.
         recalculation_request(version=version, by=by)
 
@@ -136,10 +146,6 @@ def ensure_default_model() -> ModelVersion:
 
 # --- drafts edited in the browser -----------------------------------------------------------
 
-from leads.engine import scoring  # noqa: E402
-from leads.services import active_version, lead_set_stage  # noqa: E402
-from models_review.models import PreviewRun, Review, SalesFeedback, VersionCitation  # noqa: E402
-from models_review.selectors import review_schedule  # noqa: E402
 
 VERSION_SETTING_FIELDS = (
     "sales_ready_score",
@@ -321,8 +327,6 @@ def preview_waiting_for_workers(run: PreviewRun) -> bool:
 
 
 def preview_compute(*, run_id: int) -> None:
-    from models_review.preview import compute  # the engine loop lives in its own module
-
     compute(run_id=run_id)
 
 

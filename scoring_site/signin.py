@@ -44,7 +44,9 @@ def clear_failures(username: str) -> None:
 class ThrottledAuthenticationForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "throttled": "Too many failed sign-ins. Wait 15 minutes and try again, or ask an admin to reset your password.",
+        "throttled": (
+            "Too many failed sign-ins. Wait 15 minutes and try again, or ask an admin to reset your password."
+        ),
     }
 
     def clean(self):

@@ -1,6 +1,7 @@
 from django import forms
 
 from leads.models import Lead, Segment
+from leads.workspace.filters import segment_members
 from surveys.models import Survey
 from surveys.nps import parse_score
 
@@ -61,8 +62,6 @@ class SendForm(forms.Form):
 
     def leads(self):
         if self.cleaned_data.get("segment"):
-            from leads.workspace.filters import segment_members
-
             return segment_members(self.cleaned_data["segment"])
         return Lead.objects.filter(email__in=self.cleaned_data["emails"])
 
@@ -78,7 +77,7 @@ class AnswerForm(forms.Form):
         try:
             return parse_score(self.cleaned_data.get("score"))
         except ValueError as error:
-            raise forms.ValidationError(str(error))
+            raise forms.ValidationError(str(error)) from None
 
     @property
     def is_bot(self) -> bool:

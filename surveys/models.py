@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from leads.models import Lead
+from surveys.nps import nps_group
 
 DEFAULT_QUESTION = "On a scale from 0 to 10, how likely are you to recommend us?"
 DEFAULT_FOLLOW_UP = "What is the main reason for your score?"
@@ -118,8 +119,6 @@ class Response(models.Model):
 
     @property
     def group(self) -> str:
-        from surveys.nps import nps_group
-
         return nps_group(self.score)
 
 

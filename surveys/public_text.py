@@ -45,7 +45,9 @@ TEXT = {
         "already_title": "Jūs jau atbildējāt uz šo aptauju",
         "already_body": "Mēs saglabājām jūsu pirmo atbildi. Paldies par veltīto laiku!",
         "expired_title": "Šīs aptaujas saites derīgums ir beidzies",
-        "expired_body": "Personīgās saites ir derīgas ierobežotu laiku, un šīs saites laiks ir beidzies. Paldies!",
+        "expired_body": (
+            "Personīgās saites ir derīgas ierobežotu laiku, un šīs saites laiks ir beidzies. Paldies!"
+        ),
         "unknown_title": "Mēs neatradām šo aptauju",
         "unknown_body": "Saite var būt nepilnīga. Lūdzu, atveriet to vēlreiz no saņemtā e-pasta.",
     },
@@ -75,7 +77,9 @@ TEXT = {
         "already_title": "Du har allerede svaret på denne undersøgelse",
         "already_body": "Vi har gemt dit første svar. Tak for din tid!",
         "expired_title": "Linket til undersøgelsen er udløbet",
-        "expired_body": "Personlige links virker i en begrænset periode, og dette er udløbet. Tak fordi du kiggede!",
+        "expired_body": (
+            "Personlige links virker i en begrænset periode, og dette er udløbet. Tak fordi du kiggede!"
+        ),
         "unknown_title": "Vi kunne ikke finde denne undersøgelse",
         "unknown_body": "Linket kan være ufuldstændigt. Åbn det igen fra den e-mail, du modtog.",
     },

@@ -249,7 +249,7 @@ def response_record(
                     answered_at=now,
                 )
         except IntegrityError:
-            raise AlreadyAnswered()
+            raise AlreadyAnswered() from None
         Invitation.objects.filter(pk=invitation.pk).update(status=Invitation.Status.ANSWERED)
         _lead_answered(response)
     return response

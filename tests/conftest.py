@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models_review.services import version_import
+from tests.redis_fixtures import _redis_server, redis_down, rq_redis  # noqa: F401  (fixtures for every test)
 
 DAY0 = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -53,6 +54,3 @@ def rep(db):
     from tests.factories import RepFactory
 
     return RepFactory(username="rep")
-
-
-from tests.redis_fixtures import _redis_server, redis_down, rq_redis  # noqa: E402,F401  (worker fixtures)

@@ -12,6 +12,8 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
 
+from leads.background.decay import decay_materialise
+from leads.background.qualification import qualification_evaluate
 from leads.models import Event, Lead, Segment, Stage, StageChange, StageSnapshot
 from leads.services import accounts_rollup, active_version, spec_for
 
@@ -124,9 +126,6 @@ def accounts_rollup_all(*, as_of: datetime) -> int:
 def background_catch_up(*, now: datetime, history_days: int = 0) -> None:
     """Everything the periodic jobs would have done up to `now` (demo data, restores):
     decay to now, cold detection, qualification, account roll-up, and snapshot history."""
-    from leads.background.decay import decay_materialise
-    from leads.background.qualification import qualification_evaluate
-
     decay_materialise(now=now)
     cold_detect(now=now)
     qualification_evaluate(now=now)

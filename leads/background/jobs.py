@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from leads.background import daily, decay, qualification, report
 from leads.background.jobruns import recorded
+from leads.workspace import selectors
+from scoring_site import queueing
 
 
 def _instant(at: str | None) -> datetime:
@@ -62,13 +64,9 @@ def webhook_deliver(delivery_id: int):
 
 
 def outbox_sweep():
-    from scoring_site.queueing import outbox_sweep as sweep
-
-    return f"{sweep()} jobs moved from the outbox"
+    return f"{queueing.outbox_sweep()} jobs moved from the outbox"
 
 
 @recorded("dashboard warm-up")
 def dashboard_warm():
-    from leads.workspace.selectors import dashboard_warm as warm
-
-    return warm()
+    return selectors.dashboard_warm()

@@ -479,7 +479,8 @@ def _number_sql(key: str) -> str:
         )
     path = f"'$.{key}'"
     return (
-        f"CASE json_type(properties, {path}) WHEN 'integer' THEN CAST(json_extract(properties, {path}) AS REAL) "
+        f"CASE json_type(properties, {path}) "
+        f"WHEN 'integer' THEN CAST(json_extract(properties, {path}) AS REAL) "
         f"WHEN 'real' THEN json_extract(properties, {path}) WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 END"
     )
 

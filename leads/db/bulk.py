@@ -92,7 +92,8 @@ def _update_batch(table: str, columns, rows: Sequence[tuple]) -> None:
     )
     sql = (
         f"WITH v({', '.join(names)}) AS (VALUES {', '.join([placeholder] * len(rows))}) "
-        f"UPDATE {quote(table)} SET {assignments} FROM v WHERE {quote(table)}.{quote(columns[0].column)} = v.c0"
+        f"UPDATE {quote(table)} SET {assignments} "
+        f"FROM v WHERE {quote(table)}.{quote(columns[0].column)} = v.c0"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -295,9 +295,7 @@ def rule_matches(rule: Rule, event: EventInput) -> bool:
     if rule.product_line and rule.product_line != event.product_line:
         return False
     # Page views score only on sales-ready pages unless the rule names the page (§2).
-    if event.type == "page_view" and not rule.names_a_page and not event.asset_sales_ready:
-        return False
-    return True
+    return not (event.type == "page_view" and not rule.names_a_page and not event.asset_sales_ready)
 
 
 def matching_rule(rules: tuple[Rule, ...], event: EventInput) -> int | None:

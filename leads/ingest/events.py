@@ -186,11 +186,12 @@ def _insert_new_events_postgresql(events: list[NewEvent], now: datetime) -> list
     )
     with bound_cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(Event._meta.db_table)} ({names}) SELECT {names} FROM {recordset_sql(fields)} "
+            f"INSERT INTO {quote(Event._meta.db_table)} ({names}) "
+            f"SELECT {names} FROM {recordset_sql(fields)} "
             f"ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
             [records],
         )
-        ids = dict((key, pk) for pk, key in cursor.fetchall())
+        ids = {key: pk for pk, key in cursor.fetchall()}
     fresh = [event for event in events if event.idempotency_key in ids]
     for event in fresh:
         event.pk = ids[event.idempotency_key]

@@ -32,10 +32,11 @@ class WorkspaceChart(BaseLineChartView):
 
     def get_dataset_options(self, index, color):
         color = self.colours()[index] if index < len(self.colours()) else color
+        red, green, blue = color
         return {
-            "backgroundColor": "rgba(%d, %d, %d, 0.75)" % color,
-            "borderColor": "rgba(%d, %d, %d, 1)" % color,
-            "pointBackgroundColor": "rgba(%d, %d, %d, 1)" % color,
+            "backgroundColor": f"rgba({red}, {green}, {blue}, 0.75)",
+            "borderColor": f"rgba({red}, {green}, {blue}, 1)",
+            "pointBackgroundColor": f"rgba({red}, {green}, {blue}, 1)",
             "borderWidth": 2,
             "pointRadius": 2,
         }

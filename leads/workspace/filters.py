@@ -92,7 +92,7 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
     """Parse a QueryDict or a plain dict (values may be lists). Raises FilterError."""
     getlist = params.getlist if hasattr(params, "getlist") else (lambda key: _as_list(params.get(key)))
     get = lambda key: (getlist(key) or [""])[-1]  # noqa: E731
-    for key in params.keys():
+    for key in params:
         if key not in FILTER_FIELDS and key not in allow_extra:
             raise FilterError(
                 key, "is not a lead filter (allowed: " + ", ".join(FILTER_FIELDS + ("sort",)) + ")"
@@ -178,7 +178,7 @@ def _number(field, raw):
     try:
         value = float(raw)
     except (TypeError, ValueError):
-        raise FilterError(field, f"must be a number, not {str(raw)[:40]!r}")
+        raise FilterError(field, f"must be a number, not {str(raw)[:40]!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise FilterError(field, "must be a finite number")
     return value
@@ -201,7 +201,7 @@ def _stage(raw):
     except (TypeError, ValueError):
         raise FilterError(
             "stage", f"must be one of {', '.join(str(s.value) for s in Stage)}, not {str(raw)[:40]!r}"
-        )
+        ) from None
 
 
 def _flag(field, raw):
@@ -218,7 +218,7 @@ def _date(field, raw):
     try:
         return date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise FilterError(field, f"must be a date like 2026-03-31, not {str(raw)[:40]!r}")
+        raise FilterError(field, f"must be a date like 2026-03-31, not {str(raw)[:40]!r}") from None
 
 
 def _choice(field, raw, choices):

@@ -93,7 +93,7 @@ def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "",
                 name=name, description=description.strip()[:300], filters=params, order=order, created_by=by
             )
     except IntegrityError:
-        raise SegmentError("name", f"a segment called “{name}” already exists.")
+        raise SegmentError("name", f"a segment called “{name}” already exists.") from None
 
 
 # --- CSV export ---------------------------------------------------------------------------

@@ -121,7 +121,8 @@ def test_save_a_segment_and_download_its_csv(page, marketer, spec_model):
     assert "Segment “Stage three” saved." in page.locator(".messages").inner_text()
     with page.expect_download() as download_info:
         page.click("#export-csv")
-    lines = open(download_info.value.path(), encoding="utf-8").read().splitlines()
+    with open(download_info.value.path(), encoding="utf-8") as download:
+        lines = download.read().splitlines()
     assert lines[0].startswith("email,name,")
     assert [line.split(",")[0] for line in lines[1:]] == ["hannah@example.com", "evil@example.com"]
     assert lines[2].split(",")[1] == "'=Evil()"

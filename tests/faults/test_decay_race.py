@@ -1,4 +1,4 @@
-"""Acceptance (issue 8 §2): an event for a lead arriving while the decay job is writing that
+"""An event for a lead arriving while the decay job is writing that
 lead ends with the same scores as running the two one after the other, in both orders.
 
 Two leads share one history: lead A sees decay and the event one after the other, lead B

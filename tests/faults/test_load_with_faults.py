@@ -1,4 +1,4 @@
-"""Acceptance (issue 8 §1): the tracking API under ≥ 200 events/s for 2 minutes, served by a
+"""The tracking API under ≥ 200 events/s for 2 minutes, served by a
 real gunicorn, with two RQ worker processes, while one worker is SIGKILLed and restarted and
 Redis is restarted once, and new model versions are published (recalculations) and the
 qualification / outbox / watchdog jobs are enqueued as the scheduler would. At the end:
@@ -94,7 +94,7 @@ class Sender:
 
     def send(self, batch: list[dict]) -> None:
         session = requests.Session()
-        for attempt in range(20):
+        for _ in range(20):
             try:
                 response = session.post(self.url, json={"batch": batch}, auth=self.auth, timeout=30)
             except requests.RequestException:

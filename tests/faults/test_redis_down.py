@@ -1,4 +1,4 @@
-"""Acceptance (issue 8 §3): with Redis stopped, tracking still stores and scores events and
+"""With Redis stopped, tracking still stores and scores events and
 every page renders (with a notice where the page needs the job queue); nothing answers 500.
 
 `redis_down` points every queue at a unix socket nobody listens on."""

@@ -204,7 +204,10 @@ def test_the_formatted_replay_is_the_replay_as_text(history, spec, settle_days):
         compiled.replay_formatted(rows, model, as_of),
         compiled.written(compiled.replay(rows, model, as_of)),
     )
-    read = lambda iso: None if iso is None else datetime.fromisoformat(iso)
+
+    def read(iso):
+        return None if iso is None else datetime.fromisoformat(iso)
+
     assert (
         text.score,
         read(text.scored_at),

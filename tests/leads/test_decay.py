@@ -53,10 +53,7 @@ def test_decay_materialise_equals_the_engine_on_10000_random_leads(spec_model):
     result = decay_materialise(now=now)
     assert result.leads_changed > 1000  # most histories ended weeks before `now`
     truth = engine_truth(spec_for(spec_model), now)
-    lines = {
-        pl: name
-        for pl, name in ProductScore.objects.values_list("product_line_id", "product_line__name").distinct()
-    }
+    lines = dict(ProductScore.objects.values_list("product_line_id", "product_line__name").distinct())
     compared = 0
     for pk, score, stage in Lead.objects.values_list("pk", "score", "stage"):
         assert scoring.is_close(score, truth[pk].sales.score), pk

@@ -69,7 +69,11 @@ def test_reimporting_the_same_file_creates_no_duplicates(spec_model):
 
 
 def test_identical_rows_are_separate_events_and_still_import_once(spec_model):
-    text = "email,type,timestamp\na@example.com,form_submit,2026-01-01T09:00:00Z\na@example.com,form_submit,2026-01-01T09:00:00Z\n"
+    text = (
+        "email,type,timestamp\n"
+        "a@example.com,form_submit,2026-01-01T09:00:00Z\n"
+        "a@example.com,form_submit,2026-01-01T09:00:00Z\n"
+    )
     for _ in range(2):
         csv_import(checked=csv_check(kind="events", text=text))
     assert Lead.objects.get(email="a@example.com").score == 50

@@ -41,7 +41,7 @@ def test_ingest_logs_stage_changes_with_their_triggering_event_and_campaign(spec
 
 def test_decay_between_events_moves_the_stage_back_with_reason_decay(spec_model):
     lead = LeadFactory()
-    for n in range(4):
+    for _ in range(4):
         ingest(lead, "form_submit", day(0))
     ingest(lead, "custom", day(31), name="Something untracked")
     lead.refresh_from_db()

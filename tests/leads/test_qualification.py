@@ -59,11 +59,9 @@ def receiver():
 def test_qualification_assigns_account_owner_else_round_robin_and_emails_reps(
     spec_model, django_capture_on_commit_callbacks
 ):
-    owner, rep_a, rep_b = (
-        RepFactory(username="owner"),
-        RepFactory(username="rep_a"),
-        RepFactory(username="rep_b"),
-    )
+    owner = RepFactory(username="owner")
+    RepFactory(username="rep_a")
+    RepFactory(username="rep_b")
     account = AccountFactory(owner=owner)
     with_owner = LeadFactory(account=account, score=120)
     loose = [LeadFactory(score=100 + i) for i in range(3)]
@@ -92,7 +90,7 @@ def test_qualification_assigns_account_owner_else_round_robin_and_emails_reps(
         ["rep_b@example.com"],
     ]
     assert mail.outbox[0].subject == "2 new sales-ready leads for you"
-    assert with_owner.name in mail.outbox[0].body and "/leads/%d/" % with_owner.pk in mail.outbox[0].body
+    assert with_owner.name in mail.outbox[0].body and f"/leads/{with_owner.pk}/" in mail.outbox[0].body
     assert mail.outbox[0].alternatives[0][1] == "text/html"
 
 

@@ -30,7 +30,8 @@ def post(client, path, body, key, **headers):
     )
 
 
-def track(user_id="u1", event="Form Submitted", at=day(0), **fields):
+def track(user_id="u1", event="Form Submitted", at=None, **fields):
+    at = day(0) if at is None else at
     return {"type": "track", "userId": user_id, "event": event, "timestamp": at.isoformat(), **fields}
 
 

@@ -83,7 +83,7 @@ def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_re
 
     expected = uninterrupted_result(v2, run.as_of)
     lines = dict(ProductScore.objects.values_list("product_line_id", "product_line__name").distinct())
-    for pk, score, scored_at, stage, engaged in Lead.objects.values_list(
+    for pk, score, _scored_at, stage, engaged in Lead.objects.values_list(
         "pk", "score", "scored_at", "stage", "last_engaged_at"
     ):
         state = expected[pk]

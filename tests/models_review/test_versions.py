@@ -159,8 +159,8 @@ def test_published_version_refuses_changes_through_the_models(spec_model):
         "UPDATE models_review_modelversion SET sales_ready_score = 50 WHERE id = %s",
         "UPDATE models_review_modelversion SET note = 'rewritten' WHERE id = %s",
         "UPDATE models_review_rule SET points = 99 WHERE version_id = %s",
-        "INSERT INTO models_review_rule (version_id, position, event_type, points, url_pattern, event_name, asset,"
-        " asset_flag, product_line) VALUES (%s, 9, 'form_submit', 1, '', '', '', '', '')",
+        "INSERT INTO models_review_rule (version_id, position, event_type, points, url_pattern, event_name,"
+        " asset, asset_flag, product_line) VALUES (%s, 9, 'form_submit', 1, '', '', '', '', '')",
     ],
 )
 def test_published_version_refuses_changes_in_the_database(spec_model, statement):

@@ -18,8 +18,12 @@ results = {}
 for path in ("/", "/leads/1/", "/api/v1/track", "/health/"):
     response = client.get(path)
     results[path] = [response.status_code, response.get("Content-Type", ""), response.content.decode()[:400]]
-response = Client(raise_request_exception=False).post("/signin/", {"username": "marketer", "password": "x" * 12})
-results["POST /signin/"] = [response.status_code, response.get("Content-Type", ""), response.content.decode()[:400]]
+response = Client(raise_request_exception=False).post(
+    "/signin/", {"username": "marketer", "password": "x" * 12}
+)
+results["POST /signin/"] = [
+    response.status_code, response.get("Content-Type", ""), response.content.decode()[:400]
+]
 print(json.dumps(results))
 """
 

@@ -1,4 +1,4 @@
-"""Oversized and deeply nested JSON bodies (issue 8 §5): every API endpoint answers 400
+"""Oversized and deeply nested JSON bodies: every API endpoint answers 400
 naming the body, quickly; never a 500, never a hang."""
 
 import base64

@@ -1,4 +1,4 @@
-"""CSRF on every state-changing form (issue 8 §5): every URL the project serves, POSTed by a
+"""CSRF on every state-changing form: every URL the project serves, POSTed by a
 signed-in marketer without a CSRF token, answers 403, except the machine API, which takes
 no cookie authentication at all (401 with only a session cookie)."""
 

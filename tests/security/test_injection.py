@@ -1,4 +1,4 @@
-"""SQL injection through sort and filter parameters (issue 8 §5): every list page refuses a
+"""SQL injection through sort and filter parameters: every list page refuses a
 hostile value with 400 naming the field (or, for free text, searches for it literally); no
 500, no rows it should not show."""
 

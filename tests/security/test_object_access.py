@@ -1,4 +1,4 @@
-"""Object-level access (issue 8 §5): a sales rep cannot read or write another rep's leads,
+"""Object-level access: a sales rep cannot read or write another rep's leads,
 feedback, tags or score adjustments, through pages or the read API; marketers see everything."""
 
 import pytest

@@ -1,4 +1,4 @@
-"""Stored XSS (issue 8 §5): markup sent as tracked data (names, titles, company names, event
+"""Stored XSS: markup sent as tracked data (names, titles, company names, event
 names, URLs including javascript:, referrers, properties), tags and segment names is shown
 escaped on every page that shows it, and never becomes a javascript: link."""
 

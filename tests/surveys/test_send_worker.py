@@ -11,7 +11,7 @@ from tests.rq_support import rq_queue  # noqa: F401 (a fixture)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer, spec_model, rq_queue):
+def test_send_view_enqueues_and_a_worker_emails_each_lead_once(client, marketer, spec_model, rq_queue):  # noqa: F811
     from rq import SimpleWorker
 
     survey = SurveyFactory(name="Autumn NPS")

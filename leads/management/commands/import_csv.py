@@ -7,8 +7,9 @@ from leads.ingest.imports import COLUMNS, CsvFileError, csv_check, csv_decode, c
 
 class Command(BaseCommand):
     help = (
-        "Import leads, accounts or events from a CSV file (first line names the columns). Rows with errors are "
-        "reported by line and skipped; importing the same file again creates nothing twice."
+        "Import leads, accounts or events from a CSV file (first line names the columns). "
+        "Rows with errors are reported by line and skipped; importing the same file again "
+        "creates nothing twice."
     )
 
     def add_arguments(self, parser):

@@ -61,7 +61,8 @@ class Command(BaseCommand):
                 progress=lambda message: self.stdout.write(f"  {message}"),
             )
             self.stdout.write(
-                f"  {totals['leads']} leads and {totals['events']} events in {time.monotonic() - started:.0f} s"
+                f"  {totals['leads']} leads and {totals['events']} events "
+                f"in {time.monotonic() - started:.0f} s"
             )
 
     def _spawn_all(self, bind):
@@ -96,7 +97,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"\nLeadscore is running at http://{bind}/  (Ctrl-C stops everything)")
         )
-        self.stdout.write("Sign in as (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"Sign in as (password for all: {DEMO_PASSWORD}):")
         for username, role in demo_users():
             self.stdout.write(f"  {username:<10} {role}")
 

@@ -18,14 +18,14 @@ class Command(BaseCommand):
             with open(file, encoding="utf-8") as handle:
                 data = json.load(handle)
         except OSError as error:
-            raise CommandError(f"{file}: cannot read ({error.strerror})")
+            raise CommandError(f"{file}: cannot read ({error.strerror})") from error
         except json.JSONDecodeError as error:
             raise CommandError(
                 f"{file}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
-            )
+            ) from None
         try:
             version = version_import(data=data, publish=publish)
         except ModelFileError as error:
-            raise CommandError(f"{file}: nothing imported.\n  " + "\n  ".join(error.errors))
+            raise CommandError(f"{file}: nothing imported.\n  " + "\n  ".join(error.errors)) from None
         state = "published and active" if version.is_published else "saved as a draft"
         self.stdout.write(f"{version.scoring_model.name} version {version.number} {state}.")
