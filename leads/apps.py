@@ -6,4 +6,4 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads and events"
 
     def ready(self):
-        from leads import lookups  # noqa: F401  (registers field__any_of)
+        from leads.db import lookups  # noqa: F401  (registers field__any_of)
