@@ -424,3 +424,19 @@ def crm_pull(*, connection: CrmConnection, connector=None) -> PullResult:
         )
         run.save()
     return result
+
+
+def crm_push_active() -> str:
+    """The periodic push: every active connection in turn."""
+    results = [
+        f"{c.kind}: {crm_push(connection=c).sent} sent" for c in CrmConnection.objects.filter(is_active=True)
+    ]
+    return ", ".join(results) or "no CRM connected"
+
+
+def crm_pull_active() -> str:
+    results = [
+        f"{c.kind}: {crm_pull(connection=c).outcomes} outcomes"
+        for c in CrmConnection.objects.filter(is_active=True)
+    ]
+    return ", ".join(results) or "no CRM connected"

@@ -8,7 +8,7 @@ from datetime import datetime
 from hubspot import HubSpot
 from hubspot.crm.contacts import (
     BatchInputSimplePublicObjectBatchInputUpsert,
-    BatchInputSimplePublicObjectId,
+    BatchReadInputSimplePublicObjectId,
     SimplePublicObjectBatchInputUpsert,
     SimplePublicObjectId,
 )
@@ -117,7 +117,7 @@ class HubSpotConnector:
         emails, ids = {}, sorted(ids)
         for start in range(0, len(ids), BATCH_SIZE):
             response = self.client.crm.contacts.batch_api.read(
-                BatchInputSimplePublicObjectId(
+                BatchReadInputSimplePublicObjectId(
                     inputs=[SimplePublicObjectId(id=i) for i in ids[start : start + BATCH_SIZE]],
                     properties=["email"],
                 )
