@@ -208,3 +208,6 @@ LOGGING = {
 
 # Tracking API: messages a minute per write key in each web process (0 = no limit).
 TRACKING_EVENTS_PER_MINUTE = envint("TRACKING_EVENTS_PER_MINUTE", 600_000)
+
+# CRM sync (leads/crm): a CA bundle for a CRM behind a TLS-inspecting proxy or a local fake.
+CRM_CA_BUNDLE = os.environ.get("CRM_CA_BUNDLE", "")

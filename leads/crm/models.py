@@ -11,6 +11,15 @@ DEFAULT_FIELD_MAPPING = {
     "why": "leadscore_why",
     "updated_at": "leadscore_updated_at",
 }
+# Custom fields, created by an admin on both Lead and Contact.
+DEFAULT_SALESFORCE_MAPPING = {
+    "score": "Leadscore_Score__c",
+    "stage": "Leadscore_Stage__c",
+    "account_score": "Leadscore_Account_Score__c",
+    "likelihood": "Leadscore_Likelihood__c",
+    "why": "Leadscore_Why__c",
+    "updated_at": "Leadscore_Updated_At__c",
+}
 
 
 class CrmConnection(models.Model):
@@ -57,7 +66,8 @@ class CrmConnection(models.Model):
     @property
     def mapping(self) -> dict[str, str]:
         """Leadscore value → CRM property; an empty property name means "not written"."""
-        return {**DEFAULT_FIELD_MAPPING, **(self.field_mapping or {})}
+        defaults = DEFAULT_SALESFORCE_MAPPING if self.kind == self.Kind.SALESFORCE else DEFAULT_FIELD_MAPPING
+        return {**defaults, **(self.field_mapping or {})}
 
 
 class LeadSync(models.Model):
