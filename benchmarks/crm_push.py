@@ -55,9 +55,8 @@ def main() -> None:
     print(
         f"sent {result.sent:,}, batches {result.batches:,}, failed {result.failed}, pending {result.pending}"
     )
-    print(
-        f"upsert calls at the fake {len(fake.upserts):,}, largest batch {max(len(c['emails']) for c in fake.upserts)}"
-    )
+    largest = max(len(call["emails"]) for call in fake.upserts)
+    print(f"upsert calls at the fake {len(fake.upserts):,}, largest batch {largest}")
     print(f"most calls in any 10 s: {fake.max_in_window}, 429s for the window: {fake.rejected_over_window}")
     print(f"elapsed {elapsed:.1f} s, push rate {result.sent / elapsed:,.0f} leads/s")
 
