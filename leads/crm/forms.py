@@ -24,6 +24,7 @@ class ConnectionForm(forms.Form):
         "Leave empty to keep the stored one; it is never shown again.",
     )
     base_url = forms.URLField(
+        assume_scheme="https",
         required=False,
         max_length=300,
         label="Base URL",
