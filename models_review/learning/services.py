@@ -77,7 +77,8 @@ def learning_train(*, run_id: int | None = None, by=None, as_of: datetime | None
 
 def _train(run: LearningRun, as_of: datetime) -> LearningRun:
     version = active_version()
-    spec = feature_set.unit_spec(spec_for(version))
+    scored_spec = spec_for(version)
+    spec = feature_set.unit_spec(scored_spec)
     labels = sorted(
         (label for label in latest_labels().values() if label.at <= as_of),
         key=lambda label: (label.at, label.lead_id),
@@ -111,7 +112,8 @@ def _train(run: LearningRun, as_of: datetime) -> LearningRun:
         run.save(update_fields=["result", "status", "finished_at"])
         return run
     rows = _labelled_units(run, labels, spec)
-    features = feature_set.rule_features(spec) + feature_set.candidate_features(rows)
+    # Keys are the same under the unit spec; the points shown are the version's own.
+    features = feature_set.rule_features(scored_spec) + feature_set.candidate_features(rows)
     outcome = [label.positive for label in labels]
     fitted = fit(rows, outcome, [feature.key for feature in features])
     suggestion = suggest(

@@ -86,14 +86,15 @@ def biggest_changes(result: dict, count: int = 3) -> list[str]:
         if row["suggested_points"] is not None and row["suggested_points"] != row["points"]
     ]
     moved.sort(key=lambda row: -abs(row["suggested_points"] - row["points"]))
-    lines = [f"{_label(row)}: {row['points']:g} → {row['suggested_points']}" for row in moved[:count]]
+    lines = [f"{rule_label(row)}: {row['points']:g} → {row['suggested_points']}" for row in moved[:count]]
     lines += [
-        f"new rule {_label(row)}: {row['suggested_points']}" for row in result.get("new_rules", [])[:count]
+        f"new rule {rule_label(row)}: {row['suggested_points']}"
+        for row in result.get("new_rules", [])[:count]
     ]
     return lines
 
 
-def _label(row: dict) -> str:
+def rule_label(row: dict) -> str:
     target = next(
         (
             row[key]
