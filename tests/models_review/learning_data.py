@@ -61,3 +61,35 @@ def labelled_history(count: int, *, seed: int = 7, first_label=None, positive_sh
     Event.objects.bulk_create(events)
     OutcomeLabel.objects.bulk_create(labels)
     return truth
+
+
+def judged_recently(count: int, *, rep, now, seed: int = 21):
+    """Leads with the same known truth, active in the 20 days before `now`, judged by `rep`
+    in the app ("really sales-ready?") just now: what the preview's agreement reads."""
+    from models_review.models import SalesFeedback
+
+    rng = random.Random(seed)
+    leads = Lead.objects.bulk_create([Lead(email=f"judged{seed}-{n}@example.com") for n in range(count)])
+    events, feedback = [], []
+    for lead in leads:
+        forms, videos, careers = rng.randint(0, 4), rng.randint(0, 4), rng.randint(0, 3)
+        activity = (
+            [("form_submit", "", "", {})] * forms
+            + [("video_play", f"video-{k}", "", {"percent": 100}) for k in range(videos)]
+            + [("page_view", "", "https://x.example/careers/jobs", {})] * careers
+        )
+        for index, (kind, asset, url, properties) in enumerate(activity):
+            events.append(
+                Event(
+                    lead=lead,
+                    type=kind,
+                    asset_key=asset or (url if kind == "page_view" else ""),
+                    url=url,
+                    properties=properties,
+                    occurred_at=now - timedelta(days=1 + rng.randint(0, 19), minutes=index),
+                )
+            )
+        positive = rng.random() < 1 / (1 + math.exp(-(-2.5 + 1.2 * forms - 1.2 * careers)))
+        feedback.append(SalesFeedback(lead=lead, rep=rep, really_sales_ready=positive))
+    Event.objects.bulk_create(events)
+    SalesFeedback.objects.bulk_create(feedback)
