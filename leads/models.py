@@ -174,6 +174,11 @@ class Lead(models.Model):
     qualified_at = models.DateTimeField(null=True, blank=True)
     nps_score = models.PositiveSmallIntegerField(null=True, blank=True)
     nps_answered_at = models.DateTimeField(null=True, blank=True)
+    # Probability of a positive sales outcome within 90 days and its top three factors (§11),
+    # written nightly by the learning job of models_review.
+    likelihood = models.FloatField(null=True, blank=True)
+    likelihood_factors = models.JSONField(default=list, blank=True)
+    likelihood_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -197,6 +202,7 @@ class Lead(models.Model):
             # so a page never sorts a million rows.
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
+            models.Index(fields=["-likelihood", "id"], name="lead_likelihood_idx"),
         ]
 
     def __str__(self):
@@ -448,6 +454,7 @@ class CsvImport(models.Model):
         LEADS = "leads", "Leads"
         ACCOUNTS = "accounts", "Accounts"
         EVENTS = "events", "Events"
+        OUTCOMES = "outcomes", "Outcomes (sales labels)"
 
     class Status(models.TextChoices):
         PREVIEWED = "previewed", "Previewed"

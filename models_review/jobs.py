@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from leads.background.jobruns import recorded
 from models_review import recalculation
+from models_review.learning import services as learning
 from models_review.services import preview_compute
 
 
@@ -27,3 +28,21 @@ def recalculation_chunk_run(run_id: int, number: int) -> str:
 def recalculations_resume_stale(at: str | None = None):
     now = datetime.fromisoformat(at) if at else timezone.now()
     return f"{recalculation.recalculations_resume_stale(now=now)} stale runs requeued"
+
+
+def learning_run(run_id: int) -> None:
+    learning.learning_train(run_id=run_id)
+
+
+@recorded("likelihood")
+def likelihood_refresh(at: str | None = None):
+    run = learning.likelihood_refresh(as_of=datetime.fromisoformat(at) if at else timezone.now())
+    if run is None:
+        return "no validated learning run yet: nothing scored"
+    return f"run {run.pk}: {run.likelihood_chunks} chunks queued"
+
+
+def likelihood_chunk(run_id: int, first_id: int, last_id: int, as_of: str) -> int:
+    return learning.likelihood_chunk_score(
+        run_id=run_id, first_id=first_id, last_id=last_id, as_of=datetime.fromisoformat(as_of)
+    )

@@ -334,3 +334,85 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-completed_at", "-id"]
+
+
+class OutcomeLabel(models.Model):
+    """An outcome imported from a CSV (or a CRM): a label for learning (§11) besides the reps'
+    feedback in the app. `key` is a digest of the row's content, so re-importing adds nothing."""
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="outcome_labels")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    really_sales_ready = models.BooleanField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=SalesFeedback.Outcome.choices, blank=True, default="")
+    reason = models.CharField(max_length=30, choices=SalesFeedback.Reason.choices, blank=True, default="")
+    at = models.DateTimeField(help_text="When the outcome was known: the features use events before it.")
+    source = models.CharField(max_length=100, blank=True, default="")
+    key = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["lead", "at"], name="outcome_label_lead_idx")]
+
+    def __str__(self):
+        return f"Outcome of {self.lead} at {self.at:%Y-%m-%d}"
+
+
+class LearningRun(models.Model):
+    """One training run of §11: the labels it used, its holdout metrics, the coefficients and
+    the suggestion, kept so runs can be compared; then the likelihood of every lead, in chunks."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Learning"
+        TOO_FEW_LABELS = "too_few", "Too few labels"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    version = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="learning_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    # Progress of the feature pass over the labelled leads.
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    positives = models.PositiveIntegerField(default=0)
+    negatives = models.PositiveIntegerField(default=0)
+    as_of = models.DateTimeField(null=True, blank=True)
+    # {"holdout": {...}, "rules": [...], "new_rules": [...], "scaling": ...}: see learning.suggestion.
+    result = models.JSONField(default=dict, blank=True)
+    # The fitted model: per-unit log-odds weights by feature key, and what each feature is.
+    intercept = models.FloatField(null=True, blank=True)
+    coefficients = models.JSONField(default=dict, blank=True)
+    features = models.JSONField(default=list, blank=True)
+    draft = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="suggested_by"
+    )
+    # Likelihood scoring of every lead with this run's model, chunk by chunk.
+    likelihood_chunks = models.PositiveIntegerField(default=0)
+    likelihood_chunks_done = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Learning run {self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def finished(self):
+        return self.status in {self.Status.DONE, self.Status.TOO_FEW_LABELS, self.Status.FAILED}
+
+    @property
+    def percent(self):
+        if self.finished:
+            return 100.0
+        return 100.0 * self.done / self.total if self.total else 0.0

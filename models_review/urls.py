@@ -1,6 +1,6 @@
 from django.urls import path
 
-from models_review import charts, views, views_recalculation
+from models_review import charts, views, views_learning, views_recalculation
 
 app_name = "models_review"
 urlpatterns = [
@@ -24,5 +24,14 @@ urlpatterns = [
     path("my-leads/", views.my_leads, name="my_leads"),
     path("leads/<int:pk>/feedback/", views.lead_feedback, name="lead_feedback"),
     path("reviews/", views.reviews, name="reviews"),
+    path("suggestions/", views_learning.suggestions, name="suggestions"),
+    path("suggestions/learn/", views_learning.suggestion_start, name="suggestion_start"),
+    path("suggestions/<int:pk>/draft/", views_learning.suggestion_draft, name="suggestion_draft"),
+    path(
+        "suggestions/<int:pk>/calibration.json",
+        charts.LearningCalibrationChart.as_view(),
+        name="suggestion_calibration_chart",
+    ),
+    path("suggestions/<int:pk>/lift.json", charts.LearningLiftChart.as_view(), name="suggestion_lift_chart"),
     path("recalculations/<int:pk>/", views_recalculation.recalculation, name="recalculation"),
 ]

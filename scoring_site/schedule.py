@@ -13,6 +13,8 @@ imports no job module."""
 PERIODIC = (
     ("decay", "leads.background.jobs.decay_materialise", "5 0 * * *", "low"),
     ("cold leads", "leads.background.jobs.cold_detect", "20 0 * * *", "low"),
+    # After decay: learns from the day's labels, then queues one chunk job per id range.
+    ("likelihood", "models_review.jobs.likelihood_refresh", "40 0 * * *", "low"),
     ("qualification", "leads.background.jobs.qualification_evaluate", "*/5 * * * *", "default"),
     ("account roll-up", "leads.background.jobs.accounts_rollup_all", "30 * * * *", "low"),
     ("stage snapshot", "leads.background.jobs.stage_snapshot", "55 23 * * *", "low"),

@@ -47,6 +47,10 @@ def lead_document(*, lead: Lead, as_of: datetime | None = None) -> dict:
         "is_cold": lead.is_cold,
         "is_qualified": lead.is_qualified,
         "last_engaged_at": _iso(lead.last_engaged_at),
+        # From the nightly learning job (§11); null until a validated run has scored the lead.
+        "likelihood": lead.likelihood,
+        "likelihood_factors": lead.likelihood_factors if lead.likelihood is not None else [],
+        "likelihood_at": _iso(lead.likelihood_at),
         "product_scores": _product_scores_now(lead, spec, as_of),
         "account": _account_summary(lead.account),
         "contributions": [_contribution(line) for line in contributions],

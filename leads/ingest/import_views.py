@@ -46,7 +46,7 @@ def imports(request):
             form.add_error("file", str(problem))
         else:
             return redirect("leads:import_detail", pk=created.pk)
-    columns = [(kind.label, COLUMNS[kind]) for kind in CsvImport.Kind]
+    columns = [(kind.label, COLUMNS[kind]) for kind in CsvImport.Kind if kind in COLUMNS]
     recent = CsvImport.objects.select_related("created_by").defer("content")[:20]
     return render(request, "leads/imports.html", {"form": form, "columns": columns, "recent": recent})
 

@@ -1,7 +1,7 @@
 """CSV import of leads, accounts and events (§10) with a per-row error report.
 
 `csv_check` reads a file and splits it into valid rows and errors (line, field, reason)
-without touching the database; `csv_import` stores the valid rows set-based, in chunks.
+without writing to the database; `csv_import` stores the valid rows set-based, in chunks.
 Re-importing a file creates nothing twice: leads and accounts are upserted by email and
 domain, and every event row gets a deterministic idempotency key."""
 
@@ -161,6 +161,8 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
             digest = hashlib.sha256(f"{content}\x1e{occurrences[content]}".encode()).hexdigest()[:40]
             row["idempotency_key"] = f"csv:{digest}"
         checked.rows.append((line, row))
+    if kind in _ROW_CHECKS:
+        _ROW_CHECKS[kind](checked)
     return checked
 
 
@@ -441,6 +443,26 @@ _IMPORTERS = {
     CsvImport.Kind.ACCOUNTS: _import_accounts,
     CsvImport.Kind.EVENTS: _import_events,
 }
+# Checks that need the database (does this email exist?), set-based over all valid rows:
+# they move rows into the error report before anything is imported.
+_ROW_CHECKS: dict[str, Callable[[CheckedCsv], None]] = {}
+
+
+def csv_kind_register(
+    kind: str,
+    *,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    clean: Callable[[dict, datetime], dict],
+    store: Callable[[list[dict], ImportReport, str], None],
+    check_rows: Callable[[CheckedCsv], None] | None = None,
+) -> None:
+    """Another app's file kind (models_review's outcomes) joins the same upload, preview,
+    error report and command, without leads importing that app."""
+    COLUMNS[kind] = {"required": required, "optional": optional}
+    _CLEANERS[kind], _IMPORTERS[kind] = clean, store
+    if check_rows is not None:
+        _ROW_CHECKS[kind] = check_rows
 
 
 # --- the stored upload (browser flow) -------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from leads.models import Lead, ProductScore, Stage
 
@@ -20,6 +20,9 @@ SORTS = {
     "last_engaged_at": ("last_engaged_at", "id"),
     "name": ("name", "id"),
     "-created_at": ("-created_at", "-id"),
+    # Leads not scored yet come last either way.
+    "-likelihood": (F("likelihood").desc(nulls_last=True), "id"),
+    "likelihood": (F("likelihood").asc(nulls_last=True), "id"),
 }
 NPS_GROUPS = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
 FILTER_FIELDS = (
@@ -37,6 +40,8 @@ FILTER_FIELDS = (
     "active_since",
     "active_until",
     "nps_group",
+    "likelihood_min",
+    "likelihood_max",
 )
 PAGING_FIELDS = ("sort", "page", "segment", "format")
 
@@ -64,6 +69,8 @@ class LeadFilter:
     active_since: date | None = None
     active_until: date | None = None
     nps_group: str = ""
+    likelihood_min: float | None = None  # percent, 0–100
+    likelihood_max: float | None = None
     sort: str = "-score"
 
     def as_params(self) -> dict:
@@ -83,6 +90,8 @@ class LeadFilter:
             "active_since": self.active_since.isoformat() if self.active_since else None,
             "active_until": self.active_until.isoformat() if self.active_until else None,
             "nps_group": self.nps_group,
+            "likelihood_min": self.likelihood_min,
+            "likelihood_max": self.likelihood_max,
             "sort": self.sort,
         }
         return {key: value for key, value in params.items() if value not in (None, "", [])}
@@ -115,6 +124,8 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
         active_since=_date("active_since", get("active_since")),
         active_until=_date("active_until", get("active_until")),
         nps_group=_choice("nps_group", get("nps_group"), NPS_GROUPS),
+        likelihood_min=_percent("likelihood_min", get("likelihood_min")),
+        likelihood_max=_percent("likelihood_max", get("likelihood_max")),
         sort=sort,
     )
 
@@ -153,6 +164,10 @@ def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     if f.nps_group:
         low, high = NPS_GROUPS[f.nps_group]
         leads = leads.filter(nps_score__gte=low, nps_score__lte=high)
+    if f.likelihood_min is not None:
+        leads = leads.filter(likelihood__gte=f.likelihood_min / 100)
+    if f.likelihood_max is not None:
+        leads = leads.filter(likelihood__lte=f.likelihood_max / 100)
     return leads.order_by(*SORTS[f.sort])
 
 
@@ -181,6 +196,13 @@ def _number(field, raw):
         raise FilterError(field, f"must be a number, not {str(raw)[:40]!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise FilterError(field, "must be a finite number")
+    return value
+
+
+def _percent(field, raw):
+    value = _number(field, raw)
+    if value is not None and not 0 <= value <= 100:
+        raise FilterError(field, "must be a percentage between 0 and 100")
     return value
 
 

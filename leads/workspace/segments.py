@@ -110,6 +110,7 @@ CSV_COLUMNS = (
     "last_engaged_at",
     "nps_score",
     "tags",
+    "likelihood",
 )
 neutralise = spreadsheet_cell
 
@@ -140,6 +141,7 @@ def segment_csv_rows(members, chunk_size: int = 2000) -> Iterator[str]:
                     lead.last_engaged_at.isoformat() if lead.last_engaged_at else "",
                     lead.nps_score if lead.nps_score is not None else "",
                     ", ".join(t.name for t in lead.tags.all()),
+                    f"{lead.likelihood:.4f}" if lead.likelihood is not None else "",
                 )
             ]
         )

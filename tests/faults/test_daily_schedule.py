@@ -47,7 +47,13 @@ def enqueue_days(job, cron, zone: ZoneInfo, start: datetime, days: int) -> Count
 
 
 def test_there_are_daily_jobs():
-    assert {name for name, *_ in DAILY} == {"decay", "cold leads", "stage snapshot", "daily report"}
+    assert {name for name, *_ in DAILY} == {
+        "decay",
+        "cold leads",
+        "likelihood",
+        "stage snapshot",
+        "daily report",
+    }
 
 
 @pytest.mark.parametrize("zone_name,start", DST_CHANGES, ids=[f"{z}-{s:%m-%d}" for z, s in DST_CHANGES])

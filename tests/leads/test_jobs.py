@@ -54,6 +54,7 @@ def test_every_periodic_job_runs_in_a_real_worker(spec_model, rq_redis):
     calls = {
         "decay": dict(at=at(60)),
         "cold leads": dict(at=at(60)),
+        "likelihood": dict(at=at(60)),
         "qualification": dict(at=at(60)),
         "account roll-up": dict(at=at(60)),
         "stage snapshot": dict(day="2026-03-02"),

@@ -12,4 +12,4 @@ def test_schedule_every_dotted_path_registers_with_rq_cron_under_its_own_name():
     registered = {(job.name, job.func_name, job.cron, job.queue_name) for job in scheduler.get_jobs()}
     # RQ names each job by the imported function's module and name: equal to the schedule's path.
     assert registered == set(PERIODIC)
-    assert len(registered) == 14
+    assert len(registered) == 15
