@@ -3,7 +3,6 @@ import re
 from django import forms
 
 from leads.crm.models import DEFAULT_FIELD_MAPPING
-from leads.crm.selectors import has_likelihood
 
 PROPERTY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,99}$")
 MAPPED_LABELS = {
@@ -42,8 +41,6 @@ class ConnectionForm(forms.Form):
     def __init__(self, *args, mapping: dict, **kwargs):
         super().__init__(*args, **kwargs)
         for key in DEFAULT_FIELD_MAPPING:
-            if key == "likelihood" and not has_likelihood():
-                continue
             self.fields[f"map_{key}"] = forms.CharField(
                 required=False,
                 max_length=100,

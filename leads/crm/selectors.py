@@ -20,11 +20,6 @@ from leads.services import active_version, engine_inputs, spec_for
 WHY_LINES = 3
 
 
-def has_likelihood() -> bool:
-    """The learning issue adds Lead.likelihood; until then it is not mapped."""
-    return any(field.name == "likelihood" for field in Lead._meta.get_fields())
-
-
 def changed_leads(*, connection: CrmConnection):
     """Leads with an email whose pushed values moved: never pushed, score by at least the
     connection's delta, another stage, another account or an account score moved by the delta.
@@ -76,7 +71,6 @@ def changed_batches(
 def push_records(*, connection: CrmConnection, leads: list[Lead], now: datetime) -> list[PushRecord]:
     mapping = connection.mapping
     why = why_lines(leads=leads, as_of=now) if mapping.get("why") else {}
-    likelihood = has_likelihood()
     records = []
     for lead in leads:
         values = {
@@ -86,7 +80,7 @@ def push_records(*, connection: CrmConnection, leads: list[Lead], now: datetime)
             "why": why.get(lead.id, ""),
             "updated_at": now.isoformat(timespec="seconds"),
         }
-        if likelihood and getattr(lead, "likelihood", None) is not None:
+        if lead.likelihood is not None:
             values["likelihood"] = round(lead.likelihood, 3)
         properties = {mapping[name]: value for name, value in values.items() if mapping.get(name)}
         records.append(PushRecord(lead_id=lead.id, email=lead.email, properties=properties))

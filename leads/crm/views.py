@@ -9,7 +9,7 @@ from leads.crm.connectors import CrmUnavailable
 from leads.crm.forms import ConnectionForm
 from leads.crm.models import CrmConnection
 from leads.crm.secrets import SecretUnreadable
-from leads.crm.selectors import has_likelihood, sync_overview
+from leads.crm.selectors import sync_overview
 from leads.crm.services import CrmSettingsError, connection_save, connector_for, push_preview
 from leads.roles import marketer_required
 
@@ -61,11 +61,7 @@ def crm_properties_create(request, kind):
     if kind != CrmConnection.Kind.HUBSPOT or connection is None:
         raise Http404
     try:
-        # Likelihood is created once the learning issue's field exists, like it is pushed.
-        mapping = {
-            key: name for key, name in connection.mapping.items() if key != "likelihood" or has_likelihood()
-        }
-        existing = connector_for(connection).properties_create(mapping)
+        existing = connector_for(connection).properties_create(connection.mapping)
     except (CrmUnavailable, SecretUnreadable) as error:
         messages.error(request, str(error))
     else:

@@ -75,6 +75,7 @@ def test_crm_create_properties_in_hubspot(client, marketer, hubspot, fake_hubspo
         "leadscore_score",
         "leadscore_stage",
         "leadscore_account_score",
+        "leadscore_likelihood",
         "leadscore_why",
         "leadscore_updated_at",
     }
