@@ -5,13 +5,17 @@ from datetime import datetime
 from django.utils import timezone
 
 from leads.background.jobruns import recorded
-from models_review import recalculation
+from models_review import preview, recalculation
 from models_review.learning import services as learning
 from models_review.services import preview_compute
 
 
 def preview_run(run_id: int) -> None:
     preview_compute(run_id=run_id)
+
+
+def preview_chunk_run(run_id: int, number: int) -> str:
+    return preview.preview_chunk_execute(run_id=run_id, number=number)
 
 
 @recorded("recalculation")

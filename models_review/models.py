@@ -317,6 +317,27 @@ class PreviewRun(models.Model):
         return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
+class PreviewChunk(models.Model):
+    """One id range of a preview (after_id, last_id], tallied by whichever worker takes it;
+    `result` holds its partial counts until the last chunk merges them into the run."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(PreviewRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    after_id = models.BigIntegerField()
+    last_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    leads = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="preview_chunk_unique_number")]
+
+
 class Review(models.Model):
     """A completed periodic model review (§7) with its checklist answers."""
 

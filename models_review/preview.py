@@ -1,42 +1,62 @@
-"""Preview a draft before publishing (§7): every lead replayed from its events under the
-draft and under the active version, with the pure engine, chunk by chunk.
+"""Preview a draft before publishing (§7, §9): every lead replayed from its events under the
+draft, beside the active version, in id-range chunks.
 
-Memory stays flat: one chunk of leads and their events at a time; only counts, the
-(capped) gain/lose lists and the few leads with sales feedback are kept across chunks."""
+Each chunk streams its leads' events once through the compiled replay (the engine's twin
+used by recalculation). The active version's figures come from each lead's stored state,
+advanced to the preview's instant, wherever that state was written by the active version
+(the replay invariant of §3 makes it equal to a replay); the others are replayed under the
+active version too. Chunks are jobs of their own when several workers listen
+(`CHUNK_JOBS`); each stores a partial tally (counts and capped lists, no per-lead data), and
+the chunk that finishes last merges them into the run's result, so memory stays flat."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from leads.engine import scoring
+from leads.background.recalculation import replayed_in_range
+from leads.db.bulk import id_bounds
+from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
-from leads.models import Event, Lead
-from leads.services import engine_inputs, spec_for
-from models_review.models import PreviewRun, SalesFeedback
+from leads.models import Lead
+from leads.services import spec_for
+from models_review.models import PreviewChunk, PreviewRun, SalesFeedback
+from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers
 
 log = logging.getLogger(__name__)
 
-CHUNK_SIZE = 500
+CHUNK_SIZE = 5000
 LIST_LIMIT = 500  # leads listed per gain/lose list; the counts stay exact
 BUCKETS = 10  # score bands of T/5 from 0 to 2T, plus "2T and more"
 VERSIONS = ("active", "draft")
+PREVIEW_QUEUE = "default"
+CHUNK_JOB = "models_review.jobs.preview_chunk_run"
+AGREEMENT_COUNTS = (
+    "judged_yes",
+    "judged_no",
+    "marked_of_yes",
+    "marked_of_no",
+    "opportunities",
+    "lost",
+    "marked_of_opportunities",
+    "marked_of_lost",
+)
 
 
 @dataclass
 class Judgement:
     really_sales_ready: bool | None
     outcome: str
-    marked: dict = field(default_factory=dict)  # version → marked sales-ready?
 
 
 @dataclass
 class Tally:
-    specs: dict
+    """What one chunk (or the whole run, once merged) counts: JSON-ready, summable."""
+
     gains: list = field(default_factory=list)
     losses: list = field(default_factory=list)
     gain_count: int = 0
@@ -44,23 +64,28 @@ class Tally:
     sales_ready: dict = field(default_factory=lambda: dict.fromkeys(VERSIONS, 0))
     stages: dict = field(default_factory=lambda: {name: {} for name in VERSIONS})
     buckets: dict = field(default_factory=lambda: {name: [0] * (BUCKETS + 1) for name in VERSIONS})
-    judgements: dict = field(default_factory=dict)
+    agreement: dict = field(
+        default_factory=lambda: {name: dict.fromkeys(AGREEMENT_COUNTS, 0) for name in VERSIONS}
+    )
 
-    def add(self, lead: dict, states: dict) -> None:
+    def add(self, lead: dict, scored: dict, thresholds: dict, judgement: Judgement | None) -> None:
+        """`scored`: version → (score, stage) of the lead."""
         marked = {}
         for name in VERSIONS:
-            spec, state = self.specs[name], states[name]
-            stage = lead["stage"] if lead["stage"] in scoring.SALES_OWNED_STAGES else state.stage
-            self.stages[name][stage] = self.stages[name].get(stage, 0) + 1
-            self.buckets[name][_bucket(state.sales.score, spec.sales_ready_score)] += 1
-            marked[name] = state.sales.score >= spec.sales_ready_score
+            score, stage = scored[name]
+            stage = lead["stage"] if lead["stage"] in scoring.SALES_OWNED_STAGES else stage
+            self.stages[name][str(stage)] = self.stages[name].get(str(stage), 0) + 1
+            self.buckets[name][_bucket(score, thresholds[name])] += 1
+            marked[name] = score >= thresholds[name]
             self.sales_ready[name] += marked[name]
+            if judgement is not None:
+                _count_agreement(self.agreement[name], judgement, marked[name])
         if marked["draft"] != marked["active"]:
             row = {
                 "id": lead["id"],
                 "name": lead["name"] or lead["email"] or f"Lead #{lead['id']}",
-                "active": round(states["active"].sales.score, 2),
-                "draft": round(states["draft"].sales.score, 2),
+                "active": round(scored["active"][0], 2),
+                "draft": round(scored["draft"][0], 2),
             }
             if marked["draft"]:
                 self.gain_count += 1
@@ -68,20 +93,43 @@ class Tally:
             else:
                 self.loss_count += 1
                 self.losses.append(row) if len(self.losses) < LIST_LIMIT else None
-        if lead["id"] in self.judgements:
-            self.judgements[lead["id"]].marked = marked
 
-    def result(self) -> dict:
+    def merge(self, other: dict) -> None:
+        self.gain_count += other["gain_count"]
+        self.loss_count += other["loss_count"]
+        self.gains = (self.gains + other["gains"])[:LIST_LIMIT]
+        self.losses = (self.losses + other["losses"])[:LIST_LIMIT]
+        for name in VERSIONS:
+            self.sales_ready[name] += other["sales_ready"][name]
+            for stage, count in other["stages"][name].items():
+                self.stages[name][stage] = self.stages[name].get(stage, 0) + count
+            self.buckets[name] = [a + b for a, b in zip(self.buckets[name], other["buckets"][name])]
+            for key in AGREEMENT_COUNTS:
+                self.agreement[name][key] += other["agreement"][name][key]
+
+    def partial(self) -> dict:
         return {
-            "sales_ready_score": {name: self.specs[name].sales_ready_score for name in VERSIONS},
+            "gain_count": self.gain_count,
+            "loss_count": self.loss_count,
+            "gains": self.gains,
+            "losses": self.losses,
+            "sales_ready": self.sales_ready,
+            "stages": self.stages,
+            "buckets": self.buckets,
+            "agreement": self.agreement,
+        }
+
+    def result(self, thresholds: dict) -> dict:
+        return {
+            "sales_ready_score": thresholds,
             "sales_ready": self.sales_ready,
             "gain_count": self.gain_count,
             "loss_count": self.loss_count,
             "gains": sorted(self.gains, key=lambda r: -r["draft"]),
             "losses": sorted(self.losses, key=lambda r: -r["active"]),
-            "stages": {name: {str(k): v for k, v in counts.items()} for name, counts in self.stages.items()},
+            "stages": self.stages,
             "buckets": self.buckets,
-            "agreement": {name: agreement(self.judgements.values(), name) for name in VERSIONS},
+            "agreement": {name: agreement(self.agreement[name]) for name in VERSIONS},
         }
 
 
@@ -90,30 +138,31 @@ def _bucket(score: float, sales_ready_score: float) -> int:
     return min(int(score // width), BUCKETS) if width > 0 else 0
 
 
-def agreement(judgements, version: str) -> dict:
+def _count_agreement(counts: dict, judgement: Judgement, marked: bool) -> None:
+    if judgement.really_sales_ready is True:
+        counts["judged_yes"] += 1
+        counts["marked_of_yes"] += marked
+    elif judgement.really_sales_ready is False:
+        counts["judged_no"] += 1
+        counts["marked_of_no"] += marked
+    if judgement.outcome in ("opportunity", "won"):
+        counts["opportunities"] += 1
+        counts["marked_of_opportunities"] += marked
+    elif judgement.outcome == "lost":
+        counts["lost"] += 1
+        counts["marked_of_lost"] += marked
+
+
+def agreement(counts: dict) -> dict:
     """How a version's sales-ready mark agrees with what sales said (precision and recall)."""
-    judgements = [j for j in judgements if version in j.marked]
-    yes = [j for j in judgements if j.really_sales_ready is True]
-    no = [j for j in judgements if j.really_sales_ready is False]
-    won_or_opportunity = [j for j in judgements if j.outcome in ("opportunity", "won")]
-    lost = [j for j in judgements if j.outcome == "lost"]
-    true_yes = sum(j.marked[version] for j in yes)
-    false_yes = sum(j.marked[version] for j in no)
-    true_opportunity = sum(j.marked[version] for j in won_or_opportunity)
-    false_opportunity = sum(j.marked[version] for j in lost)
+    true_yes, false_yes = counts["marked_of_yes"], counts["marked_of_no"]
+    true_opportunity, false_opportunity = counts["marked_of_opportunities"], counts["marked_of_lost"]
     return {
-        "judged_yes": len(yes),
-        "judged_no": len(no),
-        "marked_of_yes": true_yes,
-        "marked_of_no": false_yes,
+        **counts,
         "precision": _ratio(true_yes, true_yes + false_yes),
-        "recall": _ratio(true_yes, len(yes)),
-        "opportunities": len(won_or_opportunity),
-        "lost": len(lost),
-        "marked_of_opportunities": true_opportunity,
-        "marked_of_lost": false_opportunity,
+        "recall": _ratio(true_yes, counts["judged_yes"]),
         "outcome_precision": _ratio(true_opportunity, true_opportunity + false_opportunity),
-        "outcome_recall": _ratio(true_opportunity, len(won_or_opportunity)),
+        "outcome_recall": _ratio(true_opportunity, counts["opportunities"]),
     }
 
 
@@ -121,80 +170,194 @@ def _ratio(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def _latest_judgements() -> dict[int, Judgement]:
+def _latest_judgements(after_id: int, last_id: int | None) -> dict[int, Judgement]:
+    rows = SalesFeedback.objects.filter(lead_id__gt=after_id)
+    if last_id is not None:
+        rows = rows.filter(lead_id__lte=last_id)
     judgements = {}
-    rows = SalesFeedback.objects.order_by("lead_id", "updated_at", "id").values_list(
+    for lead_id, really, outcome in rows.order_by("lead_id", "updated_at", "id").values_list(
         "lead_id", "really_sales_ready", "outcome"
-    )
-    for lead_id, really, outcome in rows.iterator(chunk_size=2000):
+    ):
         judgements[lead_id] = Judgement(really, outcome)  # the latest row per lead wins
     return judgements
 
 
-def _lead_chunks():
-    last_id = 0
-    while True:
-        chunk = list(
-            Lead.objects.filter(pk__gt=last_id)
-            .order_by("pk")
-            .values("id", "stage", "name", "email")[:CHUNK_SIZE]
-        )
-        if not chunk:
-            return
-        yield chunk
-        last_id = chunk[-1]["id"]
-
-
-def _replay_chunk(chunk: list[dict], tally: Tally, catalog: AssetCatalog, as_of) -> None:
-    events = (
-        Event.objects.filter(lead_id__in=[lead["id"] for lead in chunk])
-        .order_by("lead_id", "occurred_at", "id")
-        .only("id", "lead_id", "type", "name", "url", "asset_key", "occurred_at", "properties")
-    )
-    by_lead = {
-        lead_id: list(rows)
-        for lead_id, rows in itertools.groupby(events.iterator(chunk_size=2000), key=lambda e: e.lead_id)
-    }
-    for lead in chunk:
-        inputs = engine_inputs(by_lead.get(lead["id"], []), catalog)
-        states = {name: scoring.replay(inputs, tally.specs[name], as_of=as_of)[0] for name in VERSIONS}
-        tally.add(lead, states)
+# --- the run and its chunks -----------------------------------------------------------------
 
 
 def compute(*, run_id: int) -> None:
+    """Start (or resume) a preview: split it into chunks, then run them here or as jobs."""
     run = PreviewRun.objects.select_related("draft", "baseline").get(pk=run_id)
     if run.status == PreviewRun.Status.DONE:
         return  # a re-delivered job changes nothing
-    as_of = run.as_of or timezone.now()
-    PreviewRun.objects.filter(pk=run_id).update(
-        status=PreviewRun.Status.RUNNING,
-        total=Lead.objects.count(),
-        done=0,
-        as_of=as_of,
-        started_at=timezone.now(),
-        error="",
-    )
     try:
-        tally = Tally(specs={"active": spec_for(run.baseline), "draft": run.draft.spec()})
-        tally.judgements = _latest_judgements()
-        catalog, done = AssetCatalog.load(), 0
-        for chunk in _lead_chunks():
-            _replay_chunk(chunk, tally, catalog, as_of)
-            done += len(chunk)
-            PreviewRun.objects.filter(pk=run_id).update(done=done)
-        with transaction.atomic():
-            PreviewRun.objects.filter(pk=run_id).update(
-                status=PreviewRun.Status.DONE,
-                done=done,
-                total=done,
-                result=tally.result(),
-                finished_at=timezone.now(),
-            )
+        run = _start(run)
+        if run.chunks.exists() and run.status == PreviewRun.Status.RUNNING and _split_before(run):
+            _chunks_enqueue(run)  # a resumed split run: only what is not done goes out again
+            return
+        _chunks_plan(run)
+        if chunk_jobs_wanted(PREVIEW_QUEUE):
+            _chunks_enqueue(run)
+            return
+        for number in run.chunks.filter(status=PreviewChunk.Status.PENDING).values_list("number", flat=True):
+            preview_chunk_execute(run_id=run.pk, number=number)
     except Exception as error:
-        log.exception("Preview %s failed", run_id)
-        PreviewRun.objects.filter(pk=run_id).update(
-            status=PreviewRun.Status.FAILED,
-            error=f"The preview failed: {error}. Start it again; nothing was changed.",
-            finished_at=timezone.now(),
-        )
+        _fail(run_id, error)
         raise
+
+
+def _split_before(run: PreviewRun) -> bool:
+    return run.chunks.filter(status=PreviewChunk.Status.DONE).exists()
+
+
+def _start(run: PreviewRun) -> PreviewRun:
+    as_of = run.as_of or timezone.now()
+    fresh = not run.chunks.exists()
+    PreviewRun.objects.filter(pk=run.pk).update(
+        status=PreviewRun.Status.RUNNING,
+        as_of=as_of,
+        started_at=run.started_at or timezone.now(),
+        error="",
+        **({"total": Lead.objects.count(), "done": 0} if fresh else {}),
+    )
+    run.refresh_from_db()
+    return run
+
+
+def _chunks_plan(run: PreviewRun) -> None:
+    if run.chunks.exists():
+        return
+    bounds = id_bounds(Lead, after_id=0, every=CHUNK_SIZE)
+    edges = [0, *bounds]
+    PreviewChunk.objects.bulk_create(
+        PreviewChunk(run=run, number=number, after_id=edges[number], last_id=upper)
+        for number, upper in enumerate([*bounds, None])
+    )
+
+
+def _chunks_enqueue(run: PreviewRun) -> None:
+    for number in run.chunks.filter(status=PreviewChunk.Status.PENDING).values_list("number", flat=True):
+        reference = f"preview:{run.pk}:chunk:{number}"
+        if not waiting_for_workers(reference):
+            enqueue_or_outbox(PREVIEW_QUEUE, CHUNK_JOB, reference=reference, run_id=run.pk, number=number)
+
+
+def preview_chunk_execute(*, run_id: int, number: int) -> str:
+    """Tally one chunk. Idempotent: a chunk done, or held by another worker, is left alone."""
+    try:
+        with transaction.atomic():
+            chunk = (
+                PreviewChunk.objects.select_for_update(
+                    skip_locked=connection.features.has_select_for_update_skip_locked
+                )
+                .select_related("run__draft", "run__baseline")
+                .filter(run_id=run_id, number=number, status=PreviewChunk.Status.PENDING)
+                .first()
+            )
+            if chunk is None or chunk.run.status != PreviewRun.Status.RUNNING:
+                return "nothing to do"
+            leads, tally = _chunk_tally(chunk.run, chunk)
+            chunk.status, chunk.leads, chunk.result = PreviewChunk.Status.DONE, leads, tally.partial()
+            chunk.save(update_fields=["status", "leads", "result"])
+            _progress_mark(chunk.run, leads)
+        return f"chunk {number}: {leads} leads"
+    except Exception as error:
+        _fail(run_id, error)
+        raise
+
+
+def _progress_mark(run: PreviewRun, leads: int) -> None:
+    """Count the chunk; the chunk that finishes last merges every partial tally into the result."""
+    run = PreviewRun.objects.select_for_update().get(pk=run.pk)
+    run.done += leads
+    fields = ["done"]
+    if run.chunks.filter(status=PreviewChunk.Status.PENDING).aggregate(n=Min("number"))["n"] is None:
+        thresholds = {
+            "active": spec_for(run.baseline).sales_ready_score,
+            "draft": run.draft.spec().sales_ready_score,
+        }
+        merged = Tally()
+        for partial in run.chunks.order_by("number").values_list("result", flat=True):
+            merged.merge(partial)
+        run.status, run.total, run.result, run.finished_at = (
+            PreviewRun.Status.DONE,
+            run.done,
+            merged.result(thresholds),
+            timezone.now(),
+        )
+        fields += ["status", "total", "result", "finished_at"]
+    run.save(update_fields=fields)
+
+
+def _fail(run_id: int, error: Exception) -> None:
+    log.exception("Preview %s failed", run_id)
+    PreviewRun.objects.filter(pk=run_id).update(
+        status=PreviewRun.Status.FAILED,
+        error=f"The preview failed: {error}. Start it again; nothing was changed.",
+        finished_at=timezone.now(),
+    )
+
+
+def _chunk_tally(run: PreviewRun, chunk: PreviewChunk) -> tuple[int, Tally]:
+    specs = {"active": spec_for(run.baseline), "draft": run.draft.spec()}
+    thresholds = {name: spec.sales_ready_score for name, spec in specs.items()}
+    catalog, as_of = AssetCatalog.load(), run.as_of
+    leads = Lead.objects.filter(pk__gt=chunk.after_id)
+    if chunk.last_id is not None:
+        leads = leads.filter(pk__lte=chunk.last_id)
+    leads = list(
+        leads.order_by("pk").values(
+            "id", "stage", "name", "email", "score", "scored_at", "last_engaged_at", "scored_with"
+        )
+    )
+    draft = replayed_in_range(
+        spec=specs["draft"], catalog=catalog, after_id=chunk.after_id, last_id=chunk.last_id, as_of=as_of
+    )
+    stored = _StoredActive(specs["active"], run.baseline_id, as_of)
+    replay_active = [lead for lead in leads if not stored.covers(lead)]
+    active = (
+        replayed_in_range(
+            spec=specs["active"], catalog=catalog, after_id=chunk.after_id, last_id=chunk.last_id, as_of=as_of
+        )
+        if replay_active
+        else {}
+    )
+    empty = {name: scoring.replay([], spec, as_of=as_of)[0] for name, spec in specs.items()}
+    judgements = _latest_judgements(chunk.after_id, chunk.last_id)
+    tally = Tally()
+    for lead in leads:
+        drafted = draft.get(lead["id"], empty["draft"])
+        if stored.covers(lead):
+            active_scored = stored.advanced(lead)
+        else:
+            state = active.get(lead["id"], empty["active"])
+            active_scored = (state.sales.score, state.stage)
+        scored = {"active": active_scored, "draft": (drafted.sales.score, drafted.stage)}
+        tally.add(lead, scored, thresholds, judgements.get(lead["id"]))
+    return len(leads), tally
+
+
+class _StoredActive:
+    """A lead's active-version score read from its row, advanced to the preview instant: exact
+    (§3's replay invariant) when the active version wrote the row and stages follow the score."""
+
+    def __init__(self, spec: scoring.ModelSpec, version_id: int, as_of):
+        self.spec, self.version_id = spec, version_id
+        self.usable = compiled.supports(spec)
+        self.arithmetic = compiled.DecayArithmetic(spec)
+        self.as_of_us = compiled.microseconds(as_of)
+
+    def covers(self, lead: dict) -> bool:
+        return (
+            self.usable
+            and lead["scored_with"] == self.version_id
+            and (lead["scored_at"] is None or compiled.microseconds(lead["scored_at"]) <= self.as_of_us)
+        )
+
+    def advanced(self, lead: dict) -> tuple[float, int]:
+        scored = None if lead["scored_at"] is None else compiled.microseconds(lead["scored_at"])
+        engaged = None if lead["last_engaged_at"] is None else compiled.microseconds(lead["last_engaged_at"])
+        score = lead["score"]
+        if scored is None or self.as_of_us > scored:
+            score = self.arithmetic.decayed(score, scored, engaged, self.as_of_us, self.spec.floor)
+        return score, scoring.stage_for_score(score, self.spec)

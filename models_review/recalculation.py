@@ -5,7 +5,7 @@ changes the result. Two ways to do it:
 
 - **One job** walks the leads in id order, one chunk per transaction; on PostgreSQL it
   streams every event once and writes with two sessions (the fastest path on one machine).
-- **Chunk jobs** (`RECALCULATION_CHUNK_JOBS`): the run is split into id ranges, one RQ job
+- **Chunk jobs** (`CHUNK_JOBS`): the run is split into id ranges, one RQ job
   each, taken side by side by any number of workers on any number of machines.
 
 Either way a chunk's scores and its progress mark commit together: a worker killed at any
@@ -16,17 +16,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
-from rq import Worker
 
 from leads.background.recalculation import replay_all, replay_chunk
+from leads.db.bulk import id_bounds
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from models_review.models import RecalculationChunk, RecalculationRun
-from scoring_site.queueing import enqueue_or_outbox, queue, waiting_for_workers
+from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers
 
 CHUNK_SIZE = 5000
 RECALC_QUEUE = "recalc"
@@ -89,40 +88,20 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
 
 
 def _wants_chunk_jobs(run: RecalculationRun) -> bool:
-    """ "always", "never", or "auto": chunk jobs once more than one worker listens on the queue."""
-    if run.chunks.exists():
-        return True  # a run split once stays split, so a resume never replays a range twice
-    mode = settings.RECALCULATION_CHUNK_JOBS
-    if mode in ("always", "never"):
-        return mode == "always"
-    try:
-        recalc = queue(RECALC_QUEUE)
-        return Worker.count(connection=recalc.connection, queue=recalc) > 1
-    except Exception:  # noqa: BLE001 - no Redis answer: one job is always right
-        return False
+    # A run split once stays split, so a resume never replays a range twice.
+    return run.chunks.exists() or chunk_jobs_wanted(RECALC_QUEUE)
 
 
 def _chunks_plan(run: RecalculationRun, chunk_size: int) -> None:
     """Split the leads after the resume point into id ranges of `chunk_size` leads, once."""
     if run.chunks.exists():
         return
-    bounds = _chunk_bounds(run.last_lead_id, chunk_size)
+    bounds = id_bounds(Lead, after_id=run.last_lead_id, every=chunk_size)
     edges = [run.last_lead_id, *bounds]
     RecalculationChunk.objects.bulk_create(
         RecalculationChunk(run=run, number=number, after_id=edges[number], last_id=upper)
         for number, upper in enumerate([*bounds, None])
     )
-
-
-def _chunk_bounds(after_id: int, chunk_size: int) -> list[int]:
-    """Every `chunk_size`-th lead id after `after_id`, in one pass over the primary key index."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position "
-            "FROM leads_lead WHERE id > %s) AS numbered WHERE position %% %s = 0 ORDER BY id",
-            [after_id, chunk_size],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _chunks_enqueue(run: RecalculationRun) -> int:

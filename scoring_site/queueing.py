@@ -13,9 +13,11 @@ import logging
 from dataclasses import dataclass
 
 import django_rq
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
+from rq import Worker
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +110,16 @@ def waiting_for_workers(reference: str) -> bool:
     from leads.models import OutboxJob
 
     return OutboxJob.objects.filter(reference=reference, sent_at__isnull=True).exists()
+
+
+def chunk_jobs_wanted(queue_name: str) -> bool:
+    """Whether work over every lead goes out as chunk jobs on `queue_name` (setting CHUNK_JOBS):
+    "always", "never", or "auto": once more than one worker listens on the queue, since one
+    job with its own parallel writers is the faster path on a single machine."""
+    if settings.CHUNK_JOBS in ("always", "never"):
+        return settings.CHUNK_JOBS == "always"
+    try:
+        listening = queue(queue_name)
+        return Worker.count(connection=listening.connection, queue=listening) > 1
+    except (RedisError, OSError):
+        return False  # no answer from Redis: one job is always right

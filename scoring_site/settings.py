@@ -149,9 +149,9 @@ RQ_QUEUES = {
     for name, timeout in {"default": 600, "recalc": 3600, "low": 1800}.items()
 }
 RQ_SHOW_ADMIN_LINK = True
-# Recalculation as chunk jobs any number of workers take side by side: "auto" (when more
-# than one worker listens on the recalc queue), "always" or "never" (one job per run).
-RECALCULATION_CHUNK_JOBS = os.environ.get("RECALCULATION_CHUNK_JOBS", "auto")
+# Recalculation and preview as chunk jobs any number of workers take side by side: "auto"
+# (when more than one worker listens on the queue), "always" or "never" (one job per run).
+CHUNK_JOBS = os.environ.get("CHUNK_JOBS", "auto")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -445,6 +445,26 @@ def _replay_for_writing(rows, model, as_of: datetime) -> compiled.Written:
     return compiled.written(compiled.replay(rows, model, as_of))
 
 
+def replayed_in_range(
+    *, spec: scoring.ModelSpec, catalog: AssetCatalog, after_id: int, last_id: int | None, as_of: datetime
+) -> dict[int, scoring.LeadState]:
+    """Every lead with events in the id range (after_id, last_id] (open-ended when None),
+    replayed and settled at `as_of`; each event read once, through the compiled replay where
+    the model allows it. Leads without events are not listed: their state is the empty one."""
+    upper = last_id if last_id is not None else 2**62
+    if not compiled.supports(spec):
+        events = _events_by_lead(after_id + 1, upper)
+        return {lead_id: _replayed(rows, spec, catalog, as_of) for lead_id, rows in events.items()}
+    model = _compiled(spec, catalog)
+    with connection.cursor() as cursor:
+        cursor.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, upper])
+        rows = chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_FETCH), []))
+        return {
+            lead_id: compiled.replay(group, model, as_of)
+            for lead_id, group in groupby(rows, key=itemgetter(0))
+        }
+
+
 def _events_by_lead(first_id: int, last_id: int) -> dict[int, list[EventRow]]:
     rows = (
         Event.objects.filter(lead_id__gte=first_id, lead_id__lte=last_id)

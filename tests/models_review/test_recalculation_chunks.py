@@ -30,7 +30,7 @@ from tests.models_review.test_recalculation_kill import uninterrupted_result, wa
 
 @pytest.fixture
 def chunk_jobs(settings):
-    settings.RECALCULATION_CHUNK_JOBS = "always"
+    settings.CHUNK_JOBS = "always"
 
 
 def planned(run, chunk_size):
@@ -106,10 +106,10 @@ def test_recalculation_chunk_job_run_twice_counts_its_leads_once(chunk_jobs):
 
 @pytest.mark.django_db
 def test_recalculation_run_split_once_stays_split_when_resumed(settings):
-    settings.RECALCULATION_CHUNK_JOBS = "always"
+    settings.CHUNK_JOBS = "always"
     _, run = published_v2_with_leads(120)
     run, chunks = planned(run, chunk_size=50)
-    settings.RECALCULATION_CHUNK_JOBS = "never"  # e.g. workers went down to one
+    settings.CHUNK_JOBS = "never"  # e.g. workers went down to one
     recalculation_execute(run_id=run.pk)  # the watchdog's resume of the run
     assert list(run.chunks.order_by("number")) == chunks  # not planned again, not replayed as one job
     assert RecalculationRun.objects.get(pk=run.pk).done == 0
@@ -135,9 +135,11 @@ def recalculation_stale_after():
     return STALE_AFTER * 2
 
 
-def start_worker(env):
+def start_worker(env, queue_name="recalc"):
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.models_review.worker_process", "recalc"], cwd=settings.BASE_DIR, env=env
+        [sys.executable, "-m", "tests.models_review.worker_process", queue_name],
+        cwd=settings.BASE_DIR,
+        env=env,
     )
 
 
@@ -146,7 +148,7 @@ def worker_env():
         **os.environ,
         "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         "PYTHONPATH": str(settings.BASE_DIR),
-        "RECALCULATION_CHUNK_JOBS": "always",
+        "CHUNK_JOBS": "always",
     }
 
 

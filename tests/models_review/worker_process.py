@@ -13,10 +13,11 @@ from django.db import connections  # noqa: E402
 
 connections["default"].settings_dict["NAME"] = os.environ["LEADSCORE_TEST_DB_NAME"]
 
-from models_review import recalculation  # noqa: E402
+from models_review import preview, recalculation  # noqa: E402
 from scoring_site.queueing import queue  # noqa: E402
 
 recalculation.CHUNK_SIZE = 1000  # many chunks, so the SIGKILL lands in the middle of the run
+preview.CHUNK_SIZE = 1000
 
 if pause_file := os.environ.get("LEADSCORE_TEST_PAUSE_FILE"):
     # This worker stops inside its first chunk's transaction, writes done but not committed,
