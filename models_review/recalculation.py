@@ -16,6 +16,7 @@ from django.utils import timezone
 from leads.background.recalculation import replay_all
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
+from leads.services import accounts_rollup
 from models_review.models import RecalculationRun
 from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
 
@@ -67,6 +68,9 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
             status=RecalculationRun.Status.FAILED, error=str(error)[:2000]
         )
         raise
+    # Member scores and the version's account settings changed: account scores follow now,
+    # not at the next hourly roll-up.
+    accounts_rollup(as_of=run.as_of)
     RecalculationRun.objects.filter(pk=run.pk).update(
         status=RecalculationRun.Status.DONE, finished_at=timezone.now(), total=F("done"), error=""
     )

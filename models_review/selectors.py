@@ -197,6 +197,8 @@ SETTING_ROWS = (
     ("Cold after days", "cold_after_days"),
     ("Stage mode", "stage_mode"),
     ("Account threshold", "account_threshold"),
+    ("Engagement window (days)", "engagement_days"),
+    ("Account: engaged members needed", "account_min_engaged"),
 )
 
 

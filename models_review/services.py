@@ -51,6 +51,8 @@ def version_import(*, data: dict, by=None, publish: bool = False) -> ModelVersio
             cold_after_days=clean["cold_after_days"],
             stage_mode=clean["stage_mode"],
             account_threshold=clean["account_threshold"],
+            engagement_days=clean["engagement_days"],
+            account_min_engaged=clean["account_min_engaged"],
             created_by=by,
         )
         Rule.objects.bulk_create(
@@ -86,10 +88,17 @@ def version_export(*, version: ModelVersion) -> dict:
         "cold_after_days": version.cold_after_days,
         "stage_mode": version.stage_mode,
         "account_threshold": version.account_threshold,
+        "engagement_days": version.engagement_days,
+        "account_min_engaged": version.account_min_engaged,
         "rules": [_rule_export(rule) for rule in version.rules.all()],
     }
     if data["account_threshold"] is None:
         del data["account_threshold"]
+    # Optional keys at their defaults stay out, so exporting an unchanged model gives the
+    # same file people keep in git.
+    for key, default in model_file.OPTIONAL_DEFAULTS.items():
+        if data[key] == default:
+            del data[key]
     return _whole_numbers_as_int(data)
 
 
@@ -157,6 +166,8 @@ VERSION_SETTING_FIELDS = (
     "cold_after_days",
     "stage_mode",
     "account_threshold",
+    "engagement_days",
+    "account_min_engaged",
 )
 
 

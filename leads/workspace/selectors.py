@@ -13,9 +13,10 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Floor
 from django.utils import timezone
 
+from leads.engine import accounts as accounts_engine
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
-from leads.models import Account, Event, EventType, Lead, Stage, StageChange, StageSnapshot
+from leads.models import Account, BuyingRole, Event, EventType, Lead, Stage, StageChange, StageSnapshot
 from leads.roles import visible_leads
 from leads.services import active_version, engine_inputs, lead_events, spec_for
 from leads.workspace.filters import segment_members
@@ -449,33 +450,128 @@ ACCOUNT_CHART_MEMBERS = 50
 def account_score_series(
     *, account: Account, days: int = 90, as_of: datetime | None = None
 ) -> list[tuple[str, float]]:
-    """The account score (sum of member scores, §4) at the end of each of the last `days` days,
+    """The account score (§4: engaged members only) at the end of each of the last `days` days,
     rebuilt from each member's contributions. Only the top members are replayed so a
     giant account cannot make its page slow; the page says so."""
     as_of = as_of or timezone.now()
+    window = timedelta(days=spec_for(active_version()).engagement_days)
     day_ends = [as_of - timedelta(days=n) for n in range(days - 1, -1, -1)]
     totals = [0.0] * len(day_ends)
     for member in account.leads.order_by("-score", "id")[:ACCOUNT_CHART_MEMBERS]:
         contributions, _ = lead_contributions(lead=member, as_of=as_of)
-        index, score = 0, 0.0
+        index, score, last_engaged = 0, 0.0, None
         for i, end in enumerate(day_ends):
             while index < len(contributions) and contributions[index].at <= end:
-                score = contributions[index].score_after
+                line = contributions[index]
+                score = line.score_after
+                if line.kind == "event" and line.delta > 0:
+                    last_engaged = line.at
                 index += 1
-            totals[i] += score
+            if last_engaged is not None and last_engaged >= end - window:
+                totals[i] += score
     return [(end.date().isoformat(), round(total, 2)) for end, total in zip(day_ends, totals)]
 
 
 @dataclass(frozen=True)
 class AccountMember:
     lead: Lead
+    counts: bool  # engaged in the window, so its score is part of the account score
+    why: str  # a sentence saying why it counts or not
+    role: str | None  # buying role from the title
     share: float  # of the account score, 0..1
 
 
-def account_members(*, account: Account, limit: int = 100) -> list[AccountMember]:
-    members = account.leads.select_related("owner").order_by("-score", "id")[:limit]
+@dataclass(frozen=True)
+class RoleCoverage:
+    role: str
+    keywords: tuple[str, ...]
+    engaged: int  # engaged members in this role
+    members: int  # all members in this role (of those looked at)
+
+
+@dataclass(frozen=True)
+class AccountWhy:
+    engagement_days: float
+    min_engaged: int
+    threshold: float
+    members: list[AccountMember]  # the `limit` highest scores, counting or not
+    top_contributors: list[AccountMember]  # engaged members, highest first
+    coverage: list[RoleCoverage]
+    ready_reason: str
+
+
+def buying_roles() -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        (role.name, accounts_engine.keywords_parse(role.keywords))
+        for role in BuyingRole.objects.order_by("position", "id")
+    ]
+
+
+ROLE_SCAN_LIMIT = 5000
+
+
+def account_why(*, account: Account, as_of: datetime | None = None, limit: int = 100) -> AccountWhy:
+    """Which members make the account score and why the others do not (§4), buying-role
+    coverage, and why the account is or is not sales-ready. Figures are the roll-up's."""
+    as_of = as_of or timezone.now()
+    spec = spec_for(active_version())
+    days, since = spec.engagement_days, accounts_engine.engaged_since(as_of, spec.engagement_days)
+    roles = buying_roles()
     total = account.score or 0
-    return [AccountMember(m, (m.score / total) if total else 0.0) for m in members]
+
+    def member(lead: Lead) -> AccountMember:
+        counts = lead.last_engaged_at is not None and lead.last_engaged_at >= since
+        if counts:
+            why = f"engaged {_days_ago(as_of, lead.last_engaged_at)}, within {days:g} days"
+        elif lead.last_engaged_at is None:
+            why = "never earned points: counts 0"
+        else:
+            why = f"last engaged {_days_ago(as_of, lead.last_engaged_at)}, outside {days:g} days: counts 0"
+        share = (lead.score / total) if counts and total else 0.0
+        return AccountMember(lead, counts, why, accounts_engine.buying_role(lead.title, roles), share)
+
+    members = [
+        member(lead) for lead in account.leads.select_related("owner").order_by("-score", "id")[:limit]
+    ]
+    engaged_top = account.leads.select_related("owner").filter(last_engaged_at__gte=since)
+    top = [member(lead) for lead in engaged_top.order_by("-score", "id")[:5]]
+    # Coverage from titles: engaged members all, dormant ones up to a bound (a huge account
+    # of old contacts must not make the page slow).
+    engaged_roles: dict[str, int] = {}
+    member_roles: dict[str, int] = {}
+    for title, last in account.leads.order_by("-last_engaged_at").values_list("title", "last_engaged_at")[
+        :ROLE_SCAN_LIMIT
+    ]:
+        role = accounts_engine.buying_role(title, roles)
+        if role is None:
+            continue
+        member_roles[role] = member_roles.get(role, 0) + 1
+        if last is not None and last >= since:
+            engaged_roles[role] = engaged_roles.get(role, 0) + 1
+    coverage = [
+        RoleCoverage(name, kws, engaged_roles.get(name, 0), member_roles.get(name, 0)) for name, kws in roles
+    ]
+    threshold = spec.account_sales_ready_score
+    short = []
+    if account.score < threshold:
+        short.append(f"score {account.score:.1f} is below the threshold {threshold:g}")
+    if account.engaged_members < spec.account_min_engaged:
+        short.append(
+            f"{account.engaged_members} engaged member{'s' if account.engaged_members != 1 else ''}, "
+            f"{spec.account_min_engaged} needed"
+        )
+    ready_reason = (
+        "Not sales-ready: " + " and ".join(short) + "."
+        if short
+        else f"Sales-ready: score {account.score:.1f} ≥ {threshold:g} with {account.engaged_members} engaged "
+        f"members (at least {spec.account_min_engaged})."
+    )
+    return AccountWhy(days, spec.account_min_engaged, threshold, members, top, coverage, ready_reason)
+
+
+def _days_ago(as_of: datetime, instant: datetime) -> str:
+    days = (as_of - instant).days
+    return "today" if days <= 0 else ("1 day ago" if days == 1 else f"{days} days ago")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from leads.engine import scoring
 from leads.ingest.events import lead_adjust as lead_adjust_service
-from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
+from leads.models import Account, BuyingRole, Lead, ProductLine, Segment, Stage, Tag
 from leads.roles import SALES_REPS, marketer_required, visible_leads
+from leads.services import BuyingRoleError, buying_roles_update
 from leads.workspace import selectors
 from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
-from leads.workspace.forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
+from leads.workspace.forms import AdjustForm, BuyingRolesForm, DashboardFilterForm, SegmentForm, first_error
 from leads.workspace.segments import (
     SegmentError,
     describe_filters,
@@ -190,28 +191,37 @@ def accounts(request):
             "has_next": len(page_rows) > PAGE_SIZE,
             "total": total,
             "total_is_capped": more,
-            "threshold": _account_threshold(),
+            "spec": selectors.spec_for(selectors.active_version()),
         },
     )
 
 
-def _account_threshold() -> float:
-    return selectors.spec_for(selectors.active_version()).account_sales_ready_score
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def buying_roles(request):
+    roles = BuyingRole.objects.order_by("position", "id")
+    form = BuyingRolesForm(request.POST or None, roles=roles)
+    if request.method == "POST" and form.is_valid():
+        try:
+            buying_roles_update(keywords=form.keywords())
+        except BuyingRoleError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Buying-role keywords saved; account pages use them at once.")
+            return redirect("leads:buying_roles")
+    return render(request, "leads/buying_roles.html", {"form": form})
 
 
 @marketer_required
 @require_GET
 def account_detail(request, pk):
     account = get_object_or_404(Account, pk=pk)
-    members = selectors.account_members(account=account)
     return render(
         request,
         "leads/account_detail.html",
         {
             "account": account,
-            "members": members,
-            "top_contributors": members[:5],
-            "threshold": _account_threshold(),
+            "why": selectors.account_why(account=account),
             "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
         },
     )

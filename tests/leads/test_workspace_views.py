@@ -1,7 +1,10 @@
 """Access, allow-listed filters and htmx fragments of the workspace pages."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from leads.ingest.events import NewEvent, events_ingest
 from leads.models import Event, Lead, StageSnapshot
@@ -184,15 +187,20 @@ def test_stage_chart_serves_snapshot_series(client, marketer, spec_model):
 
 def test_accounts_list_and_page(client, marketer, spec_model):
     account = AccountFactory(name="Acme <Corp>", score=150, member_count=2)
-    LeadFactory(account=account, name="Ann", score=100)
-    LeadFactory(account=account, name="Bob", score=50)
+    recently = timezone.now() - timedelta(days=1)
+    LeadFactory(account=account, name="Ann", score=100, last_engaged_at=recently)
+    LeadFactory(account=account, name="Bob", score=50, last_engaged_at=recently)
+    LeadFactory(account=account, name="Cy", score=80)  # never engaged: listed, counts 0, no share
     client.force_login(marketer)
     assert "Acme &lt;Corp&gt;" in client.get("/leads/accounts/?q=acme").content.decode()
     page = client.get(f"/leads/accounts/{account.pk}/")
-    assert [(m.lead.name, round(m.share, 3)) for m in page.context["members"]] == [
-        ("Ann", 0.667),
-        ("Bob", 0.333),
+    why = page.context["why"]
+    assert [(m.lead.name, m.counts, round(m.share, 3)) for m in why.members] == [
+        ("Ann", True, 0.667),
+        ("Cy", False, 0),
+        ("Bob", True, 0.333),
     ]
+    assert [m.lead.name for m in why.top_contributors] == ["Ann", "Bob"]
 
 
 def test_dashboard_segment_filter_narrows_the_counts(client, marketer, spec_model):
