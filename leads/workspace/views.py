@@ -81,12 +81,14 @@ def dashboard(request):
         return render(request, "leads/dashboard.html", {"form": form, "error": first_error(form)}, status=400)
     data = form.cleaned_data
     board = selectors.stage_dashboard(period=data["period"], segment=data.get("segment"))
+    _, recalculating = selectors.figures_state()
     return render(
         request,
         "leads/dashboard.html",
         {
             "form": form,
             "board": board,
+            "recalculating": recalculating,
             "segment": data.get("segment"),
             "chart_query": request.GET.urlencode(),
         },
