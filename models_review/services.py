@@ -194,9 +194,14 @@ def _editable(version: ModelVersion) -> ModelVersion:
 
 
 def draft_copy(*, source: ModelVersion, by=None) -> ModelVersion:
-    """A new draft with the source's settings and rules; the change note starts empty."""
+    """A new draft with the source's settings and rules; the change note starts empty.
+    A model has at most one draft: when one exists it is returned untouched, so a second
+    click (or a second marketer) opens the draft in progress instead of forking it."""
     with transaction.atomic():
         scoring_model = ScoringModel.objects.select_for_update().get(pk=source.scoring_model_id)
+        existing = scoring_model.versions.filter(status=ModelVersion.Status.DRAFT).order_by("-number").first()
+        if existing is not None:
+            return existing
         number = (scoring_model.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         draft = ModelVersion.objects.create(
             scoring_model=scoring_model,

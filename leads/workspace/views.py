@@ -117,7 +117,7 @@ def lead_list(request):
             "total_is_capped": more,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE,
-            **_row_span(page, rows),
+            **_row_span(page, rows, total),
             "query": _without(request.GET, "page"),
         },
     )
@@ -150,9 +150,15 @@ def _lead_list_choices(user):
     }
 
 
-def _row_span(page: int, rows: list) -> dict:
+def _row_span(page: int, rows: list, total: int) -> dict:
     first = (page - 1) * PAGE_SIZE + 1
-    return {"first_row": first, "last_row": first + min(len(rows), PAGE_SIZE) - 1}
+    # Past the end there is no row to show: the page says so and names the last page.
+    return {
+        "first_row": first,
+        "last_row": first + min(len(rows), PAGE_SIZE) - 1,
+        "past_end": not rows and page > 1,
+        "last_page": max(1, -(-total // PAGE_SIZE)),
+    }
 
 
 def _page_number(raw) -> int:
@@ -286,7 +292,7 @@ def segment_detail(request, pk):
             "total_is_capped": more,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
-            **_row_span(page, rows),
+            **_row_span(page, rows, total),
             "query": "",
             "list_query": _segment_query(segment),
         },

@@ -254,3 +254,20 @@ def test_dashboard_says_recalculating_after_a_publish(client, marketer, spec_mod
     client.force_login(marketer)
     page = client.get("/leads/dashboard/").content.decode()
     assert 'id="recalculating"' in page and "every lead is being recalculated (0 of 1)" in page
+
+
+def test_lead_list_page_past_the_end_says_so_and_names_the_last_page(client, marketer, spec_model):
+    LeadFactory.create_batch(3)
+    client.force_login(marketer)
+    page = client.get("/leads/?page=999").content.decode()
+    assert "showing" not in page
+    assert "page 999 is past the end: the last page is" in page and "page=1" in page
+
+
+def test_segment_filter_labels_show_names_not_ids(spec_model):
+    from leads.workspace.segments import describe_filters
+
+    rep = RepFactory(username="rita")
+    account = AccountFactory(name="Initech")
+    text = describe_filters({"owner": str(rep.pk), "account": [str(account.pk), "999999"]})
+    assert text == "owner: rita; account: Initech, #999999 (deleted)"
