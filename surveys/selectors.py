@@ -193,26 +193,42 @@ def nps_by_segment(*, survey: Survey | None = None, limit: int = 30) -> list[Gro
 
 
 def survey_list(*, limit: int = 50) -> QuerySet:
-    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
-    sent = (
-        Invitation.objects.filter(survey=OuterRef("pk"))
-        .exclude(status=Invitation.Status.PENDING)
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    answers = (
-        Response.objects.filter(survey=OuterRef("pk"))
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+    """Surveys with `sent` (personal links delivered, answered or not), `answered` (of those
+    links) and `public_answers` (from the public link, no invitation), so "Answers" never
+    mixes the two."""
+
+    # Subqueries, not joined counts: joining invitations to responses would multiply rows.
+    def count(rows):
+        return Coalesce(Subquery(rows.order_by().values("survey").annotate(n=Count("id")).values("n")), 0)
+
+    links = Invitation.objects.filter(survey=OuterRef("pk"))
     return Survey.objects.annotate(
-        sent=Coalesce(Subquery(sent), 0),
-        answers=Coalesce(Subquery(answers), 0),
+        sent=count(links.exclude(status=Invitation.Status.PENDING)),
+        answered=count(links.filter(status=Invitation.Status.ANSWERED)),
+        public_answers=count(Response.objects.filter(survey=OuterRef("pk"), invitation__isnull=True)),
     ).order_by("-created_at", "-id")[:limit]
+
+
+@dataclass(frozen=True)
+class InvitationCounts:
+    invitations: int
+    pending: int
+    sent: int  # delivered links, answered or not
+    answered: int  # of the delivered links
+    public_answers: int
+
+
+def invitation_counts(*, survey: Survey) -> InvitationCounts:
+    counts = dict(survey.invitations.values_list("status").annotate(n=Count("id")).order_by())
+    pending = counts.get(Invitation.Status.PENDING, 0)
+    answered = counts.get(Invitation.Status.ANSWERED, 0)
+    return InvitationCounts(
+        invitations=sum(counts.values()),
+        pending=pending,
+        sent=answered + counts.get(Invitation.Status.SENT, 0),
+        answered=answered,
+        public_answers=survey.responses.filter(invitation__isnull=True).count(),
+    )
 
 
 def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:

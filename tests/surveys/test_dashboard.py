@@ -190,7 +190,16 @@ def test_survey_list_counts_sent_links_and_answers_without_multiplying(survey, s
     response_record(invitation=invitation_for_token(f"list-{leads[1].pk}"), score=4)
     Response.objects.create(survey=survey, score=8, channel="public", answered_at=timezone.now())
     [row] = [row for row in selectors.survey_list() if row.pk == survey.pk]
-    assert (row.sent, row.answers) == (3, 3)
+    assert (row.sent, row.answered, row.public_answers) == (3, 2, 1)
+    counts = selectors.invitation_counts(survey=survey)
+    # 4 invitations: 1 pending, 3 links sent of which 2 answered; the public answer apart.
+    assert (counts.invitations, counts.pending, counts.sent, counts.answered, counts.public_answers) == (
+        4,
+        1,
+        3,
+        2,
+        1,
+    )
 
 
 def test_dashboard_survey_filter_applies_to_accounts_segments_and_engagement(
