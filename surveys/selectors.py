@@ -194,8 +194,7 @@ def nps_by_segment(*, survey: Survey | None = None, limit: int = 30) -> list[Gro
 
 def survey_list(*, limit: int = 50) -> QuerySet:
     """Surveys with `sent` (personal links delivered, answered or not), `answered` (of those
-    links) and `public_answers` (from the public link, no invitation), so "Answers" never
-    mixes the two."""
+    links) and `public_answers` (from the public link), so "Answers" never mixes the two."""
 
     # Subqueries, not joined counts: joining invitations to responses would multiply rows.
     def count(rows):
@@ -205,7 +204,7 @@ def survey_list(*, limit: int = 50) -> QuerySet:
     return Survey.objects.annotate(
         sent=count(links.exclude(status=Invitation.Status.PENDING)),
         answered=count(links.filter(status=Invitation.Status.ANSWERED)),
-        public_answers=count(Response.objects.filter(survey=OuterRef("pk"), invitation__isnull=True)),
+        public_answers=count(Response.objects.filter(survey=OuterRef("pk"), channel=Response.Channel.PUBLIC)),
     ).order_by("-created_at", "-id")[:limit]
 
 
@@ -227,7 +226,7 @@ def invitation_counts(*, survey: Survey) -> InvitationCounts:
         pending=pending,
         sent=answered + counts.get(Invitation.Status.SENT, 0),
         answered=answered,
-        public_answers=survey.responses.filter(invitation__isnull=True).count(),
+        public_answers=survey.responses.filter(channel=Response.Channel.PUBLIC).count(),
     )
 
 
