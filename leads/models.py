@@ -613,3 +613,7 @@ class WebhookDelivery(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "webhook deliveries"
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx")]
+
+
+# CRM sync lives in its own package; imported here so its models are part of this app.
+from leads.crm.models import CrmConnection, LeadSync, PulledDeal, SyncRun  # noqa: E402, F401

@@ -2,6 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 
 from leads.background import views as status_views
+from leads.crm import views as crm_views
 from leads.ingest import import_views
 from leads.roles import marketer_required
 from leads.workspace import charts, views
@@ -45,4 +46,7 @@ urlpatterns = [
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/import", import_views.import_run, name="import_run"),
     path("status/", status_views.status, name="status"),
+    path("crm/", crm_views.crm_index, name="crm"),
+    path("crm/<str:kind>/", crm_views.crm_sync, name="crm_sync"),
+    path("crm/<str:kind>/properties", crm_views.crm_properties_create, name="crm_properties"),
 ]

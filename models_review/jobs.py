@@ -19,6 +19,10 @@ def recalculation_run(run_id: int):
     return f"run {run.pk}: {run.done} leads under {run.version} ({run.status})"
 
 
+def recalculation_chunk_run(run_id: int, number: int) -> str:
+    return recalculation.recalculation_chunk_execute(run_id=run_id, number=number)
+
+
 @recorded("recalculation watchdog")
 def recalculations_resume_stale(at: str | None = None):
     now = datetime.fromisoformat(at) if at else timezone.now()

@@ -206,6 +206,32 @@ class RecalculationRun(models.Model):
         )
 
 
+class RecalculationChunk(models.Model):
+    """One id range of a recalculation run, replayed by whichever RQ worker takes its job.
+
+    Ranges are (after_id, last_id]; the last chunk has no upper end, so leads created while
+    the run goes are replayed too. A chunk's scores and its `done` mark commit together."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+
+    run = models.ForeignKey(RecalculationRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField()
+    after_id = models.BigIntegerField()
+    last_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    leads = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="recalc_chunk_unique_number")]
+
+    def __str__(self):
+        return f"chunk {self.number} of {self.run_id} ({self.status})"
+
+
 class SalesFeedback(models.Model):
     """A rep's verdict on a lead handed to sales (§7). One row per lead and rep: a rep
     edits only their own. `version` is the version that was active when it was given."""

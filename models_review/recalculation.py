@@ -1,28 +1,38 @@
-"""Recalculation after a version is published (SPEC §7): every lead replayed from its events.
+"""Recalculation after a version is published (SPEC §7, §9): every lead replayed from its events.
 
-A `RecalculationRun` walks the leads in id order, one chunk per transaction; the chunk's
-scores and the run's `last_lead_id`/`done` commit together, so a worker killed at any
-point resumes exactly after the last committed chunk and the result equals an
-uninterrupted run. Every lead is settled to the run's fixed `as_of` instant."""
+Every lead is settled to the run's fixed `as_of` instant, so how the work is split never
+changes the result. Two ways to do it:
+
+- **One job** walks the leads in id order, one chunk per transaction; on PostgreSQL it
+  streams every event once and writes with two sessions (the fastest path on one machine).
+- **Chunk jobs** (`RECALCULATION_CHUNK_JOBS`): the run is split into id ranges, one RQ job
+  each, taken side by side by any number of workers on any number of machines.
+
+Either way a chunk's scores and its progress mark commit together: a worker killed at any
+point leaves its chunk to be replayed again, and `last_lead_id` (the resume point) never
+passes a chunk that is not done."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
 from django.utils import timezone
+from rq import Worker
 
-from leads.background.recalculation import replay_all
+from leads.background.recalculation import replay_all, replay_chunk
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import accounts_rollup
-from models_review.models import RecalculationRun
-from scoring_site.queueing import enqueue_or_outbox, waiting_for_workers
+from models_review.models import RecalculationChunk, RecalculationRun
+from scoring_site.queueing import enqueue_or_outbox, queue, waiting_for_workers
 
 CHUNK_SIZE = 5000
 RECALC_QUEUE = "recalc"
 JOB_PATH = "models_review.jobs.recalculation_run"
+CHUNK_JOB_PATH = "models_review.jobs.recalculation_chunk_run"
 STALE_AFTER = timedelta(minutes=10)
 
 
@@ -51,6 +61,10 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
         )
         run.refresh_from_db()
         return run
+    if _wants_chunk_jobs(run):
+        _chunks_plan(run, chunk_size or CHUNK_SIZE)
+        _chunks_enqueue(run)
+        return run
     catalog = AssetCatalog.load()
     try:
         replay_all(
@@ -76,6 +90,114 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
     )
     run.refresh_from_db()
     return run
+
+
+def _wants_chunk_jobs(run: RecalculationRun) -> bool:
+    """ "always", "never", or "auto": chunk jobs once more than one worker listens on the queue."""
+    if run.chunks.exists():
+        return True  # a run split once stays split, so a resume never replays a range twice
+    mode = settings.RECALCULATION_CHUNK_JOBS
+    if mode in ("always", "never"):
+        return mode == "always"
+    try:
+        recalc = queue(RECALC_QUEUE)
+        return Worker.count(connection=recalc.connection, queue=recalc) > 1
+    except Exception:  # noqa: BLE001 - no Redis answer: one job is always right
+        return False
+
+
+def _chunks_plan(run: RecalculationRun, chunk_size: int) -> None:
+    """Split the leads after the resume point into id ranges of `chunk_size` leads, once."""
+    if run.chunks.exists():
+        return
+    bounds = _chunk_bounds(run.last_lead_id, chunk_size)
+    edges = [run.last_lead_id, *bounds]
+    RecalculationChunk.objects.bulk_create(
+        RecalculationChunk(run=run, number=number, after_id=edges[number], last_id=upper)
+        for number, upper in enumerate([*bounds, None])
+    )
+
+
+def _chunk_bounds(after_id: int, chunk_size: int) -> list[int]:
+    """Every `chunk_size`-th lead id after `after_id`, in one pass over the primary key index."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS position "
+            "FROM leads_lead WHERE id > %s) AS numbered WHERE position %% %s = 0 ORDER BY id",
+            [after_id, chunk_size],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _chunks_enqueue(run: RecalculationRun) -> int:
+    pending = run.chunks.filter(status=RecalculationChunk.Status.PENDING).values_list("number", flat=True)
+    for number in pending:
+        reference = f"{run_reference(run)}:chunk:{number}"
+        if not waiting_for_workers(reference):
+            enqueue_or_outbox(RECALC_QUEUE, CHUNK_JOB_PATH, reference=reference, run_id=run.pk, number=number)
+    return len(pending)
+
+
+def recalculation_chunk_execute(*, run_id: int, number: int) -> str:
+    """Replay one chunk of a run. Idempotent: a chunk done, or held by another worker, is left alone."""
+    with transaction.atomic():
+        chunk = (
+            RecalculationChunk.objects.select_for_update(
+                skip_locked=connection.features.has_select_for_update_skip_locked
+            )
+            .select_related("run__version")
+            .filter(run_id=run_id, number=number, status=RecalculationChunk.Status.PENDING)
+            .first()
+        )
+        if chunk is None:
+            return "nothing to do"
+        run = chunk.run
+        if run.status != RecalculationRun.Status.RUNNING:
+            return f"run is {run.status}"
+        result = replay_chunk(
+            version=run.version,
+            after_id=chunk.after_id,
+            up_to_id=chunk.last_id,
+            limit=None,
+            as_of=run.as_of,
+            catalog=AssetCatalog.load(),
+        )
+        chunk.status, chunk.leads, chunk.finished_at = (
+            RecalculationChunk.Status.DONE,
+            result.leads if result else 0,
+            timezone.now(),
+        )
+        chunk.save(update_fields=["status", "leads", "finished_at"])
+        _chunk_progress_mark(run, chunk)
+    return f"chunk {number}: {chunk.leads} leads"
+
+
+def _chunk_progress_mark(run: RecalculationRun, chunk: RecalculationChunk) -> None:
+    """Count the chunk and move the resume point up to the first chunk not done yet."""
+    run = RecalculationRun.objects.select_for_update().get(pk=run.pk)
+    first_pending = run.chunks.filter(status=RecalculationChunk.Status.PENDING).aggregate(n=Min("number"))[
+        "n"
+    ]
+    run.done += chunk.leads
+    if first_pending is None:
+        # The last chunk: account scores follow the new member scores now (see above).
+        accounts_rollup(as_of=run.as_of)
+        last = run.chunks.aggregate(n=Max("last_id"))["n"]
+        run.last_lead_id = max(run.last_lead_id, chunk.last_id or 0, last or 0, _last_lead_id())
+        run.status, run.finished_at, run.total, run.error = (
+            RecalculationRun.Status.DONE,
+            timezone.now(),
+            run.done,
+            "",
+        )
+    else:
+        before = run.chunks.filter(number=first_pending).values_list("after_id", flat=True).first()
+        run.last_lead_id = max(run.last_lead_id, before)
+    run.save(update_fields=["done", "last_lead_id", "status", "finished_at", "total", "error", "updated_at"])
+
+
+def _last_lead_id() -> int:
+    return Lead.objects.aggregate(n=Max("pk"))["n"] or 0
 
 
 def _start(run_id: int) -> RecalculationRun:
@@ -116,8 +238,10 @@ def recalculations_resume_stale(*, now, stale_after: timedelta = STALE_AFTER) ->
         )
     )
     for run in stale:
-        if not waiting_for_workers(run_reference(run)):
-            RecalculationRun.objects.filter(pk=run.pk).update(updated_at=now)
+        RecalculationRun.objects.filter(pk=run.pk).update(updated_at=now)
+        if run.chunks.exists():
+            _chunks_enqueue(run)  # the chunks a dead worker held are still pending
+        elif not waiting_for_workers(run_reference(run)):
             enqueue_or_outbox(RECALC_QUEUE, JOB_PATH, reference=run_reference(run), run_id=run.pk)
     return len(stale)
 

@@ -23,5 +23,8 @@ PERIODIC = (
     ("dashboard warm-up", "leads.background.jobs.dashboard_warm", "* * * * *", "low"),
     # Invitations left pending while Redis or the mail server was down go out on the next run.
     ("survey invitations", "surveys.jobs.pending_invitations_send", "*/10 * * * *", "default"),
+    # Only leads whose pushed values moved are sent; a run still going makes the next one skip.
+    ("CRM push", "leads.crm.jobs.crm_push_active", "* * * * *", "default"),
+    ("CRM pull", "leads.crm.jobs.crm_pull_active", "*/15 * * * *", "low"),
     ("NPS housekeeping", "surveys.jobs.nps_housekeeping", "45 * * * *", "low"),
 )

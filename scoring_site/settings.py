@@ -149,6 +149,9 @@ RQ_QUEUES = {
     for name, timeout in {"default": 600, "recalc": 3600, "low": 1800}.items()
 }
 RQ_SHOW_ADMIN_LINK = True
+# Recalculation as chunk jobs any number of workers take side by side: "auto" (when more
+# than one worker listens on the recalc queue), "always" or "never" (one job per run).
+RECALCULATION_CHUNK_JOBS = os.environ.get("RECALCULATION_CHUNK_JOBS", "auto")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -208,3 +211,6 @@ LOGGING = {
 
 # Tracking API: messages a minute per write key in each web process (0 = no limit).
 TRACKING_EVENTS_PER_MINUTE = envint("TRACKING_EVENTS_PER_MINUTE", 600_000)
+
+# CRM sync (leads/crm): a CA bundle for a CRM behind a TLS-inspecting proxy or a local fake.
+CRM_CA_BUNDLE = os.environ.get("CRM_CA_BUNDLE", "")

@@ -106,17 +106,26 @@ def replay_all(
 
 
 def replay_chunk(
-    *, version, after_id: int, limit: int, as_of: datetime, catalog: AssetCatalog, on_written=None
+    *,
+    version,
+    after_id: int,
+    limit: int | None,
+    as_of: datetime,
+    catalog: AssetCatalog,
+    on_written=None,
+    up_to_id: int | None = None,
 ) -> ChunkResult | None:
-    """Replay the next `limit` leads after `after_id` in one transaction. None when none are left.
+    """Replay the next `limit` leads after `after_id` (and up to `up_to_id`, when given) in one
+    transaction. None when none are left.
 
     `on_written(result)` runs inside the same transaction, so a progress mark commits with
     the scores it describes (the crash-safe resume point)."""
     spec = spec_for(version)
+    in_range = {"pk__gt": after_id, **({"pk__lte": up_to_id} if up_to_id is not None else {})}
     with transaction.atomic():
         leads = list(
             Lead.objects.select_for_update()
-            .filter(pk__gt=after_id)
+            .filter(**in_range)
             .order_by("pk")
             .values_list("pk", "stage", "last_engaged_at", "is_cold", "cold_since", "stage_changed_at")[
                 :limit

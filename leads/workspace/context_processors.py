@@ -14,6 +14,7 @@ NAVIGATION = (
     ("Reviews", "models_review:reviews", {"marketer", "admin"}),
     ("NPS", "surveys:dashboard", {"marketer", "admin"}),
     ("Import", "leads:imports", {"marketer", "admin"}),
+    ("CRM", "leads:crm", {"marketer", "admin"}),
     ("Jobs", "leads:status", {"marketer", "admin"}),
 )
 

@@ -54,6 +54,6 @@ def test_status_page_shows_jobs_and_the_queue_dashboard_link(page, marketer, spe
     page.wait_for_url("**/leads/status/")
     from scoring_site.schedule import PERIODIC
 
-    assert page.locator("table.jobs tbody tr").count() == len(PERIODIC) == 12  # one row per scheduled job
+    assert page.locator("table.jobs tbody tr").count() == len(PERIODIC) == 14  # one row per scheduled job
     assert page.get_by_text("Open the queue dashboard").count() == 1
     shot(page, "status.png")

@@ -64,6 +64,8 @@ def test_every_periodic_job_runs_in_a_real_worker(spec_model, rq_redis):
         "dashboard warm-up": {},
         "survey invitations": {},
         "NPS housekeeping": {},
+        "CRM push": {},
+        "CRM pull": {},
     }
     for name, job, _cron, queue_name in PERIODIC:  # one at a time, in the schedule's order of the day
         enqueue_or_outbox(queue_name, job, **calls[name])

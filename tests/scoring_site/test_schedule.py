@@ -12,7 +12,7 @@ def test_schedule_every_dotted_path_registers_with_rq_cron_under_its_own_name():
     registered = {(job.name, job.func_name, job.cron, job.queue_name) for job in scheduler.get_jobs()}
     # RQ names each job by the imported function's module and name: equal to the schedule's path.
     assert registered == set(PERIODIC)
-    assert len(registered) == 12
+    assert len(registered) == 14
 
 
 def test_schedule_every_periodic_job_records_its_runs_under_its_schedule_name():

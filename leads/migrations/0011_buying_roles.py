@@ -19,7 +19,7 @@ def roles_create(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0009_outbox_job_timeout'),
+        ('leads', '0010_crm_sync'),
     ]
 
     operations = [

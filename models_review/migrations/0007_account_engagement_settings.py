@@ -48,7 +48,7 @@ DROP = [f"DROP TRIGGER IF EXISTS {name};" for name in TRIGGERS]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('models_review', '0005_published_versions_immutable'),
+        ('models_review', '0006_recalculation_chunks'),
     ]
 
     operations = [
