@@ -121,6 +121,22 @@ class Asset(models.Model):
         return self.name or self.key
 
 
+class BuyingRole(models.Model):
+    """A buying role (decision maker, influencer, user) recognised from title keywords (§4)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    keywords = models.TextField(
+        blank=True, default="", help_text="Comma-separated words or phrases found in job titles."
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.name
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=60, unique=True)
 

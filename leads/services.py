@@ -6,23 +6,22 @@ database and store its outputs. Events come in through `leads.ingest.events`."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Count, FloatField, OuterRef, Subquery, Sum, Value
+from django.db.models import Count, FloatField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from leads.db.rows import LeadRow, lead_states_update
 from leads.engine import scoring
+from leads.engine.accounts import engaged_since, keywords_parse
 from leads.engine.state import cold_after_engagement, lead_state, settle, stage_after_replay, state_memory
 from leads.ingest.assets import AssetCatalog
-from leads.models import Account, Event, Lead, ProductLine, ProductScore, StageChange
+from leads.models import Account, BuyingRole, Event, Lead, ProductLine, ProductScore, StageChange
 
 # --- the active model -----------------------------------------------------------------------
-
-ENGAGED_WINDOW = timedelta(days=30)
 
 _spec_cache: dict[tuple, scoring.ModelSpec] = {}
 
@@ -91,34 +90,32 @@ def account_upsert(*, domain: str, name: str = "", group_id: str = "") -> Accoun
 
 
 def accounts_rollup(*, account_ids: Iterable[int] | None = None, as_of: datetime | None = None) -> int:
-    """Account score = sum of members' sales-readiness scores, members, engaged members and
-    the sales-ready flag (§4), in UPDATE statements; all accounts or just the given ones."""
+    """Account score of §4 in UPDATE statements, for all accounts or just the given ones: the
+    sum of the scores of members engaged in the engagement window, members, engaged members
+    and the sales-ready flag (threshold and `account_min_engaged`). Equal to
+    `leads.engine.accounts.account_score`, which the tests hold it to."""
     as_of = as_of or timezone.now()
-    threshold = spec_for(active_version()).account_sales_ready_score
+    spec = spec_for(active_version())
+    since = engaged_since(as_of, spec.engagement_days)
     accounts = (
         Account.objects.all() if account_ids is None else Account.objects.filter(pk__in=set(account_ids))
     )
     members = Lead.objects.filter(account=OuterRef("pk")).order_by().values("account")
+    engaged = members.filter(last_engaged_at__gte=since)
     with transaction.atomic():
         updated = accounts.update(
             score=Coalesce(
-                Subquery(members.annotate(total=Sum("score")).values("total")),
+                Subquery(engaged.annotate(total=Sum("score")).values("total")),
                 Value(0.0),
                 output_field=FloatField(),
             ),
             member_count=Coalesce(Subquery(members.annotate(n=Count("id")).values("n")), Value(0)),
-            engaged_members=Coalesce(
-                Subquery(
-                    members.filter(last_engaged_at__gte=as_of - ENGAGED_WINDOW)
-                    .annotate(n=Count("id"))
-                    .values("n")
-                ),
-                Value(0),
-            ),
+            engaged_members=Coalesce(Subquery(engaged.annotate(n=Count("id")).values("n")), Value(0)),
             score_updated_at=as_of,
         )
-        accounts.filter(score__gte=threshold, is_sales_ready=False).update(is_sales_ready=True)
-        accounts.filter(score__lt=threshold, is_sales_ready=True).update(is_sales_ready=False)
+        ready = Q(score__gte=spec.account_sales_ready_score, engaged_members__gte=spec.account_min_engaged)
+        accounts.filter(ready, is_sales_ready=False).update(is_sales_ready=True)
+        accounts.filter(~ready, is_sales_ready=True).update(is_sales_ready=False)
     return updated
 
 
@@ -328,3 +325,44 @@ def replayed_state(
             version=version,
         )
     ]
+
+
+# --- buying roles (§4) ----------------------------------------------------------------------
+
+DEFAULT_BUYING_ROLES = (
+    (
+        "Decision maker",
+        "chief, ceo, cfo, cto, cmo, coo, cio, founder, owner, president, vp, vice president, head, director",
+    ),
+    ("Influencer", "manager, lead, architect, principal, senior, consultant, advisor"),
+    ("User", "analyst, engineer, developer, specialist, coordinator, associate, administrator"),
+)
+
+
+class BuyingRoleError(ValueError):
+    """Refused: the message names the field at fault."""
+
+
+def buying_roles_update(*, keywords: dict[int, str]) -> None:
+    """Replace the title keywords of the given roles (by id); unknown ids are refused."""
+    roles = {role.pk: role for role in BuyingRole.objects.filter(pk__in=keywords)}
+    for pk, text in keywords.items():
+        if pk not in roles:
+            raise BuyingRoleError(f"role-{pk}: no such buying role")
+        if len(text) > 2000:
+            raise BuyingRoleError(f"{roles[pk].name}: at most 2,000 characters of keywords")
+    with transaction.atomic():
+        for pk, text in keywords.items():
+            roles[pk].keywords = ", ".join(keywords_parse(text))
+            roles[pk].save(update_fields=["keywords"])
+
+
+def buying_roles_ensure() -> int:
+    """The default roles on a new install (also created by migration); existing ones kept."""
+    created = 0
+    for position, (name, keywords) in enumerate(DEFAULT_BUYING_ROLES):
+        _, made = BuyingRole.objects.get_or_create(
+            name=name, defaults={"keywords": keywords, "position": position}
+        )
+        created += made
+    return created

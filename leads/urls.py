@@ -33,6 +33,7 @@ urlpatterns = [
     path("<int:pk>/adjust/", views.lead_adjust, name="adjust"),
     path("accounts/", views.accounts, name="accounts"),
     path("accounts/<int:pk>/", views.account_detail, name="account"),
+    path("accounts/buying-roles/", views.buying_roles, name="buying_roles"),
     path(
         "accounts/<int:pk>/chart.json",
         marketer_required(charts.AccountScoreChart.as_view()),

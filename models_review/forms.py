@@ -124,6 +124,12 @@ class VersionSettingsForm(ModelFileForm):
     cold_after_days = forms.CharField(max_length=20, required=False, label="Cold after (days)")
     stage_mode = forms.ChoiceField(choices=ModelVersion.StageMode.choices)
     account_threshold = forms.CharField(max_length=20, required=False, help_text="Empty means 2 × T.")
+    engagement_days = forms.CharField(
+        max_length=20, required=False, label="Engaged if points earned within (days)", help_text="Default 90."
+    )
+    account_min_engaged = forms.CharField(
+        max_length=10, required=False, label="Engaged members an account needs", help_text="Default 2."
+    )
     cited_feedback = forms.ModelMultipleChoiceField(
         queryset=SalesFeedback.objects.none(),
         required=False,
@@ -175,6 +181,8 @@ class VersionSettingsForm(ModelFileForm):
             "cold_after_days": _as_number(value("cold_after_days")),
             "stage_mode": value("stage_mode"),
             "account_threshold": _as_number(value("account_threshold")),
+            "engagement_days": _as_number(value("engagement_days")),
+            "account_min_engaged": _as_number(value("account_min_engaged")),
         }
 
     def settings(self) -> dict:
@@ -190,6 +198,8 @@ class VersionSettingsForm(ModelFileForm):
             "cold_after_days": clean["cold_after_days"],
             "stage_mode": clean["stage_mode"],
             "account_threshold": clean["account_threshold"],
+            "engagement_days": clean["engagement_days"],
+            "account_min_engaged": clean["account_min_engaged"],
         }
 
     @classmethod
@@ -206,6 +216,8 @@ class VersionSettingsForm(ModelFileForm):
             "cold_after_days": fmt(version.cold_after_days),
             "stage_mode": version.stage_mode,
             "account_threshold": fmt(version.account_threshold),
+            "engagement_days": fmt(version.engagement_days),
+            "account_min_engaged": fmt(version.account_min_engaged),
             "cited_feedback": list(version.citations.values_list("feedback_id", flat=True)),
         }
 

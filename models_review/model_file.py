@@ -17,6 +17,8 @@ TOP_KEYS = {
     "cold_after_days",
     "stage_mode",
     "account_threshold",
+    "engagement_days",
+    "account_min_engaged",
     "rules",
 }
 DECAY_KEYS = {"inactivity_days", "period_days", "mode", "amount", "floor_fraction"}
@@ -38,6 +40,9 @@ DEFAULT_DECAY = {
     "amount": 10,
     "floor_fraction": 0.5,
 }
+
+# Keys a file may leave out (account score settings of §4).
+OPTIONAL_DEFAULTS = {"engagement_days": 90, "account_min_engaged": 2}
 
 
 class ModelFileError(ValueError):
@@ -75,6 +80,15 @@ class _Checker:
         elif maximum is not None and value > maximum:
             self.errors.append(f"{where}{key}: must be at most {maximum:g}")
 
+    def whole_number(self, data: dict, key: str, where: str, *, minimum: int):
+        if key not in data or data[key] is None:
+            return
+        value = data[key]
+        if isinstance(value, float) and value.is_integer():
+            value = data[key] = int(value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            self.errors.append(f"{where}{key}: must be a whole number of at least {minimum}, not {value!r}")
+
     def choice(self, data: dict, key: str, where: str, choices, required=False):
         if key not in data:
             if required:
@@ -108,6 +122,8 @@ def validate(data) -> dict:
     check.number(data, "sales_ready_score", "", above=0)
     check.number(data, "cold_after_days", "", above=0)
     check.number(data, "account_threshold", "", above=0)
+    check.number(data, "engagement_days", "", above=0)
+    check.whole_number(data, "account_min_engaged", "", minimum=1)
     check.choice(data, "stage_mode", "", ("score", "content"))
     decay = data.get("decay", {})
     if not isinstance(decay, dict):
@@ -141,6 +157,9 @@ def validate(data) -> dict:
         "cold_after_days": data.get("cold_after_days", 30),
         "stage_mode": data.get("stage_mode", "score"),
         "account_threshold": data.get("account_threshold"),
+        **{
+            key: default if data.get(key) is None else data[key] for key, default in OPTIONAL_DEFAULTS.items()
+        },
         "rules": rules,
     }
 

@@ -49,6 +49,12 @@ class ModelVersion(models.Model):
     account_threshold = models.FloatField(
         null=True, blank=True, help_text="Empty means 2 × the sales-ready score."
     )
+    engagement_days = models.FloatField(
+        default=90, help_text="A member earning points within this many days is engaged (§4)."
+    )
+    account_min_engaged = models.PositiveIntegerField(
+        default=2, help_text="Engaged members an account needs to be sales-ready."
+    )
     # Extra lead-filter parameters (leads.workspace.filters) a lead must also meet to qualify (§6).
     qualification_filters = models.JSONField(
         default=dict, blank=True, help_text='Lead filters besides score ≥ T, e.g. {"owner": 3}.'
@@ -107,6 +113,8 @@ class ModelVersion(models.Model):
             stage_mode=self.stage_mode,
             cold_after_days=self.cold_after_days,
             account_threshold=self.account_threshold,
+            engagement_days=self.engagement_days,
+            account_min_engaged=self.account_min_engaged,
         )
 
 

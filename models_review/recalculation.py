@@ -24,6 +24,7 @@ from leads.background.recalculation import replay_all, replay_chunk
 from leads.db.bulk import id_bounds
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
+from leads.services import accounts_rollup
 from models_review.models import RecalculationChunk, RecalculationRun
 from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers
 
@@ -80,6 +81,9 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
             status=RecalculationRun.Status.FAILED, error=str(error)[:2000]
         )
         raise
+    # Member scores and the version's account settings changed: account scores follow now,
+    # not at the next hourly roll-up.
+    accounts_rollup(as_of=run.as_of)
     RecalculationRun.objects.filter(pk=run.pk).update(
         status=RecalculationRun.Status.DONE, finished_at=timezone.now(), total=F("done"), error=""
     )
@@ -155,6 +159,8 @@ def _chunk_progress_mark(run: RecalculationRun, chunk: RecalculationChunk) -> No
     ]
     run.done += chunk.leads
     if first_pending is None:
+        # The last chunk: account scores follow the new member scores now (see above).
+        accounts_rollup(as_of=run.as_of)
         last = run.chunks.aggregate(n=Max("last_id"))["n"]
         run.last_lead_id = max(run.last_lead_id, chunk.last_id or 0, last or 0, _last_lead_id())
         run.status, run.finished_at, run.total, run.error = (

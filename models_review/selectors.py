@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from leads.engine import scoring
 from leads.models import Event, Lead, StageChange
+from leads.workspace.selectors import tally_calibration
 from models_review.models import ModelVersion, Review, SalesFeedback
 from models_review.preview import BUCKETS
 
@@ -77,7 +77,7 @@ class Checklist:
     answers_no: int = 0
     good_actions: list = field(default_factory=list)
     bad_actions: list = field(default_factory=list)
-    average_interactions: dict = field(default_factory=dict)
+    calibration: object = None  # leads.workspace.selectors.TallyReport
     suggested_points: int | None = None
 
     @property
@@ -109,11 +109,22 @@ class Checklist:
         }
 
 
+def qualified_under(*, version: ModelVersion):
+    """Leads whose evidence counts for `version`: the one rule for reviews (§7). A lead counts
+    for the version that handed it to sales, i.e. of its latest change into sales-ready; its
+    reps' answers and its outcomes count there too, whenever they were given."""
+    latest = (
+        StageChange.objects.filter(lead=OuterRef("pk"), to_stage=scoring.SALES_READY)
+        .order_by("-at", "-id")
+        .values("version")[:1]
+    )
+    return Lead.objects.annotate(qualifying_version=Subquery(latest)).filter(qualifying_version=version.pk)
+
+
 def review_checklist(*, version: ModelVersion, top: int = 5) -> Checklist:
-    """The §7 checklist for the leads that reached sales-ready while `version` scored them."""
+    """The §7 checklist for the leads `version` handed to sales (see `qualified_under`)."""
     checklist = Checklist(version=version)
-    ready_ids = StageChange.objects.filter(version=version, to_stage=scoring.SALES_READY).values("lead_id")
-    ready = Lead.objects.filter(pk__in=ready_ids)
+    ready = Lead.objects.filter(pk__in=qualified_under(version=version).values("pk"))
     checklist.sales_ready_leads = ready.count()
     outcomes = SalesFeedback.objects.filter(lead__in=ready)
     opportunity_ids = StageChange.objects.filter(lead__in=ready, to_stage__in=OPPORTUNITY_STAGES).values(
@@ -128,24 +139,24 @@ def review_checklist(*, version: ModelVersion, top: int = 5) -> Checklist:
         Q(pk__in=won_ids) | Q(pk__in=outcomes.filter(outcome="won").values("lead_id"))
     ).count()
     answers = dict(
-        SalesFeedback.objects.filter(version=version, really_sales_ready__isnull=False)
+        outcomes.filter(really_sales_ready__isnull=False)
         .values_list("really_sales_ready")
         .annotate(n=Count("id"))
         .order_by()
     )
     checklist.answers_yes, checklist.answers_no = answers.get(True, 0), answers.get(False, 0)
-    checklist.good_actions = frequent_actions(version=version, really_sales_ready=True, top=top)
-    checklist.bad_actions = frequent_actions(version=version, really_sales_ready=False, top=top)
-    checklist.average_interactions = average_interactions(leads=ready)
-    checklist.suggested_points = scoring.suggested_points_per_interaction(
-        version.sales_ready_score, checklist.average_interactions.values()
-    )
+    checklist.good_actions = frequent_actions(leads=ready, really_sales_ready=True, top=top)
+    checklist.bad_actions = frequent_actions(leads=ready, really_sales_ready=False, top=top)
+    # One definition of the suggestion everywhere: the tally calibration of §4 (its inputs
+    # are shown with it), not a per-version variant that would disagree with the report.
+    checklist.calibration = tally_calibration()
+    checklist.suggested_points = checklist.calibration.suggested_points
     return checklist
 
 
-def frequent_actions(*, version: ModelVersion, really_sales_ready: bool, top: int = 5) -> list[dict]:
+def frequent_actions(*, leads, really_sales_ready: bool, top: int = 5) -> list[dict]:
     """Actions done by the most leads reps rated good (or bad), with the share of those leads."""
-    rated = SalesFeedback.objects.filter(version=version, really_sales_ready=really_sales_ready).values(
+    rated = SalesFeedback.objects.filter(lead__in=leads, really_sales_ready=really_sales_ready).values(
         "lead_id"
     )
     lead_total = Lead.objects.filter(pk__in=rated).count()
@@ -170,21 +181,6 @@ def _action_label(row: dict) -> str:
     return f"{label}: {target}" if target else label
 
 
-def average_interactions(*, leads) -> dict[int, float]:
-    """Average interactions while in stages 1–3 (the §4 tallies), over leads that reached sales-ready."""
-    totals, count = Counter(), 0
-    for state in leads.values_list("engine_state", flat=True).iterator(chunk_size=2000):
-        count += 1
-        for stage, n in (state or {}).get("tallies", {}).items():
-            if int(stage) in (scoring.STAGE_1, scoring.STAGE_2, scoring.STAGE_3):
-                totals[int(stage)] += n
-    return (
-        {stage: totals[stage] / count for stage in (scoring.STAGE_1, scoring.STAGE_2, scoring.STAGE_3)}
-        if count
-        else {}
-    )
-
-
 # --- the multi-column sheet (§2) ------------------------------------------------------------
 
 SETTING_ROWS = (
@@ -197,6 +193,8 @@ SETTING_ROWS = (
     ("Cold after days", "cold_after_days"),
     ("Stage mode", "stage_mode"),
     ("Account threshold", "account_threshold"),
+    ("Engagement window (days)", "engagement_days"),
+    ("Account: engaged members needed", "account_min_engaged"),
 )
 
 

@@ -51,6 +51,8 @@ def version_import(*, data: dict, by=None, publish: bool = False) -> ModelVersio
             cold_after_days=clean["cold_after_days"],
             stage_mode=clean["stage_mode"],
             account_threshold=clean["account_threshold"],
+            engagement_days=clean["engagement_days"],
+            account_min_engaged=clean["account_min_engaged"],
             created_by=by,
         )
         Rule.objects.bulk_create(
@@ -86,10 +88,17 @@ def version_export(*, version: ModelVersion) -> dict:
         "cold_after_days": version.cold_after_days,
         "stage_mode": version.stage_mode,
         "account_threshold": version.account_threshold,
+        "engagement_days": version.engagement_days,
+        "account_min_engaged": version.account_min_engaged,
         "rules": [_rule_export(rule) for rule in version.rules.all()],
     }
     if data["account_threshold"] is None:
         del data["account_threshold"]
+    # Optional keys at their defaults stay out, so exporting an unchanged model gives the
+    # same file people keep in git.
+    for key, default in model_file.OPTIONAL_DEFAULTS.items():
+        if data[key] == default:
+            del data[key]
     return _whole_numbers_as_int(data)
 
 
@@ -157,6 +166,8 @@ VERSION_SETTING_FIELDS = (
     "cold_after_days",
     "stage_mode",
     "account_threshold",
+    "engagement_days",
+    "account_min_engaged",
 )
 
 
@@ -183,9 +194,14 @@ def _editable(version: ModelVersion) -> ModelVersion:
 
 
 def draft_copy(*, source: ModelVersion, by=None) -> ModelVersion:
-    """A new draft with the source's settings and rules; the change note starts empty."""
+    """A new draft with the source's settings and rules; the change note starts empty.
+    A model has at most one draft: when one exists it is returned untouched, so a second
+    click (or a second marketer) opens the draft in progress instead of forking it."""
     with transaction.atomic():
         scoring_model = ScoringModel.objects.select_for_update().get(pk=source.scoring_model_id)
+        existing = scoring_model.versions.filter(status=ModelVersion.Status.DRAFT).order_by("-number").first()
+        if existing is not None:
+            return existing
         number = (scoring_model.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         draft = ModelVersion.objects.create(
             scoring_model=scoring_model,

@@ -86,10 +86,19 @@ def _feedback_choices(version):
 @marketer_required
 def version_copy(request, pk):
     source = get_object_or_404(ModelVersion, pk=pk)
-    draft = services.draft_copy(source=source, by=request.user)
-    messages.success(
-        request, f"Draft v{draft.number} copied from v{source.number}. Change it, write a note, publish."
+    drafts_before = set(
+        source.scoring_model.versions.filter(status=ModelVersion.Status.DRAFT).values_list("pk", flat=True)
     )
+    draft = services.draft_copy(source=source, by=request.user)
+    if draft.pk in drafts_before:
+        messages.info(
+            request,
+            f"Draft v{draft.number} is already in progress, so it is opened instead of making a second one.",
+        )
+    else:
+        messages.success(
+            request, f"Draft v{draft.number} copied from v{source.number}. Change it, write a note, publish."
+        )
     return redirect("models_review:version", draft.pk)
 
 

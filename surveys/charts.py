@@ -43,10 +43,10 @@ class EngagementChart(JSONView):
     """Scatter points: x = NPS answer, y = points earned in the last 90 days."""
 
     def get_context_data(self, **kwargs):
-        view = selectors.engagement_vs_nps_cached()
+        view = selectors.engagement_vs_nps_cached(survey=selected_survey(self.request))
         points = {"promoter": [], "passive": [], "detractor": []}
         for row in view.measured:
-            points[row.group].append({"x": row.lead.nps_score, "y": round(row.engagement, 1)})
+            points[row.group].append({"x": row.score, "y": round(row.engagement, 1)})
         return {
             "datasets": [{"label": group.capitalize() + "s", "data": data} for group, data in points.items()]
         }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
@@ -89,6 +89,23 @@ def nps_trend(
     return result
 
 
+@dataclass(frozen=True)
+class TrendRange:
+    first: date
+    last: date
+    older: int  # answers in the headline NPS that fall before the first month drawn
+
+
+def trend_range(
+    *, survey: Survey | None = None, months: int = TREND_MONTHS, now: datetime | None = None
+) -> TrendRange:
+    now = now or timezone.now()
+    first = _month_start(now.date(), months - 1)
+    since = datetime(first.year, first.month, 1, tzinfo=now.tzinfo or timezone.get_current_timezone())
+    older = responses(survey=survey).filter(answered_at__lt=since).count()
+    return TrendRange(first, _month_start(now.date(), 0), older)
+
+
 def _month_start(day: date, months_back: int) -> date:
     index = day.year * 12 + day.month - 1 - months_back
     return date(index // 12, index % 12 + 1, 1)
@@ -124,8 +141,29 @@ class GroupNps:
     note: str = ""
 
 
-def nps_by_account(*, limit: int = 15) -> list[GroupNps]:
-    """Each account's NPS from its leads' latest answers, most answers first."""
+def latest_answers(*, survey: Survey) -> QuerySet:
+    """Each lead's latest answer to one survey (public answers have no lead and are left out):
+    what "each lead's latest answer" means once a survey is chosen."""
+    newest = (
+        Response.objects.filter(survey=survey, lead=OuterRef("lead"))
+        .order_by("-answered_at", "-id")
+        .values("id")[:1]
+    )
+    return Response.objects.filter(survey=survey, lead__isnull=False, id=Subquery(newest))
+
+
+def nps_by_account(*, survey: Survey | None = None, limit: int = 15) -> list[GroupNps]:
+    """Each account's NPS from its leads' latest answers (to the survey, if one is chosen),
+    most answers first."""
+    if survey is not None:
+        rows = (
+            latest_answers(survey=survey)
+            .filter(lead__account__isnull=False)
+            .values("lead__account", "lead__account__name")
+            .annotate(total=Count("id"), **GROUP_COUNTS)
+            .order_by("-total", "lead__account__name")[:limit]
+        )
+        return [GroupNps(row["lead__account__name"], _summary(row), pk=row["lead__account"]) for row in rows]
     rows = (
         Lead.objects.filter(nps_score__isnull=False, account__isnull=False)
         .values("account", "account__name")
@@ -135,40 +173,61 @@ def nps_by_account(*, limit: int = 15) -> list[GroupNps]:
     return [GroupNps(row["account__name"], _summary(row), pk=row["account"]) for row in rows]
 
 
-def nps_by_segment(*, limit: int = 30) -> list[GroupNps]:
+def nps_by_segment(*, survey: Survey | None = None, limit: int = 30) -> list[GroupNps]:
     """Each saved segment's NPS from its members' latest answers (one aggregate per segment)."""
     result = []
     for segment in Segment.objects.order_by("name")[:limit]:
         try:
-            members = segment_members(segment).filter(nps_score__isnull=False).order_by()
+            members = segment_members(segment).order_by()
         except FilterError as error:
             result.append(GroupNps(segment.name, NpsSummary(), pk=segment.pk, note=f"Filter error: {error}"))
             continue
-        result.append(GroupNps(segment.name, _summary(members.aggregate(**LEAD_GROUP_COUNTS)), pk=segment.pk))
+        if survey is not None:
+            row = (
+                latest_answers(survey=survey).filter(lead__in=members.values("id")).aggregate(**GROUP_COUNTS)
+            )
+        else:
+            row = members.filter(nps_score__isnull=False).aggregate(**LEAD_GROUP_COUNTS)
+        result.append(GroupNps(segment.name, _summary(row), pk=segment.pk))
     return result
 
 
 def survey_list(*, limit: int = 50) -> QuerySet:
-    # Subqueries, not two joined counts: joining invitations to responses would multiply rows.
-    sent = (
-        Invitation.objects.filter(survey=OuterRef("pk"))
-        .exclude(status=Invitation.Status.PENDING)
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    answers = (
-        Response.objects.filter(survey=OuterRef("pk"))
-        .order_by()
-        .values("survey")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
+    """Surveys with `sent` (personal links delivered, answered or not), `answered` (of those
+    links) and `public_answers` (from the public link), so "Answers" never mixes the two."""
+
+    # Subqueries, not joined counts: joining invitations to responses would multiply rows.
+    def count(rows):
+        return Coalesce(Subquery(rows.order_by().values("survey").annotate(n=Count("id")).values("n")), 0)
+
+    links = Invitation.objects.filter(survey=OuterRef("pk"))
     return Survey.objects.annotate(
-        sent=Coalesce(Subquery(sent), 0),
-        answers=Coalesce(Subquery(answers), 0),
+        sent=count(links.exclude(status=Invitation.Status.PENDING)),
+        answered=count(links.filter(status=Invitation.Status.ANSWERED)),
+        public_answers=count(Response.objects.filter(survey=OuterRef("pk"), channel=Response.Channel.PUBLIC)),
     ).order_by("-created_at", "-id")[:limit]
+
+
+@dataclass(frozen=True)
+class InvitationCounts:
+    invitations: int
+    pending: int
+    sent: int  # delivered links, answered or not
+    answered: int  # of the delivered links
+    public_answers: int
+
+
+def invitation_counts(*, survey: Survey) -> InvitationCounts:
+    counts = dict(survey.invitations.values_list("status").annotate(n=Count("id")).order_by())
+    pending = counts.get(Invitation.Status.PENDING, 0)
+    answered = counts.get(Invitation.Status.ANSWERED, 0)
+    return InvitationCounts(
+        invitations=sum(counts.values()),
+        pending=pending,
+        sent=answered + counts.get(Invitation.Status.SENT, 0),
+        answered=answered,
+        public_answers=survey.responses.filter(channel=Response.Channel.PUBLIC).count(),
+    )
 
 
 def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> QuerySet:
@@ -187,10 +246,12 @@ def follow_up_answers(*, survey: Survey | None = None, limit: int = 12) -> Query
 class EngagedRespondent:
     lead: Lead
     engagement: float
+    score: int  # the answer counted: the lead's latest, or its latest to the chosen survey
+    answered_at: datetime | None
 
     @property
     def group(self) -> str:
-        return nps_group(self.lead.nps_score)
+        return nps_group(self.score)
 
 
 @dataclass(frozen=True)
@@ -233,7 +294,11 @@ class EngagementView:
 
 
 def engagement_vs_nps(
-    *, now: datetime | None = None, days: int = ENGAGEMENT_DAYS, sample: int = ENGAGEMENT_SAMPLE
+    *,
+    now: datetime | None = None,
+    days: int = ENGAGEMENT_DAYS,
+    sample: int = ENGAGEMENT_SAMPLE,
+    survey: Survey | None = None,
 ) -> EngagementView:
     """Points each answering lead earned in the last `days` (§4), from the score engine.
 
@@ -242,9 +307,9 @@ def engagement_vs_nps(
     the most recently engaged `sample` of them are replayed, in chunks."""
     now = now or timezone.now()
     since = now - timedelta(days=days)
-    answered = Lead.objects.filter(nps_score__isnull=False)
+    answered = _answered_leads(survey)
     sizes = {}
-    for score, count in answered.values_list("nps_score").annotate(n=Count("id")).order_by():
+    for score, count in answered.values_list("answer").annotate(n=Count("id")).order_by():
         sizes[nps_group(score)] = sizes.get(nps_group(score), 0) + count
     candidates = (
         answered.filter(last_engaged_at__gte=since)
@@ -255,7 +320,9 @@ def engagement_vs_nps(
     truncated = len(leads) > sample
     leads = leads[:sample]
     engagement = engagement_points(lead_ids=[lead.pk for lead in leads], since=since, now=now)
-    measured = [EngagedRespondent(lead, engagement.get(lead.pk, 0.0)) for lead in leads]
+    measured = [
+        EngagedRespondent(lead, engagement.get(lead.pk, 0.0), lead.answer, lead.answer_at) for lead in leads
+    ]
     return EngagementView(
         respondents=sum(sizes.values()),
         measured=measured,
@@ -263,6 +330,18 @@ def engagement_vs_nps(
         since=since,
         group_sizes=sizes,
     )
+
+
+def _answered_leads(survey: Survey | None) -> QuerySet:
+    """Leads with an answer, annotated with the one that counts (`answer`, `answer_at`)."""
+    if survey is None:
+        return Lead.objects.filter(nps_score__isnull=False).annotate(
+            answer=F("nps_score"), answer_at=F("nps_answered_at")
+        )
+    newest = Response.objects.filter(survey=survey, lead=OuterRef("pk")).order_by("-answered_at", "-id")
+    return Lead.objects.annotate(
+        answer=Subquery(newest.values("score")[:1]), answer_at=Subquery(newest.values("answered_at")[:1])
+    ).filter(answer__isnull=False)
 
 
 def engagement_points(
@@ -287,7 +366,9 @@ def engagement_points(
     return result
 
 
-def engagement_vs_nps_cached(*, now: datetime | None = None, ttl_seconds: int = 300) -> EngagementView:
+def engagement_vs_nps_cached(
+    *, now: datetime | None = None, ttl_seconds: int = 300, survey: Survey | None = None
+) -> EngagementView:
     """The dashboard and its scatter chart both show this, and replaying a few hundred leads
     takes a second or more; one result serves both for a few minutes. The key holds what
     would change the answer: the model version, the newest event and answer, the window."""
@@ -297,6 +378,13 @@ def engagement_vs_nps_cached(*, now: datetime | None = None, ttl_seconds: int = 
     )
     newest_event = Event.objects.aggregate(newest=Max("id"))["newest"]
     window = int(now.timestamp()) // ttl_seconds
-    parts = (active_version().pk, answered["n"], answered["latest"], newest_event, window)
+    parts = (
+        active_version().pk,
+        answered["n"],
+        answered["latest"],
+        newest_event,
+        window,
+        survey and survey.pk,
+    )
     key = "nps-engagement:" + hashlib.sha1(repr(parts).encode()).hexdigest()
-    return cache.get_or_set(key, lambda: engagement_vs_nps(now=now), ttl_seconds)
+    return cache.get_or_set(key, lambda: engagement_vs_nps(now=now, survey=survey), ttl_seconds)

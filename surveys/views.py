@@ -3,7 +3,6 @@
 import csv
 
 from django.contrib import messages
-from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,7 +13,7 @@ from leads.roles import marketer_required
 from leads.workspace.spreadsheet import spreadsheet_cell
 from surveys import selectors, services
 from surveys.forms import SendForm, SurveyForm
-from surveys.models import Invitation, Survey
+from surveys.models import Survey
 
 QUEUE_DOWN = (
     "The invitations are saved and queued. The job queue is not reachable right now, so they are "
@@ -42,10 +41,11 @@ def dashboard(request):
             "surveys": selectors.survey_list(),
             "summary": selectors.nps_summary(survey=survey),
             "rate": selectors.response_rate(survey=survey),
-            "by_account": selectors.nps_by_account(),
-            "by_segment": selectors.nps_by_segment(),
+            "by_account": selectors.nps_by_account(survey=survey),
+            "by_segment": selectors.nps_by_segment(survey=survey),
             "follow_ups": selectors.follow_up_answers(survey=survey),
-            "engagement": selectors.engagement_vs_nps_cached(),
+            "engagement": selectors.engagement_vs_nps_cached(survey=survey),
+            "trend": selectors.trend_range(survey=survey),
             "query": f"?survey={survey.pk}" if survey else "",
         },
     )
@@ -67,15 +67,15 @@ def survey_detail(request, pk):
 
 
 def _detail_page(request, survey, send_form, *, status):
-    counts = dict(survey.invitations.values_list("status").annotate(n=Count("id")).order_by())
+    counts = selectors.invitation_counts(survey=survey)
     return render(
         request,
         "surveys/survey_detail.html",
         {
             "survey": survey,
             "send_form": send_form,
-            "counts": {status.label: counts.get(status.value, 0) for status in Invitation.Status},
-            "pending": counts.get(Invitation.Status.PENDING, 0),
+            "counts": counts,
+            "pending": counts.pending,
             "waiting_for_workers": services.invitations_waiting_for_workers(survey_id=survey.pk),
             "summary": selectors.nps_summary(survey=survey),
             "rate": selectors.response_rate(survey=survey),

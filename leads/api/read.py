@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from functools import wraps
 
-from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from leads.api.responses import error
+from leads.engine import accounts as accounts_engine
 from leads.engine import scoring
 from leads.ingest import credentials
 from leads.models import Account, Lead, StageChange
-from leads.services import ENGAGED_WINDOW, active_version, spec_for
-from leads.workspace.selectors import lead_contributions, lead_score_now
+from leads.services import active_version, spec_for
+from leads.workspace.selectors import AccountMember, account_why, lead_contributions, lead_score_now
 
 TOP_CONTRIBUTORS = 5
 MEMBERS_LISTED = 100
@@ -117,42 +117,62 @@ def _recalculations(lead: Lead) -> list[dict]:
 
 
 def account_document(*, account: Account, as_of: datetime | None = None) -> dict:
+    """The account score as the roll-up stored it, and `score_now`: the same rule (§4) over
+    the members' scores decayed to the request (when the account is small enough to list)."""
     as_of = as_of or timezone.now()
     spec = spec_for(active_version())
-    members = account.leads.order_by("-score", "id")
-    counts = members.aggregate(
-        total=Count("id"), engaged=Count("id", filter=Q(last_engaged_at__gte=as_of - ENGAGED_WINDOW))
+    why = account_why(account=account, as_of=as_of, limit=MEMBERS_LISTED)
+    member_rows = [_member(m, spec, as_of) for m in why.members]
+    now = accounts_engine.account_score(
+        [
+            accounts_engine.Member(row["score"], m.lead.last_engaged_at)
+            for row, m in zip(member_rows, why.members)
+        ],
+        as_of=as_of,
+        engagement_days=spec.engagement_days,
+        threshold=spec.account_sales_ready_score,
+        min_engaged=spec.account_min_engaged,
     )
-    listed = list(members[:MEMBERS_LISTED])
-    member_rows = [_member(lead, spec, as_of) for lead in listed]
+    complete = account.member_count <= MEMBERS_LISTED
     return {
         "domain": account.domain,
         "name": account.name,
         "score": _round(account.score),
         "score_updated_at": _iso(account.score_updated_at),
-        "score_now": _round(sum(row["score"] for row in member_rows))
-        if counts["total"] <= MEMBERS_LISTED
-        else None,
+        "score_now": _round(now.score) if complete else None,
         "threshold": spec.account_sales_ready_score,
+        "engagement_days": spec.engagement_days,
+        "account_min_engaged": spec.account_min_engaged,
         "is_sales_ready": account.is_sales_ready,
-        "member_count": counts["total"],
-        "engaged_members": counts["engaged"],
-        "top_contributors": member_rows[:TOP_CONTRIBUTORS],
+        "sales_ready_reason": why.ready_reason,
+        "member_count": account.member_count,
+        "engaged_members": account.engaged_members,
+        "top_contributors": [_member(m, spec, as_of) for m in why.top_contributors[:TOP_CONTRIBUTORS]],
+        "buying_roles": [
+            {"role": c.role, "keywords": list(c.keywords), "engaged_members": c.engaged, "members": c.members}
+            for c in why.coverage
+        ],
         "members": member_rows,
         "members_listed": len(member_rows),
     }
 
 
-def _member(lead: Lead, spec: scoring.ModelSpec, as_of: datetime) -> dict:
+def _member(member: AccountMember, spec: scoring.ModelSpec, as_of: datetime) -> dict:
+    lead = member.lead
     state = scoring.ScoreState(lead.score, lead.scored_at, lead.last_engaged_at)
     score_now = scoring.advance(state, max(as_of, lead.scored_at or as_of), spec.decay, spec.floor).score
     return {
         "email": lead.email,
         "user_id": lead.user_id,
         "name": lead.name,
+        "title": lead.title,
+        "buying_role": member.role,
         "stage": lead.stage,
         "stage_label": lead.stage_label,
         "score": _round(score_now),
+        "last_engaged_at": _iso(lead.last_engaged_at),
+        "counts": member.counts,
+        "why": member.why,
     }
 
 

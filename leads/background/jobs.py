@@ -63,6 +63,7 @@ def webhook_deliver(delivery_id: int):
     return qualification.webhook_deliver(delivery_id=delivery_id)
 
 
+@recorded("outbox sweep")
 def outbox_sweep():
     return f"{queueing.outbox_sweep()} jobs moved from the outbox"
 

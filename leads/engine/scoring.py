@@ -101,6 +101,8 @@ class ModelSpec:
     stage_mode: str = "score"  # "score" or "content"
     cold_after_days: float = 30
     account_threshold: float | None = None
+    engagement_days: float = 90
+    account_min_engaged: int = 2
 
     @cached_property
     def floor(self) -> float:

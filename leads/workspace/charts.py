@@ -58,7 +58,9 @@ class StagesPerDayChart(DashboardChart):
     """Stacked leads per stage per day, from the daily snapshots."""
 
     def get(self, request, *args, **kwargs):
-        self.labels, self.series = selectors.snapshot_series(period=self.period)
+        self.labels, self.series = selectors.snapshot_series(
+            period=self.period, leads=selectors.segment_leads(self.segment)
+        )
         return super().get(request, *args, **kwargs)
 
     def get_labels(self):

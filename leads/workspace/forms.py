@@ -54,3 +54,22 @@ def first_error(form) -> str:
         label = "" if field == "__all__" else f"{field}: "
         return f"{label}{errors[0]}"
     return ""
+
+
+class BuyingRolesForm(forms.Form):
+    """One text field per buying role: the comma-separated title keywords."""
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.roles = list(roles)
+        for role in self.roles:
+            self.fields[f"role-{role.pk}"] = forms.CharField(
+                label=role.name,
+                required=False,
+                max_length=2000,
+                initial=role.keywords,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def keywords(self) -> dict[int, str]:
+        return {role.pk: self.cleaned_data[f"role-{role.pk}"] for role in self.roles}

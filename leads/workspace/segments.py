@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from leads.models import Segment, Stage
+from leads.models import Account, Segment, Stage
 from leads.workspace.filters import LeadFilter, parse_filters
 from leads.workspace.spreadsheet import spreadsheet_cell
 
@@ -158,8 +159,21 @@ def describe_filters(filters: dict) -> str:
             shown = ", ".join(_stage_name(v) for v in (value if isinstance(value, list) else [value]))
         elif key in ("cold", "qualified"):
             shown = "yes" if str(value) in ("1", "true") else "no"
+        elif key in ("owner", "account"):
+            shown = ", ".join(_names(key, value if isinstance(value, list) else [value]))
         parts.append(f"{key.replace('_', ' ')}: {shown}")
     return "; ".join(parts)
+
+
+def _names(key: str, ids: list) -> list[str]:
+    """Owner and account filters are stored as ids; people read names (an id that no longer
+    exists is shown as such, not dropped)."""
+    wanted = [int(v) for v in ids if str(v).isascii() and str(v).isdigit()]
+    if key == "owner":
+        found = dict(get_user_model().objects.filter(pk__in=wanted).values_list("pk", "username"))
+    else:
+        found = dict(Account.objects.filter(pk__in=wanted).values_list("pk", "name"))
+    return [found.get(int(v), f"#{v} (deleted)") if str(v).isdigit() else str(v) for v in ids]
 
 
 def _stage_name(value) -> str:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q
+from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Floor
+from django.db.models.functions import Coalesce, Floor, Least, TruncDate
 from django.utils import timezone
 
+from leads.engine import accounts as accounts_engine
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
-from leads.models import Account, Event, EventType, Lead, Stage, StageChange, StageSnapshot
+from leads.models import Account, BuyingRole, Event, EventType, Lead, Stage, StageChange, StageSnapshot
 from leads.roles import visible_leads
 from leads.services import active_version, engine_inputs, lead_events, spec_for
 from leads.workspace.filters import segment_members
@@ -149,18 +152,72 @@ class DateRange:
         return DateRange(self.since - timedelta(days=self.days), self.since - timedelta(days=1))
 
 
-def snapshot_series(*, period: DateRange) -> tuple[list[str], dict[int, list[int]]]:
-    """Stage counts per day from the daily snapshots; a day without a snapshot is left
-    out rather than drawn as zero (zero would be a claim the snapshot job never made)."""
-    rows = StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until).values_list(
-        "day", "stage", "count"
-    )
-    by_day: dict[date, dict[int, int]] = {}
-    for day_, stage, count in rows:
-        by_day.setdefault(day_, {})[stage] = count
+def snapshot_series(*, period: DateRange, leads=None) -> tuple[list[str], dict[int, list[int]]]:
+    """Stage counts per day. All leads: from the daily snapshots, and a day without a
+    snapshot is left out rather than drawn as zero (zero would be a claim the snapshot job
+    never made). A segment: today's members, their stage each day rebuilt from the
+    stage-change log (snapshots count every lead, so they cannot be narrowed)."""
+    if leads is not None:
+        by_day = stage_counts_by_day(since=period.since, until=period.until, leads=leads)
+    else:
+        rows = StageSnapshot.objects.filter(day__gte=period.since, day__lte=period.until).values_list(
+            "day", "stage", "count"
+        )
+        by_day = {}
+        for day_, stage, count in rows:
+            by_day.setdefault(day_, {})[stage] = count
     days = sorted(by_day)
-    stages = sorted({stage for counts in by_day.values() for stage in counts})
+    stages = sorted({stage for counts in by_day.values() for stage, n in counts.items() if n})
     return [d.isoformat() for d in days], {s: [by_day[d].get(s, 0) for d in days] for s in stages}
+
+
+def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, dict[int, int]]:
+    """Leads per stage at the end of each day from `since` to `until`, from the stage-change log.
+
+    Walked back from today's counts: each logged change after a day moved one lead from
+    `from_stage` to `to_stage`, and a lead that appeared after it (first event or creation,
+    whichever is first) entered stage 1 then; undoing those gives that day. Starting from
+    today means the last day always equals the live stage counts on the same page."""
+    after = datetime.combine(since + timedelta(days=1), time.min, tzinfo=UTC)
+    moves: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for day_, n in _appearances_by_day(leads, after=after):
+        moves[day_][Stage.STAGE_1] += n
+    changes = StageChange.objects.filter(at__gte=after)
+    if leads is not None:
+        changes = changes.filter(lead__in=leads.values("id"))
+    changes = changes.annotate(day=TruncDate("at")).values_list("day")
+    for day_, stage, n in changes.values_list("day", "from_stage").annotate(n=Count("id")).order_by():
+        moves[day_][stage] -= n
+    for day_, stage, n in changes.values_list("day", "to_stage").annotate(n=Count("id")).order_by():
+        moves[day_][stage] += n
+    counts = {c.stage: c.count for c in stage_counts(leads=leads)}
+
+    def undo(day_moves):
+        for stage, n in day_moves.items():
+            counts[stage] = counts.get(stage, 0) - n
+
+    for day_ in [d for d in moves if d > until]:
+        undo(moves[day_])
+    result = {}
+    day_ = until
+    while day_ >= since:
+        result[day_] = {stage.value: counts.get(stage.value, 0) for stage in Stage}
+        undo(moves.get(day_, {}))  # what happened during this day: undone, the day before remains
+        day_ -= timedelta(days=1)
+    return dict(sorted(result.items()))
+
+
+def _appearances_by_day(leads=None, *, after: datetime):
+    first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
+    leads = Lead.objects.all() if leads is None else leads
+    appeared = leads.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
+    return (
+        appeared.filter(appeared__gte=after)
+        .annotate(day=TruncDate("appeared"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
 
 
 @dataclass(frozen=True)
@@ -181,11 +238,16 @@ class PeriodComparison:
         return 100.0 * self.change / self.previous
 
 
-def period_comparison(*, period: DateRange) -> list[PeriodComparison]:
-    """Leads per stage on the last snapshot day of this period vs of the period before."""
-    current = _last_snapshot(period)
-    previous = _last_snapshot(period.previous())
-    stages = sorted(set(current) | set(previous))
+def period_comparison(*, period: DateRange, leads=None) -> list[PeriodComparison]:
+    """Leads per stage on the last day of this period vs of the period before: from the
+    snapshots for all leads, from the stage-change log for a segment's members."""
+    if leads is None:
+        current, previous = _last_snapshot(period), _last_snapshot(period.previous())
+    else:
+        before = period.previous()
+        by_day = stage_counts_by_day(since=before.since, until=period.until, leads=leads)
+        current, previous = by_day[period.until], by_day[before.until]
+    stages = sorted(s for s in set(current) | set(previous) if current.get(s) or previous.get(s))
     return [PeriodComparison(s, stage_label(s), current.get(s), previous.get(s)) for s in stages]
 
 
@@ -398,8 +460,9 @@ def score_histogram(
     *, leads=None, segment_key: str = "-", refresh: bool = False
 ) -> tuple[list[str], list[int]]:
     """Leads per score band of 10 points; the top band is open (T×1.5 and above).
-    Cached like the dashboard it belongs to: it reads every lead."""
-    key = f"leads:score-histogram:{segment_key}"
+    Cached like the dashboard it belongs to (same key parts): it reads every lead."""
+    state, _ = figures_state()
+    key = f"leads:score-histogram:{state}:{segment_key}"
     cached = None if refresh else cache.get(key)
     if cached is None:
         cached = _score_histogram(leads)
@@ -449,33 +512,128 @@ ACCOUNT_CHART_MEMBERS = 50
 def account_score_series(
     *, account: Account, days: int = 90, as_of: datetime | None = None
 ) -> list[tuple[str, float]]:
-    """The account score (sum of member scores, §4) at the end of each of the last `days` days,
+    """The account score (§4: engaged members only) at the end of each of the last `days` days,
     rebuilt from each member's contributions. Only the top members are replayed so a
     giant account cannot make its page slow; the page says so."""
     as_of = as_of or timezone.now()
+    window = timedelta(days=spec_for(active_version()).engagement_days)
     day_ends = [as_of - timedelta(days=n) for n in range(days - 1, -1, -1)]
     totals = [0.0] * len(day_ends)
     for member in account.leads.order_by("-score", "id")[:ACCOUNT_CHART_MEMBERS]:
         contributions, _ = lead_contributions(lead=member, as_of=as_of)
-        index, score = 0, 0.0
+        index, score, last_engaged = 0, 0.0, None
         for i, end in enumerate(day_ends):
             while index < len(contributions) and contributions[index].at <= end:
-                score = contributions[index].score_after
+                line = contributions[index]
+                score = line.score_after
+                if line.kind == "event" and line.delta > 0:
+                    last_engaged = line.at
                 index += 1
-            totals[i] += score
+            if last_engaged is not None and last_engaged >= end - window:
+                totals[i] += score
     return [(end.date().isoformat(), round(total, 2)) for end, total in zip(day_ends, totals)]
 
 
 @dataclass(frozen=True)
 class AccountMember:
     lead: Lead
+    counts: bool  # engaged in the window, so its score is part of the account score
+    why: str  # a sentence saying why it counts or not
+    role: str | None  # buying role from the title
     share: float  # of the account score, 0..1
 
 
-def account_members(*, account: Account, limit: int = 100) -> list[AccountMember]:
-    members = account.leads.select_related("owner").order_by("-score", "id")[:limit]
+@dataclass(frozen=True)
+class RoleCoverage:
+    role: str
+    keywords: tuple[str, ...]
+    engaged: int  # engaged members in this role
+    members: int  # all members in this role (of those looked at)
+
+
+@dataclass(frozen=True)
+class AccountWhy:
+    engagement_days: float
+    min_engaged: int
+    threshold: float
+    members: list[AccountMember]  # the `limit` highest scores, counting or not
+    top_contributors: list[AccountMember]  # engaged members, highest first
+    coverage: list[RoleCoverage]
+    ready_reason: str
+
+
+def buying_roles() -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        (role.name, accounts_engine.keywords_parse(role.keywords))
+        for role in BuyingRole.objects.order_by("position", "id")
+    ]
+
+
+ROLE_SCAN_LIMIT = 5000
+
+
+def account_why(*, account: Account, as_of: datetime | None = None, limit: int = 100) -> AccountWhy:
+    """Which members make the account score and why the others do not (§4), buying-role
+    coverage, and why the account is or is not sales-ready. Figures are the roll-up's."""
+    as_of = as_of or timezone.now()
+    spec = spec_for(active_version())
+    days, since = spec.engagement_days, accounts_engine.engaged_since(as_of, spec.engagement_days)
+    roles = buying_roles()
     total = account.score or 0
-    return [AccountMember(m, (m.score / total) if total else 0.0) for m in members]
+
+    def member(lead: Lead) -> AccountMember:
+        counts = lead.last_engaged_at is not None and lead.last_engaged_at >= since
+        if counts:
+            why = f"engaged {_days_ago(as_of, lead.last_engaged_at)}, within {days:g} days"
+        elif lead.last_engaged_at is None:
+            why = "never earned points: counts 0"
+        else:
+            why = f"last engaged {_days_ago(as_of, lead.last_engaged_at)}, outside {days:g} days: counts 0"
+        share = (lead.score / total) if counts and total else 0.0
+        return AccountMember(lead, counts, why, accounts_engine.buying_role(lead.title, roles), share)
+
+    members = [
+        member(lead) for lead in account.leads.select_related("owner").order_by("-score", "id")[:limit]
+    ]
+    engaged_top = account.leads.select_related("owner").filter(last_engaged_at__gte=since)
+    top = [member(lead) for lead in engaged_top.order_by("-score", "id")[:5]]
+    # Coverage from titles: engaged members all, dormant ones up to a bound (a huge account
+    # of old contacts must not make the page slow).
+    engaged_roles: dict[str, int] = {}
+    member_roles: dict[str, int] = {}
+    for title, last in account.leads.order_by("-last_engaged_at").values_list("title", "last_engaged_at")[
+        :ROLE_SCAN_LIMIT
+    ]:
+        role = accounts_engine.buying_role(title, roles)
+        if role is None:
+            continue
+        member_roles[role] = member_roles.get(role, 0) + 1
+        if last is not None and last >= since:
+            engaged_roles[role] = engaged_roles.get(role, 0) + 1
+    coverage = [
+        RoleCoverage(name, kws, engaged_roles.get(name, 0), member_roles.get(name, 0)) for name, kws in roles
+    ]
+    threshold = spec.account_sales_ready_score
+    short = []
+    if account.score < threshold:
+        short.append(f"score {account.score:.1f} is below the threshold {threshold:g}")
+    if account.engaged_members < spec.account_min_engaged:
+        short.append(
+            f"{account.engaged_members} engaged member{'s' if account.engaged_members != 1 else ''}, "
+            f"{spec.account_min_engaged} needed"
+        )
+    ready_reason = (
+        "Not sales-ready: " + " and ".join(short) + "."
+        if short
+        else f"Sales-ready: score {account.score:.1f} ≥ {threshold:g} with {account.engaged_members} engaged "
+        f"members (at least {spec.account_min_engaged})."
+    )
+    return AccountWhy(days, spec.account_min_engaged, threshold, members, top, coverage, ready_reason)
+
+
+def _days_ago(as_of: datetime, instant: datetime) -> str:
+    days = (as_of - instant).days
+    return "today" if days <= 0 else ("1 day ago" if days == 1 else f"{days} days ago")
 
 
 @dataclass(frozen=True)
@@ -533,11 +691,27 @@ class StageDashboard:
     forecast_total: int
 
 
+def figures_state() -> tuple[str, object | None]:
+    """What every cached figure depends on besides its filters: the active version and its
+    latest recalculation (id, status, finish). Also that run while it is unfinished, so a page
+    says "recalculating" instead of showing counts from before the publish as current."""
+    version = active_version()
+    RecalculationRun = apps.get_model("models_review", "RecalculationRun")
+    run = RecalculationRun.objects.filter(version=version).order_by("-id").first()
+    if run is None:
+        return f"v{version.pk}:-", None
+    finished = run.finished_at.isoformat() if run.finished_at else "-"
+    unfinished = run if run.status in (run.Status.QUEUED, run.Status.RUNNING) else None
+    return f"v{version.pk}:r{run.pk}:{run.status}:{finished}", unfinished
+
+
 def stage_dashboard(*, period: DateRange, segment=None, refresh: bool = False) -> StageDashboard:
-    """Every figure of the stage dashboard (§5). Held for a minute per range and segment:
-    with events streaming in, the stage-change log moves every second, and a page that
-    says "figures as of 14:02" is honest where recomputing a million leads per view is not."""
-    key = f"leads:stage-dashboard:{period.since}:{period.until}:{segment.pk if segment else '-'}"
+    """Every figure of the stage dashboard (§5). Held for a minute per range, segment, active
+    version and recalculation: with events streaming in, the stage-change log moves every
+    second, and a page that says "figures as of 14:02" is honest where recomputing a million
+    leads per view is not; a publish or a finished recalculation starts a new entry."""
+    state, _ = figures_state()
+    key = f"leads:stage-dashboard:{state}:{period.since}:{period.until}:{segment.pk if segment else '-'}"
     cached = None if refresh else cache.get(key)
     if cached is not None:
         return cached
@@ -549,7 +723,7 @@ def stage_dashboard(*, period: DateRange, segment=None, refresh: bool = False) -
         period=period,
         lead_total=sum(c.count for c in counts),
         stage_counts=counts,
-        comparison=period_comparison(period=period),
+        comparison=period_comparison(period=period, leads=leads),
         velocity=velocity,
         movers=stage_movers(period=period, leads=leads),
         forecast_total=sum(v.forecast for v in velocity),

@@ -12,11 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from leads.engine import scoring
 from leads.ingest.events import lead_adjust as lead_adjust_service
-from leads.models import Account, Lead, ProductLine, Segment, Stage, Tag
+from leads.models import Account, BuyingRole, Lead, ProductLine, Segment, Stage, Tag
 from leads.roles import SALES_REPS, marketer_required, visible_leads
+from leads.services import BuyingRoleError, buying_roles_update
 from leads.workspace import selectors
 from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
-from leads.workspace.forms import AdjustForm, DashboardFilterForm, SegmentForm, first_error
+from leads.workspace.forms import AdjustForm, BuyingRolesForm, DashboardFilterForm, SegmentForm, first_error
 from leads.workspace.segments import (
     SegmentError,
     describe_filters,
@@ -80,12 +81,14 @@ def dashboard(request):
         return render(request, "leads/dashboard.html", {"form": form, "error": first_error(form)}, status=400)
     data = form.cleaned_data
     board = selectors.stage_dashboard(period=data["period"], segment=data.get("segment"))
+    _, recalculating = selectors.figures_state()
     return render(
         request,
         "leads/dashboard.html",
         {
             "form": form,
             "board": board,
+            "recalculating": recalculating,
             "segment": data.get("segment"),
             "chart_query": request.GET.urlencode(),
         },
@@ -114,7 +117,7 @@ def lead_list(request):
             "total_is_capped": more,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE,
-            **_row_span(page, rows),
+            **_row_span(page, rows, total),
             "query": _without(request.GET, "page"),
         },
     )
@@ -147,9 +150,15 @@ def _lead_list_choices(user):
     }
 
 
-def _row_span(page: int, rows: list) -> dict:
+def _row_span(page: int, rows: list, total: int) -> dict:
     first = (page - 1) * PAGE_SIZE + 1
-    return {"first_row": first, "last_row": first + min(len(rows), PAGE_SIZE) - 1}
+    # Past the end there is no row to show: the page says so and names the last page.
+    return {
+        "first_row": first,
+        "last_row": first + min(len(rows), PAGE_SIZE) - 1,
+        "past_end": not rows and page > 1,
+        "last_page": max(1, -(-total // PAGE_SIZE)),
+    }
 
 
 def _page_number(raw) -> int:
@@ -190,28 +199,37 @@ def accounts(request):
             "has_next": len(page_rows) > PAGE_SIZE,
             "total": total,
             "total_is_capped": more,
-            "threshold": _account_threshold(),
+            "spec": selectors.spec_for(selectors.active_version()),
         },
     )
 
 
-def _account_threshold() -> float:
-    return selectors.spec_for(selectors.active_version()).account_sales_ready_score
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def buying_roles(request):
+    roles = BuyingRole.objects.order_by("position", "id")
+    form = BuyingRolesForm(request.POST or None, roles=roles)
+    if request.method == "POST" and form.is_valid():
+        try:
+            buying_roles_update(keywords=form.keywords())
+        except BuyingRoleError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, "Buying-role keywords saved; account pages use them at once.")
+            return redirect("leads:buying_roles")
+    return render(request, "leads/buying_roles.html", {"form": form})
 
 
 @marketer_required
 @require_GET
 def account_detail(request, pk):
     account = get_object_or_404(Account, pk=pk)
-    members = selectors.account_members(account=account)
     return render(
         request,
         "leads/account_detail.html",
         {
             "account": account,
-            "members": members,
-            "top_contributors": members[:5],
-            "threshold": _account_threshold(),
+            "why": selectors.account_why(account=account),
             "chart_members": selectors.ACCOUNT_CHART_MEMBERS,
         },
     )
@@ -274,7 +292,7 @@ def segment_detail(request, pk):
             "total_is_capped": more,
             "page": page,
             "has_next": len(rows) > PAGE_SIZE,
-            **_row_span(page, rows),
+            **_row_span(page, rows, total),
             "query": "",
             "list_query": _segment_query(segment),
         },

@@ -149,15 +149,18 @@ def test_events_cannot_be_edited_even_with_raw_sql(spec_model):
     assert Event.objects.get(pk=event.pk).type == "form_submit"
 
 
-def test_account_score_is_the_sum_of_member_scores(spec_model):
+def test_account_score_is_the_sum_of_engaged_member_scores(spec_model):
     account = AccountFactory()
+    recently = services.timezone.now() - timedelta(hours=1)
     for _ in range(2):
         lead = LeadFactory(account=account)
         for n in range(4):
-            ingest(lead, "form_submit", day(0) + timedelta(minutes=n))
+            ingest(lead, "form_submit", recently + timedelta(minutes=n))
+    dormant = LeadFactory(account=account)
+    ingest(dormant, "form_submit", day(0))  # long before the 90-day window: counts 0
     account.refresh_from_db()
-    assert account.score == 200 and account.member_count == 2
-    assert account.is_sales_ready  # threshold 200
+    assert account.score == 200 and (account.member_count, account.engaged_members) == (3, 2)
+    assert account.is_sales_ready  # threshold 200, 2 engaged members
 
 
 def test_manual_adjustment_is_an_event_and_needs_a_reason(spec_model, marketer):

@@ -1,7 +1,6 @@
 from datetime import date
 
 import pytest
-from django.db.models import Sum
 
 from leads.background.daily import accounts_rollup_all, cold_detect, snapshot_take, snapshots_backfill
 from leads.engine import scoring
@@ -69,16 +68,16 @@ def test_cold_detect_flags_after_the_window_and_unflags_on_engagement(spec_model
     assert not lead.is_cold and list(segment_members(segment)) == []
 
 
-def test_accounts_rollup_all_sums_member_scores_set_based(spec_model):
+def test_accounts_rollup_all_sums_engaged_member_scores_set_based(spec_model):
     big, small, empty = AccountFactory(), AccountFactory(), AccountFactory(score=50, member_count=3)
     LeadFactory(account=big, score=150, last_engaged_at=day(90))
-    LeadFactory(account=big, score=70.5, last_engaged_at=day(10))
-    LeadFactory(account=small, score=20)
+    LeadFactory(account=big, score=70.5, last_engaged_at=day(10))  # 90 days before day 100: still in
+    LeadFactory(account=big, score=60, last_engaged_at=day(9))  # 91 days: dormant, counts 0
+    LeadFactory(account=small, score=20)  # never engaged
     assert accounts_rollup_all(as_of=day(100)) == 3
     rows = {
         a.pk: (a.score, a.member_count, a.engaged_members, a.is_sales_ready) for a in Account.objects.all()
     }
-    assert rows[big.pk] == (220.5, 2, 1, True)  # threshold 200; only one engaged in the last 30 days
-    assert rows[small.pk] == (20, 1, 0, False)
+    assert rows[big.pk] == (220.5, 3, 2, True)  # 150 + 70.5 ≥ 200 with 2 engaged
+    assert rows[small.pk] == (0, 1, 0, False)
     assert rows[empty.pk] == (0, 0, 0, False)
-    assert Account.objects.aggregate(s=Sum("score"))["s"] == Lead.objects.aggregate(s=Sum("score"))["s"]

@@ -249,9 +249,9 @@ def test_identify_with_a_bad_email_is_400_naming_the_trait(client, write_key):
 
 
 def test_group_links_the_lead_to_its_account_and_rolls_up_the_score(client, write_key):
-    post(
-        client, "batch", {"batch": [track(user_id="a"), track(user_id="b", event="Trial Started")]}, write_key
-    )
+    recently = timezone.now() - timedelta(hours=1)  # engaged: inside the 90-day account window
+    batch = [track(user_id="a", at=recently), track(user_id="b", event="Trial Started", at=recently)]
+    post(client, "batch", {"batch": batch}, write_key)
     for user in ("a", "b"):
         body = {
             "userId": user,

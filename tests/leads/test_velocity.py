@@ -136,3 +136,48 @@ def test_dashboard_warm_up_refreshes_the_cached_default_view(spec_model):
     assert selectors.stage_dashboard(period=period).lead_total == 1  # still the cached figures
     selectors.dashboard_warm()
     assert selectors.stage_dashboard(period=period).lead_total == 2
+
+
+def test_stage_counts_by_day_for_a_segment_walks_back_from_todays_counts(funnel):
+    a, b, _ = funnel
+    members = type(a).objects.filter(pk__in=[a.pk, b.pk])
+    by_day = selectors.stage_counts_by_day(since=date(2026, 1, 1), until=date(2026, 1, 11), leads=members)
+    nonzero = {d.day: {s: n for s, n in counts.items() if n} for d, counts in by_day.items()}
+    assert nonzero[1] == {2: 1}  # A moved 1→2 on day 0; B appears on day 2
+    assert nonzero[3] == {2: 2}
+    assert nonzero[5] == {2: 1, 3: 1}  # A entered 3 on day 4
+    assert nonzero[9] == {1: 1, 3: 1}  # B decayed back to 1 on day 8
+    assert nonzero[11] == {1: 1, 4: 1}  # A sales-ready on day 10: today's counts
+    assert len(by_day) == 11
+
+
+def test_period_comparison_for_a_segment_counts_only_its_members(funnel):
+    a, b, _ = funnel
+    members = type(a).objects.filter(pk__in=[a.pk, b.pk])
+    comparison = selectors.period_comparison(
+        period=DateRange(date(2026, 1, 7), date(2026, 1, 11)), leads=members
+    )
+    # End of 7–11 Jan: A sales-ready, B stage 1. End of 2–6 Jan: A stage 3, B stage 2.
+    assert [(c.stage, c.current, c.previous) for c in comparison] == [
+        (1, 1, 0),
+        (2, 0, 1),
+        (3, 0, 1),
+        (4, 1, 0),
+    ]
+
+
+def test_stage_dashboard_not_served_stale_after_a_publish(funnel):
+    from models_review.models import RecalculationRun
+    from models_review.recalculation import recalculation_execute
+    from models_review.services import version_import
+    from tests.conftest import SPEC_MODEL
+
+    assert selectors.stage_dashboard(period=PERIOD).lead_total == 7
+    LeadFactory(stage=2)
+    assert selectors.stage_dashboard(period=PERIOD).lead_total == 7  # cached for the minute
+    version_import(data={**SPEC_MODEL, "note": "v2"}, publish=True)
+    run = RecalculationRun.objects.get()
+    assert selectors.figures_state()[1] == run  # queued: pages say "recalculating"
+    assert selectors.stage_dashboard(period=PERIOD).lead_total == 8  # a new version: a new entry
+    recalculation_execute(run_id=run.pk)
+    assert selectors.figures_state()[1] is None

@@ -1,7 +1,10 @@
 """Access, allow-listed filters and htmx fragments of the workspace pages."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from leads.ingest.events import NewEvent, events_ingest
 from leads.models import Event, Lead, StageSnapshot
@@ -184,15 +187,20 @@ def test_stage_chart_serves_snapshot_series(client, marketer, spec_model):
 
 def test_accounts_list_and_page(client, marketer, spec_model):
     account = AccountFactory(name="Acme <Corp>", score=150, member_count=2)
-    LeadFactory(account=account, name="Ann", score=100)
-    LeadFactory(account=account, name="Bob", score=50)
+    recently = timezone.now() - timedelta(days=1)
+    LeadFactory(account=account, name="Ann", score=100, last_engaged_at=recently)
+    LeadFactory(account=account, name="Bob", score=50, last_engaged_at=recently)
+    LeadFactory(account=account, name="Cy", score=80)  # never engaged: listed, counts 0, no share
     client.force_login(marketer)
     assert "Acme &lt;Corp&gt;" in client.get("/leads/accounts/?q=acme").content.decode()
     page = client.get(f"/leads/accounts/{account.pk}/")
-    assert [(m.lead.name, round(m.share, 3)) for m in page.context["members"]] == [
-        ("Ann", 0.667),
-        ("Bob", 0.333),
+    why = page.context["why"]
+    assert [(m.lead.name, m.counts, round(m.share, 3)) for m in why.members] == [
+        ("Ann", True, 0.667),
+        ("Cy", False, 0),
+        ("Bob", True, 0.333),
     ]
+    assert [m.lead.name for m in why.top_contributors] == ["Ann", "Bob"]
 
 
 def test_dashboard_segment_filter_narrows_the_counts(client, marketer, spec_model):
@@ -209,3 +217,57 @@ def test_dashboard_segment_filter_narrows_the_counts(client, marketer, spec_mode
     histogram = client.get(f"/leads/dashboard/charts/scores.json?segment={cold.pk}").json()
     assert sum(histogram["datasets"][0]["data"]) == 2
     assert client.get("/leads/dashboard/?segment=999999").status_code == 400
+
+
+def test_dashboard_segment_applies_to_comparison_and_daily_chart(client, marketer, spec_model):
+    from leads.models import Segment, StageChange, Tag
+
+    hot = Tag.objects.create(name="hot")
+    inside = LeadFactory(stage=4, score=120)
+    inside.tags.add(hot)
+    Lead.objects.filter(pk=inside.pk).update(created_at=timezone.now() - timedelta(days=10))
+    outside = LeadFactory.create_batch(3, stage=2, score=40)
+    StageSnapshot.objects.create(day=timezone.now().date(), stage=2, count=3)  # every lead: not the segment's
+    yesterday = timezone.now() - timedelta(days=1)
+    StageChange.objects.create(lead=inside, from_stage=1, to_stage=4, at=yesterday, reason="event")
+    segment = Segment.objects.create(name="Hot", filters={"tag": ["hot"]})
+    client.force_login(marketer)
+    page = client.get(f"/leads/dashboard/?segment={segment.pk}")
+    board = page.context["board"]
+    assert board.lead_total == 1 and outside
+    # The previous 30 days ended before the lead appeared; the snapshot's 3 leads are not in it.
+    assert [(c.stage, c.current, c.previous) for c in board.comparison] == [(4, 1, 0)]
+    assert "rebuilt from the stage-change log" in page.content.decode()
+    chart = client.get(f"/leads/dashboard/charts/stages.json?segment={segment.pk}").json()
+    assert len(chart["labels"]) == 30  # every day of the default range, not just snapshot days
+    today = {ds["label"]: ds["data"][-1] for ds in chart["datasets"]}
+    assert today == {"Stage 1": 0, "Sales-ready (MQL)": 1}  # 2 days ago it was in stage 1
+    assert [ds["data"][-3] for ds in chart["datasets"]] == [1, 0]
+
+
+def test_dashboard_says_recalculating_after_a_publish(client, marketer, spec_model):
+    from models_review.services import version_import
+    from tests.conftest import SPEC_MODEL
+
+    LeadFactory(stage=1)
+    version_import(data={**SPEC_MODEL, "note": "v2"}, publish=True)  # queues a recalculation
+    client.force_login(marketer)
+    page = client.get("/leads/dashboard/").content.decode()
+    assert 'id="recalculating"' in page and "every lead is being recalculated (0 of 1)" in page
+
+
+def test_lead_list_page_past_the_end_says_so_and_names_the_last_page(client, marketer, spec_model):
+    LeadFactory.create_batch(3)
+    client.force_login(marketer)
+    page = client.get("/leads/?page=999").content.decode()
+    assert "showing" not in page
+    assert "page 999 is past the end: the last page is" in page and "page=1" in page
+
+
+def test_segment_filter_labels_show_names_not_ids(spec_model):
+    from leads.workspace.segments import describe_filters
+
+    rep = RepFactory(username="rita")
+    account = AccountFactory(name="Initech")
+    text = describe_filters({"owner": str(rep.pk), "account": [str(account.pk), "999999"]})
+    assert text == "owner: rita; account: Initech, #999999 (deleted)"

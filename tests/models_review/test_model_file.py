@@ -3,7 +3,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from models_review import model_file
 from models_review.models import ModelVersion, PublishedVersionError, Rule
+from models_review.services import version_export, version_import
 from tests.conftest import SPEC_MODEL
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +76,18 @@ def test_a_published_version_and_its_rules_cannot_be_changed(spec_model):
     with pytest.raises(PublishedVersionError):
         rule.delete()
     assert Rule.objects.get(pk=rule.pk).points == 5
+
+
+def test_model_file_account_keys_default_validate_and_round_trip():
+    clean = model_file.validate({"model": "M"})
+    assert (clean["engagement_days"], clean["account_min_engaged"]) == (90, 2)
+    with pytest.raises(model_file.ModelFileError) as refused:
+        model_file.validate({"model": "M", "engagement_days": 0, "account_min_engaged": 1.5})
+    assert refused.value.errors == [
+        "engagement_days: must be greater than 0",
+        "account_min_engaged: must be a whole number of at least 1, not 1.5",
+    ]
+    version = version_import(data={**SPEC_MODEL, "engagement_days": 60, "account_min_engaged": 3})
+    assert version.spec().engagement_days == 60 and version.spec().account_min_engaged == 3
+    exported = version_export(version=version)
+    assert (exported["engagement_days"], exported["account_min_engaged"]) == (60, 3)

@@ -127,7 +127,8 @@ def test_checklist_ratios_on_a_hand_built_history(spec_model, rated_history):
         {"action": "Page view: https://x.example/careers", "leads": 2, "share": 1.0}
     ]
     # §4: T = 100 with 5 + 3 + 4 = 12 interactions → 8 points each
-    assert checklist.average_interactions == {1: 5, 2: 3, 3: 4} and checklist.suggested_points == 8
+    averages = [average for _, _, average in checklist.calibration.averages]
+    assert averages == [5, 3, 4] and checklist.suggested_points == 8
 
 
 def test_completing_a_review_records_answers_notes_and_figures(client, marketer, spec_model, rated_history):
@@ -171,3 +172,56 @@ def test_reps_notes_on_good_leads_appear_in_the_review(client, marketer, rep, sp
     client.force_login(marketer)
     html = client.get(reverse("models_review:reviews")).content.decode()
     assert "Watched the &lt;b&gt;pricing&lt;/b&gt; video twice" in html and "Gina Good" in html
+
+
+def test_checklist_counts_answers_and_outcomes_for_the_version_that_qualified_the_lead(spec_model, rep):
+    from models_review.services import version_import
+    from tests.conftest import SPEC_MODEL
+
+    lead = LeadFactory()
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    StageChange.objects.create(
+        lead=lead, from_stage=3, to_stage=scoring.SALES_READY, at=at, reason="event", version=spec_model
+    )
+    v2 = version_import(data={**SPEC_MODEL, "note": "v2"}, publish=True)
+    # The rep answers while v2 is live: the answer and the outcome still belong to v1.
+    SalesFeedback.objects.create(
+        lead=lead, rep=rep, really_sales_ready=True, outcome="opportunity", version=v2
+    )
+    v1_list = review_checklist(version=spec_model)
+    assert (v1_list.sales_ready_leads, v1_list.answers_yes, v1_list.became_opportunity) == (1, 1, 1)
+    v2_list = review_checklist(version=v2)
+    assert (v2_list.sales_ready_leads, v2_list.answers_yes, v2_list.became_opportunity) == (0, 0, 0)
+
+
+def test_review_page_shows_a_small_ratio_with_its_counts_not_a_rounded_zero(
+    client, marketer, spec_model, rep
+):
+    at = datetime(2026, 2, 1, tzinfo=UTC)
+    leads = LeadFactory.create_batch(150)
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                lead=lead,
+                from_stage=3,
+                to_stage=scoring.SALES_READY,
+                at=at,
+                reason="event",
+                version=spec_model,
+            )
+            for lead in leads
+        ]
+    )
+    SalesFeedback.objects.create(lead=leads[0], rep=rep, outcome="opportunity", version=spec_model)
+    client.force_login(marketer)
+    page = client.get(reverse("models_review:reviews")).content.decode()
+    assert 'id="opportunity-ratio">&lt; 1 %' in page and 'id="opportunity-count">1 of 150 leads' in page
+    assert 'id="evidence-rule"' in page
+
+
+def test_review_and_tally_report_give_the_same_suggestion(client, marketer, spec_model, rated_history):
+    client.force_login(marketer)
+    review = client.get(reverse("models_review:reviews")).content.decode()
+    tally = client.get(reverse("leads:tally")).content.decode()
+    assert 'id="suggested-points">8<' in review and 'id="suggested-points">8<' in tally
+    assert "5.0 + 3.0 + 4.0" in tally

@@ -25,6 +25,18 @@ def test_copy_makes_a_draft_with_the_same_rules_and_an_empty_note(client, market
     assert [str(r) for r in draft.rules.all()] == [str(r) for r in spec_model.rules.all()]
 
 
+def test_copy_twice_opens_the_existing_draft(client, marketer, spec_model):
+    client.force_login(marketer)
+    first = client.post(reverse("models_review:version_copy", args=[spec_model.pk]))
+    second = client.post(reverse("models_review:version_copy", args=[spec_model.pk]), follow=True)
+    draft = ModelVersion.objects.get(status="draft")
+    assert (
+        first["Location"] == second.redirect_chain[0][0] == reverse("models_review:version", args=[draft.pk])
+    )
+    assert ModelVersion.objects.count() == 2
+    assert "already in progress" in second.content.decode()
+
+
 def test_raising_a_rule_in_the_browser_changes_only_the_draft(client, marketer, spec_model, draft):
     client.force_login(marketer)
     rule = draft.rules.get(event_type="form_submit")
@@ -158,6 +170,8 @@ def test_published_version_refuses_changes_through_the_models(spec_model):
     [
         "UPDATE models_review_modelversion SET sales_ready_score = 50 WHERE id = %s",
         "UPDATE models_review_modelversion SET note = 'rewritten' WHERE id = %s",
+        "UPDATE models_review_modelversion SET engagement_days = 5 WHERE id = %s",
+        "UPDATE models_review_modelversion SET account_min_engaged = 9 WHERE id = %s",
         "UPDATE models_review_rule SET points = 99 WHERE version_id = %s",
         "INSERT INTO models_review_rule (version_id, position, event_type, points, url_pattern, event_name,"
         " asset, asset_flag, product_line) VALUES (%s, 9, 'form_submit', 1, '', '', '', '', '')",

@@ -190,4 +190,50 @@ def test_survey_list_counts_sent_links_and_answers_without_multiplying(survey, s
     response_record(invitation=invitation_for_token(f"list-{leads[1].pk}"), score=4)
     Response.objects.create(survey=survey, score=8, channel="public", answered_at=timezone.now())
     [row] = [row for row in selectors.survey_list() if row.pk == survey.pk]
-    assert (row.sent, row.answers) == (3, 3)
+    assert (row.sent, row.answered, row.public_answers) == (3, 2, 1)
+    counts = selectors.invitation_counts(survey=survey)
+    # 4 invitations: 1 pending, 3 links sent of which 2 answered; the public answer apart.
+    assert (counts.invitations, counts.pending, counts.sent, counts.answered, counts.public_answers) == (
+        4,
+        1,
+        3,
+        2,
+        1,
+    )
+
+
+def test_dashboard_survey_filter_applies_to_accounts_segments_and_engagement(
+    client, marketer, survey, spec_model
+):
+    from tests.factories import SurveyFactory
+
+    other = SurveyFactory(name="Other")
+    acme = AccountFactory(name="Acme")
+    ana, bo = LeadFactory(account=acme, name="Ana"), LeadFactory(account=acme, name="Bo")
+    for lead in (ana, bo):
+        events_ingest(events=[NewEvent(type="form_submit", occurred_at=timezone.now(), lead_id=lead.pk)])
+    answer(survey, ana, 10)  # the chosen survey: Ana a promoter
+    answer(other, ana, 2)  # Ana's latest answer overall is a detractor's
+    answer(other, bo, 3)  # Bo answered only the other survey
+    Segment.objects.create(name="Everyone", filters={})
+    client.force_login(marketer)
+    page = client.get(reverse("surveys:dashboard"), {"survey": survey.pk})
+    by_account = page.context["by_account"]
+    assert [(g.name, g.summary.promoters, g.summary.detractors) for g in by_account] == [("Acme", 1, 0)]
+    assert [(g.name, g.summary.total) for g in page.context["by_segment"]] == [("Everyone", 1)]
+    engagement = page.context["engagement"]
+    assert [(r.lead.name, r.score, r.engagement) for r in engagement.active_promoters] == [("Ana", 10, 25)]
+    assert engagement.active_detractors == [] and engagement.respondents == 1
+    chart = client.get(reverse("surveys:chart_engagement"), {"survey": survey.pk}).json()
+    assert [len(d["data"]) for d in chart["datasets"]] == [1, 0, 0]
+    # All surveys: each lead's latest answer, so both are detractors now.
+    page = client.get(reverse("surveys:dashboard"))
+    assert [(g.summary.promoters, g.summary.detractors) for g in page.context["by_account"]] == [(0, 2)]
+
+
+def test_trend_range_states_the_months_and_counts_older_answers(survey, spec_model):
+    now = datetime(2026, 12, 15, tzinfo=UTC)
+    answer(survey, LeadFactory(), 9, at=datetime(2025, 12, 31, tzinfo=UTC))  # before Jan 2026
+    answer(survey, LeadFactory(), 9, at=datetime(2026, 1, 1, tzinfo=UTC))
+    trend = selectors.trend_range(now=now)
+    assert (trend.first.isoformat(), trend.last.isoformat(), trend.older) == ("2026-01-01", "2026-12-01", 1)

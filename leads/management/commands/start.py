@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 
 from leads.demo import DEMO_PASSWORD, demo_users, load_demo_data
 from leads.models import Lead
+from leads.services import buying_roles_ensure
 from models_review.services import ensure_default_model
 from scoring_site import embedded_redis
 
@@ -51,6 +52,7 @@ class Command(BaseCommand):
 
         outbox_sweep()
         ensure_default_model()
+        buying_roles_ensure()
         demo_users()
         if not no_demo and not Lead.objects.exists():
             self.stdout.write("Loading demo data (first run only)…")
