@@ -43,7 +43,7 @@ def test_respond_stores_answer_and_redirects_to_thank_you(client, personal_link,
     lead, token = personal_link
     response = client.post(url(token), {"score": "9", "reason": "Fast support"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("surveys:thanks", args=[survey.public_token])
+    assert response["Location"] == reverse("surveys:respond_thanks", args=[token])
     thanks = client.get(response["Location"]).content.decode()
     assert "Thanks a lot, it helps us improve." in thanks
     answer = Response.objects.get()
