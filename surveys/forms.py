@@ -60,7 +60,9 @@ class SendForm(forms.Form):
             try:
                 segment_members(segment)
             except FilterError as error:
-                raise forms.ValidationError(f"the saved filter of “{segment.name}” is invalid ({error}).")
+                raise forms.ValidationError(
+                    f"the saved filter of “{segment.name}” is invalid ({error})."
+                ) from None
         return segment
 
     def clean(self):

@@ -30,7 +30,9 @@ def clean_usable_segment(segment):
         try:
             segment_members(segment)
         except FilterError as error:
-            raise forms.ValidationError(f"the saved filter of “{segment.name}” is invalid ({error}).")
+            raise forms.ValidationError(
+                f"the saved filter of “{segment.name}” is invalid ({error})."
+            ) from None
     return segment
 
 
@@ -81,7 +83,7 @@ class SegmentEditForm(SegmentForm):
         max_length=2000,
         required=False,
         label="Filter",
-        help_text="Lead-list parameters, as in the lead list's address: e.g. stage=4&tag=enterprise&score_min=50.",
+        help_text="Lead-list parameters as in the lead list's address, e.g. stage=4&tag=enterprise&score_min=50.",
     )
 
     @classmethod
