@@ -83,7 +83,7 @@ class SegmentEditForm(SegmentForm):
         max_length=2000,
         required=False,
         label="Filter",
-        help_text="Lead-list parameters as in the lead list's address, e.g. stage=4&tag=enterprise&score_min=50.",
+        help_text="Lead-list parameters as in the lead list's address, e.g. stage=4&tag=vip&score_min=50.",
     )
 
     @classmethod
