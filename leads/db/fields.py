@@ -5,13 +5,32 @@ from django.db import models
 UNREADABLE = {"unreadable": "this value is nested too deeply to read; it was stored before the depth limit"}
 
 
+# Far deeper than ingest accepts (32); a value nested beyond it was stored before the limit.
+MAX_READ_DEPTH = 64
+
+
 class StoredJSONField(models.JSONField):
     """A JSONField whose stored value can never make a page fail: JSON nested close to
-    Python's recursion limit decodes outside a request but not inside one (the request
-    already holds a hundred frames), so such a value reads as a placeholder instead."""
+    Python's recursion limit may decode and then fail wherever it is encoded or rendered
+    again (an admin page, a template), so such a value reads as a placeholder instead."""
 
     def from_db_value(self, value, expression, connection):
         try:
-            return super().from_db_value(value, expression, connection)
+            decoded = super().from_db_value(value, expression, connection)
         except RecursionError:
             return dict(UNREADABLE)
+        return dict(UNREADABLE) if _deeper_than(decoded, MAX_READ_DEPTH) else decoded
+
+
+def _deeper_than(value, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        if depth >= limit:
+            return True
+        stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return False
