@@ -21,6 +21,12 @@ class StoredJSONField(models.JSONField):
             return dict(UNREADABLE)
         return dict(UNREADABLE) if _deeper_than(decoded, MAX_READ_DEPTH) else decoded
 
+    def deconstruct(self):
+        # The column is a plain JSONField; only reading differs. Migrations see no change, so
+        # SQLite never rebuilds the events table (which would drop its immutability trigger).
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
 
 def _deeper_than(value, limit: int) -> bool:
     stack = [(value, 0)]
