@@ -27,7 +27,10 @@ url_values = (
     | st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)).map(date.isoformat)
     | st.sampled_from(["9999-12-31", "0001-01-01", "1e308", "-1e308", "nan", "99999999999999999999", "%00"])
 )
-LIST_KEYS = FILTER_FIELDS + ("sort", "page", "segment", "format")
+# The date and number filters are listed again so they come up more often: they overflowed.
+LIST_KEYS = (
+    FILTER_FIELDS + ("sort", "page", "segment", "format") + ("active_since", "active_until", "score_min") * 3
+)
 DASHBOARD_KEYS = ("since", "until", "segment")
 
 
