@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from leads.db.fields import StoredJSONField
 from leads.engine import scoring
 
 
@@ -286,7 +287,7 @@ class Event(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
     campaign = models.CharField(max_length=200, blank=True, default="")
-    properties = models.JSONField(default=dict, blank=True)
+    properties = StoredJSONField(default=dict, blank=True)
     source = models.CharField(max_length=100, blank=True, default="")
 
     objects = EventQuerySet.as_manager()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.apps import apps
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, FloatField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -50,6 +50,14 @@ def spec_for(version) -> scoring.ModelSpec:
 # --- leads and accounts ---------------------------------------------------------------------
 
 
+class IdentityConflict(ValueError):
+    """A write that would move one person's identity onto another lead or account."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
 def lead_upsert(
     *,
     email: str | None = None,
@@ -58,33 +66,46 @@ def lead_upsert(
     title: str | None = None,
     account: Account | None = None,
 ) -> Lead:
-    """Find a lead by userId, then email; create it if neither is known. Given fields overwrite."""
+    """Find a lead by userId, then email; create it if neither is known. Given fields overwrite.
+
+    An email that belongs to a lead with another userId (or to another lead than the one the
+    userId names) is an IdentityConflict: it never moves that lead to the new userId."""
     if not email and not user_id:
         raise ValueError("A lead needs an email or a user id.")
     email = email.strip().lower() if email else None
-    lead = None
-    if user_id:
-        lead = Lead.objects.filter(user_id=user_id).first()
-    if lead is None and email:
-        lead = Lead.objects.filter(email=email).first()
-    if lead is None:
-        lead = Lead(email=email, user_id=user_id or None)
+    by_user = Lead.objects.filter(user_id=user_id).first() if user_id else None
+    by_email = Lead.objects.filter(email=email).first() if email else None
+    if by_email is not None and user_id and by_email.user_id not in (None, "", user_id):
+        raise IdentityConflict("email", "this email already belongs to another lead (different userId)")
+    if by_user is not None and by_email is not None and by_user.pk != by_email.pk:
+        raise IdentityConflict("email", "this email already belongs to another lead")
+    lead = by_user or by_email or Lead(email=email, user_id=user_id or None)
     changes = {"email": email, "user_id": user_id, "name": name, "title": title, "account": account}
     for attribute, value in changes.items():
         if value not in (None, ""):
             setattr(lead, attribute, value)
-    lead.save()
+    try:
+        with transaction.atomic():
+            lead.save()
+    except IntegrityError:  # a concurrent call took the email or userId first
+        raise IdentityConflict("email", "this email already belongs to another lead") from None
     return lead
 
 
 def account_upsert(*, domain: str, name: str = "", group_id: str = "") -> Account:
+    """The account of a domain, created if new. Only the account's own group (or the first
+    group to claim it) renames it: a call naming another groupId links to it unchanged."""
     domain = domain.strip().lower()
+    if not domain:
+        raise ValueError("domain: an account needs a domain.")
     account, created = Account.objects.get_or_create(
         domain=domain, defaults={"name": name or domain, "group_id": group_id}
     )
-    if not created and ((name and account.name != name) or (group_id and account.group_id != group_id)):
+    if created or not group_id or account.group_id not in ("", group_id):
+        return account
+    if (name and account.name != name) or account.group_id != group_id:
         account.name = name or account.name
-        account.group_id = group_id or account.group_id
+        account.group_id = group_id
         account.save(update_fields=["name", "group_id"])
     return account
 

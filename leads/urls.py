@@ -41,6 +41,8 @@ urlpatterns = [
     ),
     path("segments/", views.segments, name="segments"),
     path("segments/<int:pk>/", views.segment_detail, name="segment"),
+    path("segments/<int:pk>/edit/", views.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/delete/", views.segment_remove, name="segment_delete"),
     path("segments/<int:pk>/members.csv", views.segment_export, name="segment_export"),
     path("imports/", import_views.imports, name="imports"),
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),

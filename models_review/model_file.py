@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 from leads.engine.scoring import ASSET_FLAGS, EVENT_TYPES
+from leads.ingest.validation import InvalidValue, check_json
 
 TOP_KEYS = {
     "model",
@@ -45,6 +46,17 @@ DEFAULT_DECAY = {
 OPTIONAL_DEFAULTS = {"engagement_days": 90, "account_min_engaged": 2}
 
 
+# Upper and lower bounds on every setting: outside them dates overflow (a decay window of a
+# billion days), ticks multiply without end (a period of 0.0001 days) or totals stop being
+# numbers (a sales-ready score of 1e308). Ten years of inactivity is already "never".
+MAX_DAYS = 3650
+MIN_PERIOD_DAYS = 1
+MAX_SCORE = 1_000_000
+MAX_ACCOUNT_THRESHOLD = 1_000_000_000
+MAX_POINTS = 1_000_000
+MAX_PER_DAY = 10_000
+
+
 class ModelFileError(ValueError):
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))
@@ -53,6 +65,11 @@ class ModelFileError(ValueError):
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _shown(value) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"
 
 
 class _Checker:
@@ -72,7 +89,7 @@ class _Checker:
             return
         value = data[key]
         if not _is_number(value):
-            self.errors.append(f"{where}{key}: must be a number, not {value!r}")
+            self.errors.append(f"{where}{key}: must be a number, not {_shown(value)}")
         elif above is not None and value <= above:
             self.errors.append(f"{where}{key}: must be greater than {above:g}")
         elif minimum is not None and value < minimum:
@@ -116,13 +133,17 @@ def validate(data) -> dict:
     check = _Checker()
     if not isinstance(data, dict):
         raise ModelFileError(["file: must be a JSON object"])
+    try:
+        check_json(data, "")
+    except InvalidValue as problem:
+        raise ModelFileError([str(problem)]) from None
     check.unknown_keys(data, TOP_KEYS, "")
     check.text(data, "model", "", required=True, max_length=100)
     check.text(data, "note", "", max_length=10_000)
-    check.number(data, "sales_ready_score", "", above=0)
-    check.number(data, "cold_after_days", "", above=0)
-    check.number(data, "account_threshold", "", above=0)
-    check.number(data, "engagement_days", "", above=0)
+    check.number(data, "sales_ready_score", "", above=0, maximum=MAX_SCORE)
+    check.number(data, "cold_after_days", "", above=0, maximum=MAX_DAYS)
+    check.number(data, "account_threshold", "", above=0, maximum=MAX_ACCOUNT_THRESHOLD)
+    check.number(data, "engagement_days", "", above=0, maximum=MAX_DAYS)
     check.whole_number(data, "account_min_engaged", "", minimum=1)
     check.choice(data, "stage_mode", "", ("score", "content"))
     decay = data.get("decay", {})
@@ -130,15 +151,15 @@ def validate(data) -> dict:
         check.errors.append("decay: must be an object")
         decay = {}
     check.unknown_keys(decay, DECAY_KEYS, "decay.")
-    check.number(decay, "inactivity_days", "decay.", minimum=0)
-    check.number(decay, "period_days", "decay.", above=0)
+    check.number(decay, "inactivity_days", "decay.", minimum=0, maximum=MAX_DAYS)
+    check.number(decay, "period_days", "decay.", above=0, minimum=MIN_PERIOD_DAYS, maximum=MAX_DAYS)
     check.choice(decay, "mode", "decay.", ("percent", "points"))
     check.number(
         decay,
         "amount",
         "decay.",
         minimum=0,
-        maximum=100 if decay.get("mode", "percent") == "percent" else None,
+        maximum=100 if decay.get("mode", "percent") == "percent" else MAX_SCORE,
     )
     check.number(decay, "floor_fraction", "decay.", minimum=0, maximum=1)
     rules = data.get("rules", [])
@@ -170,11 +191,13 @@ def _check_rule(check: _Checker, rule, where: str):
         return
     check.unknown_keys(rule, RULE_KEYS, where)
     check.choice(rule, "event_type", where, RULE_EVENT_TYPES, required=True)
-    check.number(rule, "points", where, required=True)
+    check.number(rule, "points", where, required=True, minimum=-MAX_POINTS, maximum=MAX_POINTS)
     for key in ("url_pattern", "event_name", "asset", "product_line"):
         check.text(rule, key, where)
     check.choice(rule, "asset_flag", where, ASSET_FLAGS) if "asset_flag" in rule else None
     if "max_per_day" in rule and rule["max_per_day"] is not None:
         value = rule["max_per_day"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            check.errors.append(f"{where}max_per_day: must be a whole number of at least 1, not {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_PER_DAY:
+            check.errors.append(
+                f"{where}max_per_day: must be a whole number from 1 to {MAX_PER_DAY:,}, not {_shown(value)}"
+            )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.db import transaction
@@ -184,6 +185,24 @@ def check_publishable(version: ModelVersion) -> None:
     if not (version.note or "").strip():
         raise DraftError("note: write a change note saying why this version differs from the last.")
     model_file.validate(version_export(version=version))
+    _spec_trial(version)
+
+
+def _spec_trial(version: ModelVersion) -> None:
+    """Compute the spec once and decay a sales-ready lead over the longest gap a page can ask
+    about, so a version that would break ingest or pages is refused before it is live."""
+    try:
+        spec = version.spec()
+        start = datetime(1970, 1, 1, tzinfo=UTC)
+        state = scoring.ScoreState(float(spec.sales_ready_score), start, start)
+        end = timezone.now() + timedelta(days=model_file.MAX_DAYS)
+        list(scoring.decay_steps(state, end, spec.decay, spec.floor))
+        scoring.advance(state, end, spec.decay, spec.floor)
+        scoring.stage_for_score(float(spec.account_sales_ready_score), spec)
+    except (ArithmeticError, ValueError) as problem:
+        raise DraftError(
+            f"settings: this version cannot be scored ({problem}); check its settings."
+        ) from None
 
 
 def _editable(version: ModelVersion) -> ModelVersion:

@@ -23,10 +23,11 @@ def is_running() -> bool:
         return False
 
 
-def start(*, persist: bool = True) -> subprocess.Popen | None:
+def start(*, persist: bool = True, preexec_fn=None) -> subprocess.Popen | None:
     """Start the embedded server unless one already answers on the socket.
 
-    Returns the process we started (the caller stops it), or None if one was running."""
+    Returns the process we started (the caller stops it), or None if one was running.
+    `preexec_fn` runs in the child before redis-server starts (`start` ties its life to its own)."""
     if is_running():
         return None
     path = socket_path()
@@ -50,7 +51,9 @@ def start(*, persist: bool = True) -> subprocess.Popen | None:
         "--logfile",
         str(path.parent / "redis.log"),
     ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=preexec_fn
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if is_running():

@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "leads.workspace.context_processors.roles",
                 "leads.workspace.context_processors.navigation",
+                "scoring_site.context_processors.redis_status",
             ],
         },
     },

@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from leads.workspace import views as workspace_views
+from scoring_site import rq_dashboard
 from scoring_site.health import health
 from scoring_site.signin import SignInView
 
@@ -16,7 +17,7 @@ urlpatterns = [
     path("model/", include("models_review.urls")),
     path("surveys/", include("surveys.urls")),
     path("api/v1/", include("leads.api.urls")),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include(rq_dashboard.urlpatterns())),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     re_path(r"^static/(?P<path>.*)$", serve, {"document_root": settings.STATIC_ROOT}),

@@ -1,7 +1,7 @@
 from django import forms
 
 from leads.models import Lead, Segment
-from leads.workspace.filters import segment_members
+from leads.workspace.filters import FilterError, segment_members
 from surveys.models import Survey
 from surveys.nps import parse_score
 
@@ -53,6 +53,17 @@ class SendForm(forms.Form):
             shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
             raise forms.ValidationError(f"No lead has the email {shown}.")
         return emails
+
+    def clean_segment(self):
+        segment = self.cleaned_data.get("segment")
+        if segment is not None:
+            try:
+                segment_members(segment)
+            except FilterError as error:
+                raise forms.ValidationError(
+                    f"the saved filter of “{segment.name}” is invalid ({error})."
+                ) from None
+        return segment
 
     def clean(self):
         data = super().clean()

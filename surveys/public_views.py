@@ -1,6 +1,7 @@
 """The pages prospects see: no sign-in, one form, nothing about anyone but the greeting name."""
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -35,7 +36,7 @@ def respond(request, token):
             services.response_record(
                 invitation=invitation, score=form.cleaned_data["score"], reason=form.cleaned_data["reason"]
             )
-            return redirect("surveys:thanks", survey.public_token)
+            return redirect("surveys:respond_thanks", token)
     except services.AlreadyAnswered:
         return render(
             request, "surveys/already_answered.html", {"survey": survey, "t": texts(survey.language)}
@@ -72,7 +73,18 @@ def public_respond(request, public_token):
 
 @require_GET
 def thanks(request, public_token):
-    survey = get_object_or_404(Survey, public_token=public_token)
+    # A survey whose public link is switched off has no public pages at all.
+    survey = get_object_or_404(Survey, public_token=public_token, public_link_enabled=True)
+    return render(request, "surveys/thanks.html", {"survey": survey, "t": texts(survey.language)})
+
+
+@require_GET
+def respond_thanks(request, token):
+    """Thanks after a personal link's answer, whether or not the survey has a public link."""
+    invitation = services.invitation_for_token(token)
+    if invitation is None or invitation.status != invitation.Status.ANSWERED:
+        raise Http404("No answered invitation for this link.")
+    survey = invitation.survey
     return render(request, "surveys/thanks.html", {"survey": survey, "t": texts(survey.language)})
 
 

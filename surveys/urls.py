@@ -15,6 +15,7 @@ urlpatterns = [
     path("charts/engagement/", charts.EngagementChart.as_view(), name="chart_engagement"),
     # Public pages: no sign-in.
     path("r/<str:token>/", public_views.respond, name="respond"),
+    path("r/<str:token>/thanks/", public_views.respond_thanks, name="respond_thanks"),
     path("s/<str:public_token>/", public_views.public_respond, name="public"),
     path("s/<str:public_token>/thanks/", public_views.thanks, name="thanks"),
 ]

@@ -8,12 +8,12 @@ from functools import wraps
 
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
-from leads.api.responses import error
+from leads.api.responses import api_methods, error
 from leads.engine import accounts as accounts_engine
 from leads.engine import scoring
 from leads.ingest import credentials
+from leads.ingest.validation import InvalidValue, check_text
 from leads.models import Account, Lead, StageChange
 from leads.services import active_version, spec_for
 from leads.workspace.selectors import AccountMember, account_why, lead_contributions, lead_score_now
@@ -176,6 +176,15 @@ def _member(member: AccountMember, spec: scoring.ModelSpec, as_of: datetime) -> 
     }
 
 
+def _storable(text: str) -> bool:
+    # A URL can carry %00 or a lone surrogate; no stored email or domain holds one.
+    try:
+        check_text(text, "url")
+    except InvalidValue:
+        return False
+    return True
+
+
 def marketer_token_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -196,19 +205,23 @@ def marketer_token_required(view):
     return wrapper
 
 
-@require_GET
+@api_methods("GET", "HEAD")
 @marketer_token_required
 def lead_detail(request, email):
-    lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
+    lead = None
+    if _storable(email):
+        lead = Lead.objects.select_related("account").filter(email=email.strip().lower()).first()
     if lead is None:
         return error(f"No lead with email {email!r}.", status=404, code="not_found", field="email")
     return JsonResponse(lead_document(lead=lead))
 
 
-@require_GET
+@api_methods("GET", "HEAD")
 @marketer_token_required
 def account_detail(request, domain):
-    account = Account.objects.filter(domain=domain.strip().lower()).first()
+    account = None
+    if _storable(domain):
+        account = Account.objects.filter(domain=domain.strip().lower()).first()
     if account is None:
         return error(f"No account with domain {domain!r}.", status=404, code="not_found", field="domain")
     return JsonResponse(account_document(account=account))

@@ -1,6 +1,9 @@
 """JSON answers of the machine API: every error names the field and the reason."""
 
+from functools import wraps
+
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 
 class BadRequest(Exception):
@@ -21,3 +24,27 @@ def error(message: str, *, status: int, code: str, field: str | None = None, **e
         **extra,
     }
     return JsonResponse(body, status=status)
+
+
+def api_methods(*methods: str):
+    """Allow only `methods`, answering any other with a JSON 405. CSRF does not apply: no cookie
+    authenticates these calls (a write key or a Bearer token does), so a POST to a read URL
+    gets this JSON answer rather than the browser's CSRF page."""
+
+    def decorate(view):
+        @csrf_exempt
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.method not in methods:
+                response = error(
+                    f"{request.method} is not allowed here; use {' or '.join(methods)}.",
+                    status=405,
+                    code="method_not_allowed",
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

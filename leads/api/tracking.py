@@ -13,10 +13,8 @@ from functools import wraps
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from leads.api.responses import BadRequest, error
+from leads.api.responses import BadRequest, api_methods, error
 from leads.ingest import credentials, rate_limit
 from leads.ingest.messages import (
     MAX_BATCH_BYTES,
@@ -25,6 +23,7 @@ from leads.ingest.messages import (
     check_message,
     messages_apply,
 )
+from leads.ingest.validation import InvalidValue, check_text
 
 SIZE_LIMITS = {
     "message": (MAX_MESSAGE_BYTES, "32 KB limit for one message"),
@@ -36,8 +35,7 @@ def tracking_endpoint(kind: str):
     """Authenticate the write key and decode the (possibly gzipped) JSON body."""
 
     def decorate(view):
-        @csrf_exempt
-        @require_POST
+        @api_methods("POST")
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             try:
@@ -72,9 +70,10 @@ def _decoded_body(request, limit: int, limit_name: str) -> dict:
         raise BadRequest(f"The body is larger than the {limit_name}.", code="too_large", field="body")
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+    except ValueError as problem:
+        # Also the decoder's refusal of an integer beyond Python's 4,300-digit conversion limit.
         raise BadRequest(
-            f"The body is not valid JSON: {problem}.", code="invalid_json", field="body"
+            f"The body is not valid JSON: {str(problem)[:200]}.", code="invalid_json", field="body"
         ) from None
     except RecursionError:
         # e.g. 100,000 nested arrays: Python's decoder gives up; that is the client's error, not ours.
@@ -109,16 +108,26 @@ def _basic_username(request) -> str:
 
 def _body_write_key(body: dict) -> str:
     value = body.get("writeKey")
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    try:
+        return check_text(value, "writeKey")
+    except InvalidValue:
+        return ""  # no stored key holds a NUL or a lone surrogate
 
 
 def rate_limited(write_key, messages: int) -> JsonResponse | None:
     wait = rate_limit.take(write_key.pk, messages)
     if not wait:
         return None
+    allowance = rate_limit.events_per_minute()
+    advice = (
+        f"a batch of {messages:,} can never fit; send at most {allowance:,} messages per batch"
+        if messages > allowance
+        else "retry after the Retry-After seconds"
+    )
     response = error(
-        f"Source “{write_key.name}” sends more than {rate_limit.events_per_minute():,} messages a minute; "
-        "retry after the Retry-After seconds.",
+        f"Source “{write_key.name}” may send {allowance:,} messages a minute; {advice}.",
         status=429,
         code="rate_limited",
     )

@@ -13,7 +13,7 @@ import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -21,13 +21,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from leads.ingest.events import NewEvent, events_ingest
+from leads.ingest.validation import InvalidValue, check_number, check_text, parse_instant
 from leads.models import Account, CsvImport, EventType, Lead, Tag
 from leads.services import accounts_rollup
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK_ROWS = 1000
 PREVIEW_ROWS = 10
-MAX_FUTURE = timedelta(hours=24)
 # Event types a CSV may carry; survey answers come only from the survey form.
 IMPORTABLE_EVENT_TYPES = [t for t in EventType.values if t != EventType.NPS_RESPONSE]
 
@@ -150,7 +150,12 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
             continue
         raw = {name: values[index].strip() for index, name in columns.items()}
         try:
+            for name, value in raw.items():
+                check_text(value, name)
             row = clean_row(raw, now)
+        except InvalidValue as problem:
+            checked.errors.append({"line": line, "field": problem.field, "reason": problem.reason})
+            continue
         except RowError as problem:
             checked.errors.append({"line": line, "field": problem.field, "reason": problem.reason})
             continue
@@ -161,9 +166,33 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
             digest = hashlib.sha256(f"{content}\x1e{occurrences[content]}".encode()).hexdigest()[:40]
             row["idempotency_key"] = f"csv:{digest}"
         checked.rows.append((line, row))
+    if kind == CsvImport.Kind.LEADS:
+        _refuse_repeated_emails(checked)
     if kind in _ROW_CHECKS:
         _ROW_CHECKS[kind](checked)
     return checked
+
+
+def _refuse_repeated_emails(checked: CheckedCsv) -> None:
+    """Two rows for one email: which one is right is the author's call, so neither is written."""
+    lines: dict[str, list[int]] = {}
+    for line, row in checked.rows:
+        lines.setdefault(row["email"], []).append(line)
+    repeated = {email: found for email, found in lines.items() if len(found) > 1}
+    if not repeated:
+        return
+    checked.rows = [(line, row) for line, row in checked.rows if row["email"] not in repeated]
+    for email, found in repeated.items():
+        for line in found:
+            others = ", ".join(str(other) for other in found if other != line)
+            checked.errors.append(
+                {
+                    "line": line,
+                    "field": "email",
+                    "reason": f"{email} is also on line {others}; fix the file so each email appears once",
+                }
+            )
+    checked.errors.sort(key=lambda error: error["line"])
 
 
 def _canonical(name: str) -> str:
@@ -206,10 +235,12 @@ def _text(raw: dict, name: str, max_length: int = 200) -> str:
 
 
 def _domain(value: str, name: str) -> str:
+    if not value.strip():
+        return ""
     domain = value.strip().lower().removeprefix("https://").removeprefix("http://").split("/", 1)[0]
     if not domain:
-        return ""
-    if " " in domain or "." not in domain or len(domain) > 253:
+        raise RowError(name, f"{value[:60]!r} has no domain once the scheme and path are removed")
+    if any(character.isspace() for character in domain) or "." not in domain or len(domain) > 253:
         raise RowError(name, f"{value[:60]!r} is not a domain such as example.com")
     return domain
 
@@ -222,9 +253,10 @@ def _number(raw: dict, name: str) -> float | None:
         number = float(value.replace(",", ".") if value.count(",") == 1 and "." not in value else value)
     except ValueError:
         raise RowError(name, f"{value[:30]!r} is not a number") from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise RowError(name, f"{value[:30]!r} is not a number")
-    return number
+    try:
+        return check_number(number, name)
+    except InvalidValue as problem:
+        raise RowError(name, f"{value[:30]!r}: {problem.reason}") from None
 
 
 def _timestamp(raw: dict, now: datetime) -> datetime:
@@ -232,15 +264,9 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     if not value:
         raise RowError("timestamp", "missing")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise RowError(
-            "timestamp", f"{value[:40]!r} is not a date-time such as 2026-01-31T09:30:00Z"
-        ) from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if parsed > now + MAX_FUTURE:
-        raise RowError("timestamp", "more than 24 hours in the future")
-    return parsed
+        return parse_instant(value, "timestamp", now=now)
+    except InvalidValue as problem:
+        raise RowError(problem.field, problem.reason) from None
 
 
 def _clean_lead(raw: dict, now: datetime) -> dict:

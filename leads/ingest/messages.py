@@ -7,22 +7,31 @@ ones the database refused (e.g. an email that belongs to another lead) by index.
 from __future__ import annotations
 
 import json
-import math
+import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.utils import timezone
 
 from leads.ingest.events import NewEvent, events_ingest, identity_link
+from leads.ingest.validation import (
+    InvalidValue,
+    check_domain,
+    check_identifier,
+    check_json,
+    check_number,
+    parse_instant,
+)
 from leads.models import Identity, Lead
-from leads.services import account_upsert, accounts_rollup, lead_upsert
+from leads.services import IdentityConflict, account_upsert, accounts_rollup, lead_upsert
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 32 * 1024  # Segment's own limits
 MAX_BATCH_BYTES = 500 * 1024
-MAX_FUTURE = timedelta(hours=24)
 MAX_ID_LENGTH = 200
 MAX_TEXT_LENGTH = 200
 MESSAGE_TYPES = ("identify", "track", "page", "screen", "group", "alias")
@@ -73,14 +82,16 @@ def check_message(raw, *, type: str | None = None, now: datetime | None = None) 
     if not isinstance(raw, dict):
         raise MessageError("message", "must be a JSON object")
     try:
+        check_json(raw, "")
+    except InvalidValue as problem:
+        raise MessageError(problem.field or "message", problem.reason) from None
+    try:
         # Measured as Segment's own library measures it before sending.
         encoded = _STRICT_JSON.encode(raw)
     except ValueError:
         raise MessageError("message", "contains NaN or Infinity, which JSON does not allow") from None
     if len(encoded) > MAX_MESSAGE_BYTES:
         raise MessageError("message", "larger than the 32 KB limit for one message")
-    if "\\u0000" in encoded:
-        raise MessageError("message", "contains a NUL character (\\u0000), which cannot be stored")
     now = now or timezone.now()
     message_type = type or raw.get("type")
     if message_type not in MESSAGE_TYPES:
@@ -103,11 +114,11 @@ def check_message(raw, *, type: str | None = None, now: datetime | None = None) 
 
 def _identifier(raw: dict, name: str) -> str:
     value = raw.get(name)
-    if value is None or value == "":
+    if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise MessageError(name, "must be a string")
-    value = str(value)
+    value = check_identifier(str(value), name)  # already checked as text: cannot fail here
     if len(value) > MAX_ID_LENGTH:
         raise MessageError(name, f"longer than {MAX_ID_LENGTH} characters")
     return value
@@ -120,14 +131,9 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     if not isinstance(value, str):
         raise MessageError("timestamp", "must be an ISO 8601 string such as 2026-01-31T09:30:00Z")
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise MessageError("timestamp", f"cannot read {value[:40]!r} as an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    if parsed > now + MAX_FUTURE:
-        raise MessageError("timestamp", "more than 24 hours in the future")
-    return parsed
+        return parse_instant(value, "timestamp", now=now)
+    except InvalidValue as problem:
+        raise MessageError(problem.field, problem.reason) from None
 
 
 def _object(raw: dict, name: str, path: str | None = None) -> dict:
@@ -154,9 +160,17 @@ def _text(value, path: str, max_length: int = MAX_TEXT_LENGTH) -> str:
 def _number(value, path: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MessageError(path, "must be a number")
-    return float(value)
+    try:
+        return check_number(value, path)
+    except InvalidValue as problem:
+        raise MessageError(problem.field, problem.reason) from None
+
+
+def _domain(value: str, path: str) -> str:
+    try:
+        return check_domain(value, path)
+    except InvalidValue as problem:
+        raise MessageError(problem.field, problem.reason) from None
 
 
 def _check_identify(message: Message) -> None:
@@ -189,7 +203,10 @@ def _company(company) -> dict | None:
     domain = _text(company.get("domain") or company.get("website"), "traits.company.domain", 253)
     if not domain:
         return None
-    return {"domain": _bare_domain(domain), "name": _text(company.get("name"), "traits.company.name")}
+    return {
+        "domain": _domain(domain, "traits.company.domain"),
+        "name": _text(company.get("name"), "traits.company.name").strip(),
+    }
 
 
 def _check_group(message: Message) -> None:
@@ -200,9 +217,9 @@ def _check_group(message: Message) -> None:
     domain = _text(traits.get("domain") or traits.get("website"), "traits.domain", 253)
     message.traits = {
         "group_id": group_id,
-        "name": _text(traits.get("name"), "traits.name"),
+        "name": _text(traits.get("name"), "traits.name").strip(),
         # Without a domain trait the groupId is the only stable key we have for the account.
-        "domain": _bare_domain(domain) if domain else group_id.lower(),
+        "domain": _domain(domain, "traits.domain") if domain.strip() else group_id.lower(),
     }
 
 
@@ -279,13 +296,6 @@ def _new_event(message: Message, event_type: str, name: str, properties: dict, u
     )
 
 
-def _bare_domain(value: str) -> str:
-    value = value.strip().lower()
-    for prefix in ("https://", "http://"):
-        value = value.removeprefix(prefix)
-    return value.split("/", 1)[0].removeprefix("www.")
-
-
 _CHECKS = {
     "identify": _check_identify,
     "group": _check_group,
@@ -305,16 +315,22 @@ class ApplyResult:
     rejected: dict[int, MessageError] = field(default_factory=dict)
 
 
+# A message whose own storage fails (a value the database refuses, arithmetic the engine cannot
+# do) is rejected alone; a database that is down is not in this list and fails the request.
+STORAGE_FAILURES = (DataError, IntegrityError, ValueError, ArithmeticError, RecursionError)
+NOT_STORED = "could not be stored; the other messages of the batch were"
+
+
 def messages_apply(*, messages: list[tuple[int, Message]], source: str) -> ApplyResult:
     """Store checked messages in order, in one transaction. Events are ingested in runs
     between identity calls, so a track after an identify in the same batch finds its lead."""
     result = ApplyResult()
     with transaction.atomic():
-        pending: list[Message] = []
+        pending: list[tuple[int, Message]] = []
         for index, message in messages:
             if message.event is not None:
                 message.event.source = source
-                pending.append(message)
+                pending.append((index, message))
                 continue
             _flush(pending, result)
             pending = []
@@ -323,20 +339,40 @@ def messages_apply(*, messages: list[tuple[int, Message]], source: str) -> Apply
                     _APPLY[message.type](message)
             except MessageError as error:
                 result.rejected[index] = error
+            except STORAGE_FAILURES:
+                logger.exception("tracking message %s (%s) could not be stored", index, message.type)
+                result.rejected[index] = MessageError("message", NOT_STORED)
         _flush(pending, result)
     return result
 
 
-def _flush(messages: list[Message], result: ApplyResult) -> None:
-    if not messages:
+def _flush(pending: list[tuple[int, Message]], result: ApplyResult) -> None:
+    """Store a run of events together; if that fails, one by one, so only the failing one is lost."""
+    if not pending:
         return
+    try:
+        with transaction.atomic():
+            stored, duplicates = _store_events([message for _, message in pending])
+    except STORAGE_FAILURES:
+        if len(pending) > 1:
+            for item in pending:
+                _flush([item], result)
+            return
+        index, message = pending[0]
+        logger.exception("tracking message %s (%s) could not be stored", index, message.type)
+        result.rejected[index] = MessageError("message", NOT_STORED)
+        return
+    result.stored_events += stored
+    result.duplicates += duplicates
+
+
+def _store_events(messages: list[Message]) -> tuple[int, int]:
     lead_ids = _lead_ids_for_users({m.user_id for m in messages if m.user_id})
     for message in messages:
         message.event.lead_id = lead_ids.get(message.user_id)
     ingested = events_ingest(events=[m.event for m in messages])
-    result.stored_events += len(ingested.stored)
-    result.duplicates += ingested.duplicates
     _join_new_anonymous_ids(messages, lead_ids)
+    return len(ingested.stored), ingested.duplicates
 
 
 def _lead_ids_for_users(user_ids: set[str]) -> dict[str, int]:
@@ -366,28 +402,43 @@ def _join_new_anonymous_ids(messages: list[Message], lead_ids: dict[str, int]) -
 
 def _apply_identify(message: Message) -> None:
     traits = message.traits
-    if not message.user_id and not traits["email"]:
-        if message.anonymous_id:
-            Identity.objects.get_or_create(anonymous_id=message.anonymous_id)
-        return  # traits of a visitor we cannot name yet: nothing to store on a lead
+    if not message.user_id:
+        _apply_anonymous_identify(message)
+        return
     account = None
     if traits["company"]:
         account = account_upsert(domain=traits["company"]["domain"], name=traits["company"]["name"])
     try:
-        with transaction.atomic():
-            lead = lead_upsert(
-                email=traits["email"] or None,
-                user_id=message.user_id or None,
-                name=traits["name"] or None,
-                title=traits["title"] or None,
-                account=account,
-            )
-    except IntegrityError:
-        raise MessageError(
-            "traits.email", "this email already belongs to another lead (different userId)"
-        ) from None
+        lead = lead_upsert(
+            email=traits["email"] or None,
+            user_id=message.user_id,
+            name=traits["name"] or None,
+            title=traits["title"] or None,
+            account=account,
+        )
+    except IdentityConflict as conflict:
+        raise MessageError("traits.email", conflict.reason) from None
     if message.anonymous_id:
         identity_link(anonymous_id=message.anonymous_id, lead=lead)
+    if account:
+        accounts_rollup(account_ids=[account.pk])
+
+
+def _apply_anonymous_identify(message: Message) -> None:
+    """A visitor without a userId may introduce a new lead, never speak for a known one: anyone
+    can send an anonymousId with someone else's email."""
+    traits = message.traits
+    identity, _ = Identity.objects.get_or_create(anonymous_id=message.anonymous_id)
+    email = traits["email"].lower()
+    if not email or identity.lead_id or Lead.objects.filter(email=email).exists():
+        return
+    account = None
+    if traits["company"]:
+        account = account_upsert(domain=traits["company"]["domain"], name=traits["company"]["name"])
+    lead = lead_upsert(
+        email=email, name=traits["name"] or None, title=traits["title"] or None, account=account
+    )
+    identity_link(anonymous_id=message.anonymous_id, lead=lead)
     if account:
         accounts_rollup(account_ids=[account.pk])
 

@@ -20,7 +20,7 @@ def events_per_minute() -> int:
 
 
 def take(key_id: int, messages: int) -> float:
-    """Spend `messages` tokens; returns 0 when allowed, else the seconds to wait."""
+    """Spend `messages` tokens, all or none; returns 0 when allowed, else the seconds to wait."""
     capacity = events_per_minute()
     if capacity <= 0:
         return 0.0  # 0 turns the limit off
@@ -33,7 +33,9 @@ def take(key_id: int, messages: int) -> float:
             _buckets[key_id] = (tokens - messages, now)
             return 0.0
         _buckets[key_id] = (tokens, now)
-        return (min(messages, capacity) - tokens) / rate
+        if messages > capacity:
+            return 60.0  # more than a full bucket ever holds: refused whatever the wait
+        return (messages - tokens) / rate
 
 
 def reset() -> None:

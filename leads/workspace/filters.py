@@ -44,6 +44,11 @@ FILTER_FIELDS = (
     "likelihood_max",
 )
 PAGING_FIELDS = ("sort", "page", "segment", "format")
+# Dates a person or a URL gives are held to years the product can compute with: a day is
+# turned into an instant and a day added to it, which overflows at 9999-12-31.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+MAX_NUMBER = 1e15
 
 
 class FilterError(ValueError):
@@ -110,15 +115,15 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
     if sort not in SORTS:
         raise FilterError("sort", f"must be one of {', '.join(SORTS)}")
     return LeadFilter(
-        q=get("q").replace("\x00", "").strip()[:200],  # PostgreSQL refuses NUL in text
+        q=_clean_text(get("q"))[:200],
         score_min=_number("score_min", get("score_min")),
         score_max=_number("score_max", get("score_max")),
         stages=tuple(_stage(value) for value in getlist("stage") if str(value).strip()),
-        product_line=get("product_line").strip()[:100],
+        product_line=_clean_text(get("product_line"))[:100],
         product_score_min=_number("product_score_min", get("product_score_min")),
         cold=_flag("cold", get("cold")),
         qualified=_flag("qualified", get("qualified")),
-        tags=tuple(str(tag).strip()[:60] for tag in getlist("tag") if str(tag).strip()),
+        tags=tuple(_clean_text(tag)[:60] for tag in getlist("tag") if _clean_text(tag)),
         account=_integer("account", get("account")),
         owner=_integer("owner", get("owner")),
         active_since=_date("active_since", get("active_since")),
@@ -196,6 +201,8 @@ def _number(field, raw):
         raise FilterError(field, f"must be a number, not {str(raw)[:40]!r}") from None
     if value != value or value in (float("inf"), float("-inf")):
         raise FilterError(field, "must be a finite number")
+    if abs(value) > MAX_NUMBER:
+        raise FilterError(field, f"must be between -{MAX_NUMBER:g} and {MAX_NUMBER:g}")
     return value
 
 
@@ -238,9 +245,17 @@ def _date(field, raw):
     if raw in ("", None):
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(str(raw).strip())
     except (TypeError, ValueError):
         raise FilterError(field, f"must be a date like 2026-03-31, not {str(raw)[:40]!r}") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise FilterError(field, f"must be a date from {EARLIEST_DATE} to {LATEST_DATE}, not {day}")
+    return day
+
+
+def _clean_text(raw) -> str:
+    # PostgreSQL refuses NUL in text; a saved segment may hold anything JSON can.
+    return str(raw).replace("\x00", "").strip()
 
 
 def _choice(field, raw, choices):

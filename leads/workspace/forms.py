@@ -3,24 +3,52 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 
 from leads.models import Segment
+from leads.workspace.filters import EARLIEST_DATE, LATEST_DATE, FilterError, segment_members
 from leads.workspace.selectors import DASHBOARD_DEFAULT_DAYS, DateRange
 
 MAX_RANGE_DAYS = 731
 
 
+def _date_field():
+    return forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(EARLIEST_DATE, f"must be on or after {EARLIEST_DATE}."),
+            MaxValueValidator(LATEST_DATE, f"must be on or before {LATEST_DATE}."),
+        ],
+    )
+
+
+def clean_usable_segment(segment):
+    """A segment whose saved filter no longer loads is named as the error, never a 500."""
+    if segment is not None:
+        try:
+            segment_members(segment)
+        except FilterError as error:
+            raise forms.ValidationError(
+                f"the saved filter of “{segment.name}” is invalid ({error})."
+            ) from None
+    return segment
+
+
 class DashboardFilterForm(forms.Form):
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = _date_field()
+    until = _date_field()
     segment = forms.ModelChoiceField(queryset=Segment.objects.all(), required=False, empty_label="All leads")
+
+    def clean_segment(self):
+        return clean_usable_segment(self.cleaned_data.get("segment"))
 
     def clean(self):
         data = super().clean()
         today = timezone.now().date()
         until = data.get("until") or today
-        since = data.get("since") or until - timedelta(days=DASHBOARD_DEFAULT_DAYS - 1)
+        since = data.get("since") or max(EARLIEST_DATE, until - timedelta(days=DASHBOARD_DEFAULT_DAYS - 1))
         if since > until:
             self.add_error("since", "must be on or before the end date.")
         elif (until - since).days >= MAX_RANGE_DAYS:
@@ -47,6 +75,21 @@ class AdjustForm(forms.Form):
 class SegmentForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(max_length=300, required=False)
+
+
+class SegmentEditForm(SegmentForm):
+    order = forms.ChoiceField(choices=Segment.Order.choices)
+    filters = forms.CharField(
+        max_length=2000,
+        required=False,
+        label="Filter",
+        help_text="Lead-list parameters as in the lead list's address, e.g. stage=4&tag=vip&score_min=50.",
+    )
+
+    @classmethod
+    def for_segment(cls, segment, query: str):
+        initial = {"name": segment.name, "description": segment.description, "order": segment.order}
+        return cls(initial={**initial, "filters": query})
 
 
 def first_error(form) -> str:

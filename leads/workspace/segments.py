@@ -97,6 +97,41 @@ def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "",
         raise SegmentError("name", f"a segment called “{name}” already exists.") from None
 
 
+def segment_update(
+    *, segment: Segment, name: str, description: str, order: str, lead_filter: LeadFilter | None = None
+) -> Segment:
+    """Rename, re-describe, re-order or re-filter a segment. A built-in keeps its filter: the
+    product's own jobs rely on what it selects (cold detection fills the nurture segment)."""
+    name = (name or "").strip()
+    if not name:
+        raise SegmentError("name", "give the segment a name.")
+    if len(name) > 120:
+        raise SegmentError("name", "use at most 120 characters.")
+    if order not in Segment.Order.values:
+        raise SegmentError("order", f"must be one of {', '.join(Segment.Order.values)}.")
+    if lead_filter is not None and segment.built_in:
+        raise SegmentError("filters", "a built-in segment's filter cannot be changed; save a new segment.")
+    segment.name, segment.description, segment.order = name, (description or "").strip()[:300], order
+    if lead_filter is not None:
+        params = lead_filter.as_params()
+        params.pop("sort", None)
+        segment.filters = params
+    parse_filters({**segment.filters, "sort": order}, allow_extra=("sort",))  # what is saved must load again
+    try:
+        with transaction.atomic():
+            segment.save(update_fields=["name", "description", "order", "filters"])
+    except IntegrityError:
+        raise SegmentError("name", f"a segment called “{name}” already exists.") from None
+    return segment
+
+
+def segment_delete(*, segment: Segment) -> None:
+    """Delete a marketer's segment; the built-ins come back on the next visit, so they stay."""
+    if segment.built_in:
+        raise SegmentError("segment", "a built-in segment cannot be deleted.")
+    segment.delete()
+
+
 # --- CSV export ---------------------------------------------------------------------------
 
 CSV_COLUMNS = (

@@ -56,7 +56,10 @@ def top_leads(*, user, limit: int = 10):
 def recent_events(*, user, limit: int = 15):
     lead_ids = visible_leads(user, Lead.objects.all()).values("id")
     return (
-        Event.objects.filter(lead__in=lead_ids).select_related("lead").order_by("-occurred_at", "-id")[:limit]
+        Event.objects.filter(lead__in=lead_ids)
+        .select_related("lead")
+        .defer("properties")  # not shown; the list needs only what happened, when
+        .order_by("-occurred_at", "-id")[:limit]
     )
 
 

@@ -17,12 +17,21 @@ from leads.roles import SALES_REPS, marketer_required, visible_leads
 from leads.services import BuyingRoleError, buying_roles_update
 from leads.workspace import selectors
 from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
-from leads.workspace.forms import AdjustForm, BuyingRolesForm, DashboardFilterForm, SegmentForm, first_error
+from leads.workspace.forms import (
+    AdjustForm,
+    BuyingRolesForm,
+    DashboardFilterForm,
+    SegmentEditForm,
+    SegmentForm,
+    first_error,
+)
 from leads.workspace.segments import (
     SegmentError,
     describe_filters,
     segment_create,
     segment_csv_rows,
+    segment_delete,
+    segment_update,
     segments_ensure_built_in,
 )
 from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
@@ -242,14 +251,18 @@ def segments(request):
     if request.method == "POST":
         return _segment_save(request, SegmentForm(request.POST))
     rows = [
-        (
-            segment,
-            describe_filters(segment.filters),
-            selectors.capped_count(segment_members(segment), cap=1_000_000),
-        )
+        (segment, describe_filters(segment.filters), _member_count(segment))
         for segment in Segment.objects.all()
     ]
     return render(request, "leads/segments.html", {"rows": rows})
+
+
+def _member_count(segment):
+    """(count, capped) or the filter error, so one broken segment never hides the others."""
+    try:
+        return selectors.capped_count(segment_members(segment), cap=1_000_000)
+    except FilterError as error:
+        return error
 
 
 def _segment_save(request, form):
@@ -299,9 +312,55 @@ def segment_detail(request, pk):
     )
 
 
-def _segment_query(segment) -> str:
+@marketer_required
+@require_http_methods(["GET", "POST"])
+def segment_edit(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    if request.method == "GET":
+        form = SegmentEditForm.for_segment(segment, _segment_query(segment, with_order=False))
+        return render(request, "leads/segment_edit.html", {"segment": segment, "form": form})
+    form = SegmentEditForm(request.POST)
+    error = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            lead_filter = None
+            if data["filters"] != _segment_query(segment, with_order=False):
+                lead_filter = parse_filters(QueryDict(data["filters"]), allow_extra=("sort",))
+            segment_update(
+                segment=segment,
+                name=data["name"],
+                description=data["description"],
+                order=data["order"],
+                lead_filter=lead_filter,
+            )
+        except (SegmentError, FilterError) as problem:
+            error = problem
+        else:
+            messages.success(request, f"Segment “{segment.name}” saved.")
+            return redirect("leads:segment", pk=segment.pk)
+    segment.refresh_from_db()
+    context = {"segment": segment, "form": form, "error": error or first_error(form)}
+    return render(request, "leads/segment_edit.html", context, status=400)
+
+
+@marketer_required
+@require_POST
+def segment_remove(request, pk):
+    segment = get_object_or_404(Segment, pk=pk)
+    try:
+        segment_delete(segment=segment)
+    except SegmentError as error:
+        messages.error(request, f"Segment not deleted — {error}")
+        return redirect("leads:segment", pk=segment.pk)
+    messages.success(request, f"Segment “{segment.name}” deleted.")
+    return redirect("leads:segments")
+
+
+def _segment_query(segment, with_order: bool = True) -> str:
     params = QueryDict(mutable=True)
-    for key, value in {**segment.filters, "sort": segment.order}.items():
+    saved = {**segment.filters, "sort": segment.order} if with_order else dict(segment.filters)
+    for key, value in saved.items():
         params.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
     return params.urlencode()
 

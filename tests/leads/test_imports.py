@@ -205,3 +205,50 @@ def test_upload_with_a_missing_column_shows_the_error_on_the_form(client, spec_m
 def test_reps_cannot_import(client, spec_model, rep):
     client.force_login(rep)
     assert client.get("/leads/imports/").status_code == 403
+
+
+def test_event_row_whose_timestamp_overflows_is_reported_and_the_rest_imported(spec_model):
+    text = (
+        "email,type,timestamp\n"
+        "ana@example.com,form_submit,2026-01-01T09:00:00Z\n"
+        "bo@example.com,form_submit,0001-01-01T00:00:00+05:00\n"
+        "cy@example.com,form_submit,1900-01-01T00:00:00Z\n"
+    )
+    checked = csv_check(kind="events", text=text)
+    assert [(e["line"], e["field"]) for e in checked.errors] == [(3, "timestamp"), (4, "timestamp")]
+    assert "1970" in checked.errors[1]["reason"]
+    assert csv_import(checked=checked).created == 1
+    assert list(Event.objects.values_list("lead__email", flat=True)) == ["ana@example.com"]
+
+
+def test_nul_byte_in_a_cell_is_a_row_error_naming_the_column(spec_model):
+    checked = csv_check(kind="leads", text="email,name\nana@example.com,An\x00a\nbo@example.com,Bo\n")
+    assert checked.errors == [
+        {"line": 2, "field": "name", "reason": "contains a NUL character (\\u0000), which cannot be stored"}
+    ]
+    csv_import(checked=checked)
+    assert list(Lead.objects.values_list("email", flat=True)) == ["bo@example.com"]
+
+
+def test_two_rows_with_one_email_are_both_reported_and_neither_written(spec_model):
+    existing = LeadFactory(email="ana@example.com", name="Ana", title="CTO")
+    text = (
+        "email,name,title,tags\nana@example.com,Ana Silva,CEO,vip\nbo@example.com,Bo,,\nANA@example.com,,,\n"
+    )
+    checked = csv_check(kind="leads", text=text)
+    assert checked.errors == [
+        {
+            "line": 2,
+            "field": "email",
+            "reason": "ana@example.com is also on line 4; fix the file so each email appears once",
+        },
+        {
+            "line": 4,
+            "field": "email",
+            "reason": "ana@example.com is also on line 2; fix the file so each email appears once",
+        },
+    ]
+    report = csv_import(checked=checked)
+    assert (report.created, report.updated, report.duplicates) == (1, 0, 0)
+    existing.refresh_from_db()
+    assert (existing.name, existing.title, list(existing.tags.all())) == ("Ana", "CTO", [])

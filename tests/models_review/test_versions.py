@@ -58,7 +58,7 @@ def test_inline_validation_names_the_model_file_field(client, marketer, draft):
     )
     html = response.content.decode()
     assert "points: must be a number, not &#x27;lots&#x27;" in html
-    assert "max_per_day: must be a whole number of at least 1, not 0" in html
+    assert "max_per_day: must be a whole number from 1 to 10,000, not 0" in html
     assert 'hx-swap-oob="true"' in html
     assert draft.rules.count() == 6  # validating stores nothing
 

@@ -43,7 +43,7 @@ def test_respond_stores_answer_and_redirects_to_thank_you(client, personal_link,
     lead, token = personal_link
     response = client.post(url(token), {"score": "9", "reason": "Fast support"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("surveys:thanks", args=[survey.public_token])
+    assert response["Location"] == reverse("surveys:respond_thanks", args=[token])
     thanks = client.get(response["Location"]).content.decode()
     assert "Thanks a lot, it helps us improve." in thanks
     answer = Response.objects.get()
@@ -193,3 +193,21 @@ def test_public_pages_speak_the_survey_language(client, personal_link, survey):
     page = client.get(url(token)).content.decode()
     assert '<html lang="da">' in page
     assert "Hej Ana," in page and "Send mit svar" in page
+
+
+def test_thanks_page_of_a_survey_whose_public_link_is_off_is_404(client, survey):
+    assert client.get(reverse("surveys:thanks", args=[survey.public_token])).status_code == 200
+    survey.public_link_enabled = False
+    survey.save()
+    assert client.get(reverse("surveys:thanks", args=[survey.public_token])).status_code == 404
+
+
+def test_personal_link_thanks_works_without_a_public_link_and_only_once_answered(
+    client, personal_link, survey
+):
+    lead, token = personal_link
+    survey.public_link_enabled = False
+    survey.save()
+    assert client.get(reverse("surveys:respond_thanks", args=[token])).status_code == 404  # not answered yet
+    response = client.post(url(token), {"score": "9"})
+    assert client.get(response["Location"]).status_code == 200

@@ -1,6 +1,9 @@
 """`manage.py start`: the whole product on one machine — embedded Redis, web, RQ worker
-and cron scheduler — with demo data on first run. Ctrl-C stops every process it started."""
+and cron scheduler — with demo data on first run. Ctrl-C, SIGTERM and SIGHUP stop every
+process it started, and if `start` itself dies (SIGKILL, the OOM killer) its children
+receive SIGTERM from the kernel and stop too."""
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -17,6 +20,26 @@ from leads.services import buying_roles_ensure
 from models_review.services import ensure_default_model
 from scoring_site import embedded_redis
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent(parent_pid: int):
+    """A preexec_fn for Popen: the child gets SIGTERM when `start` dies, however it dies.
+    Signals the child inherited as ignored are restored first, so that SIGTERM (and a
+    stop sent to its process group) reaches it. Elsewhere than Linux only the restore applies."""
+
+    def prepare():
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            if os.getppid() != parent_pid:  # `start` died before prctl took effect
+                os._exit(1)
+
+    return prepare
+
 
 class Command(BaseCommand):
     help = "Run web, worker and scheduler with demo data (the README's first command)."
@@ -31,7 +54,10 @@ class Command(BaseCommand):
     def handle(self, *args, bind, no_demo, demo_leads, **options):
         self.children: dict[str, subprocess.Popen] = {}
         self.redis = None
-        signal.signal(signal.SIGTERM, self._on_signal)
+        # Set explicitly: started from a script or nohup, SIGINT or SIGHUP may arrive ignored,
+        # and an ignored Ctrl-C would leave web, worker and scheduler running.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
         try:
             self._prepare(no_demo, demo_leads)
             self._spawn_all(bind)
@@ -47,7 +73,7 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         if settings.USING_EMBEDDED_REDIS:
-            self.redis = embedded_redis.start()
+            self.redis = embedded_redis.start(preexec_fn=die_with_parent(os.getpid()))
         from scoring_site.queueing import outbox_sweep  # jobs requested while Redis was down
 
         outbox_sweep()
@@ -93,7 +119,9 @@ class Command(BaseCommand):
 
     def _spawn(self, command):
         # Own process group, so a stop reaches every grandchild (gunicorn's workers too).
-        return subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
+        return subprocess.Popen(
+            command, cwd=settings.BASE_DIR, start_new_session=True, preexec_fn=die_with_parent(os.getpid())
+        )
 
     def _announce(self, bind):
         self.stdout.write(
@@ -118,6 +146,9 @@ class Command(BaseCommand):
             time.sleep(1)
 
     def _on_signal(self, signum, frame):
+        # Once stopping, further signals wait their turn: a second Ctrl-C must not cut the stop short.
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     def _stop_all(self):

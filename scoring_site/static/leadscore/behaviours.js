@@ -19,3 +19,9 @@ document.addEventListener("submit", function (event) {
   }
   form.querySelector("[name=query]").value = params.toString();
 });
+
+document.addEventListener("submit", function (event) {
+  // Forms that destroy something (delete a segment) ask first.
+  const question = event.target.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
