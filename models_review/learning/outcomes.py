@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from leads.ingest import imports
+from leads.ingest.validation import InvalidValue, check_instant
 from leads.models import CsvImport, Lead
 from models_review.models import OutcomeLabel, SalesFeedback
 
@@ -71,10 +72,10 @@ def _instant(value: str, now: datetime) -> datetime:
         raise imports.RowError(
             "at", f"{value[:40]!r} is not a date such as 2026-01-31 or 2026-01-31T09:30:00Z"
         ) from None
-    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if parsed > now + imports.MAX_FUTURE:
-        raise imports.RowError("at", "more than 24 hours in the future")
-    return parsed
+    try:
+        return check_instant(parsed, "at", now=now)
+    except InvalidValue as problem:
+        raise imports.RowError(problem.field, problem.reason) from None
 
 
 def check_outcome_rows(checked: imports.CheckedCsv) -> None:
