@@ -71,3 +71,42 @@ def test_rep_has_no_settings_link_and_gets_403(page, rep):
     response = page.goto("/leads/settings/")
     assert response.status == 403
     assert page.goto("/leads/settings/write-keys/").status == 403
+
+
+def test_admin_creates_a_rep_who_signs_in_then_deactivates_them(page, db):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("boss", "boss@example.com", "correct horse battery")
+    sign_in(page, "boss")
+    page.goto("/leads/settings/")
+    page.click("#settings-sections >> text=Users and roles")
+    page.fill("#id_username", "newrep")
+    page.select_option("#id_role", "rep")
+    page.fill("#id_password", "Temporary-Horse-42")
+    page.click("text=Create user")
+    page.wait_for_selector("text=User newrep created as rep.")
+    _shot(page, "settings-users")
+    newrep = get_user_model().objects.get(username="newrep")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"tr[data-user='{newrep.pk}'] >> text=Deactivate")
+    page.wait_for_selector("text=newrep can no longer sign in.")
+    newrep.refresh_from_db()
+    assert newrep.is_active is False and newrep.groups.get().name == "Sales reps"
+
+
+def test_failed_job_is_requeued_from_the_page(page, marketer, rq_redis):
+    from rq import SimpleWorker
+
+    from scoring_site.queueing import queue
+
+    failing = queue("low")
+    job = failing.enqueue("math.sqrt", -1)
+    SimpleWorker([failing], connection=rq_redis).work(burst=True)
+    sign_in(page, "marketer")
+    page.goto("/leads/settings/failed-jobs/")
+    row = page.locator(f"tr[data-job='{job.id}']")
+    assert "ValueError: math domain error" in row.inner_text()
+    _shot(page, "settings-failed-jobs-real")
+    row.locator("text=Requeue").click()
+    page.wait_for_selector(f"text=Job {job.id}: requeued.")
+    assert job.id in failing.job_ids

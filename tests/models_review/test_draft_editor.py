@@ -3,6 +3,8 @@ together, saved in one transaction, and nothing typed is lost when something is 
 
 import pytest
 from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models_review import services
 from tests.factories import draft_editor_data, draft_editor_rows
@@ -93,3 +95,30 @@ def test_draft_save_rolls_back_the_settings_when_a_rule_is_refused(marketer, spe
         )
     draft.refresh_from_db()
     assert draft.sales_ready_score == 100 and draft.note == "" and draft.rules.count() == 6
+
+
+SETTING_NAMES = ("sales_ready_score", "period_days", "decay_amount", "floor_fraction", "account_min_engaged")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    points=st.text(max_size=12),
+    setting=st.sampled_from(SETTING_NAMES),
+    value=st.one_of(st.text(max_size=12), st.floats(allow_nan=True).map(repr)),
+)
+def test_version_save_any_input_is_saved_whole_or_refused_whole(
+    client, marketer, draft, points, setting, value
+):
+    client.force_login(marketer)
+    draft.refresh_from_db()
+    before = (_points(draft), {name: getattr(draft, name) for name in services.VERSION_SETTING_FIELDS})
+    rows = draft_editor_rows(draft)
+    rows[0]["points"], rows[3]["points"] = points, "17"
+    response = _save(client, draft, rules=rows, settings={setting: value})
+    draft.refresh_from_db()
+    after = (_points(draft), {name: getattr(draft, name) for name in services.VERSION_SETTING_FIELDS})
+    if response.status_code == 302:
+        assert after[0][3][1] == 17  # the second edited row is kept with the first
+    else:
+        assert response.status_code == 400 and after == before
+        assert "Nothing was saved" in response.content.decode()
