@@ -5,7 +5,7 @@ from leads.background import views as status_views
 from leads.crm import views as crm_views
 from leads.ingest import import_views
 from leads.roles import marketer_required
-from leads.workspace import charts, views
+from leads.workspace import charts, settings_views, views
 
 app_name = "leads"
 urlpatterns = [
@@ -48,6 +48,22 @@ urlpatterns = [
     path("imports/<int:pk>/", import_views.import_detail, name="import_detail"),
     path("imports/<int:pk>/import", import_views.import_run, name="import_run"),
     path("status/", status_views.status, name="status"),
+    path("settings/", settings_views.settings_index, name="settings"),
+    path("settings/write-keys/", settings_views.write_keys, name="settings_write_keys"),
+    path(
+        "settings/write-keys/<int:pk>/disable/",
+        settings_views.write_key_disable,
+        name="settings_write_key_disable",
+    ),
+    path("settings/webhooks/", settings_views.webhooks, name="settings_webhooks"),
+    path("settings/webhooks/<int:pk>/", settings_views.webhook_edit, name="settings_webhook"),
+    path("settings/webhooks/<int:pk>/toggle/", settings_views.webhook_toggle, name="settings_webhook_toggle"),
+    path("settings/daily-report/", settings_views.subscriptions, name="settings_subscriptions"),
+    path("settings/users/", settings_views.users, name="settings_users"),
+    path(
+        "settings/users/<int:pk>/deactivate/", settings_views.user_deactivate, name="settings_user_deactivate"
+    ),
+    path("settings/failed-jobs/", settings_views.failed_jobs, name="settings_failed_jobs"),
     path("crm/", crm_views.crm_index, name="crm"),
     path("crm/<str:kind>/", crm_views.crm_sync, name="crm_sync"),
     path("crm/<str:kind>/properties", crm_views.crm_properties_create, name="crm_properties"),

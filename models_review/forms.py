@@ -38,6 +38,8 @@ class ModelFileForm(forms.Form):
     """Runs `model_file.validate` over the form's data and files each error under its field."""
 
     prefix_in_file = ""
+    # Prefixed to every error ("Rule 3 · points: ...") when the form is one row of several.
+    row_label = ""
 
     def model_file_data(self) -> dict:
         raise NotImplementedError
@@ -54,7 +56,7 @@ class ModelFileForm(forms.Form):
                 path, _, text = message.partition(": ")
                 path = path.removeprefix(self.prefix_in_file)
                 name = self.field_for(path)
-                self.add_error(name, f"{path}: {text}")
+                self.add_error(name, f"{self.row_label}{path}: {text}")
         return cleaned
 
 
@@ -89,21 +91,40 @@ class RuleForm(ModelFileForm):
     def rule(self) -> dict:
         return self.valid_file["rules"][0]
 
-    @classmethod
-    def for_rule(cls, rule):
-        return cls(
-            initial={
-                "event_type": rule.event_type,
-                "points": f"{rule.points:g}",
-                "url_pattern": rule.url_pattern,
-                "event_name": rule.event_name,
-                "asset": rule.asset,
-                "asset_flag": rule.asset_flag,
-                "product_line": rule.product_line,
-                "max_per_day": rule.max_per_day or "",
-            },
-            prefix=f"rule-{rule.pk}",
-        )
+    @staticmethod
+    def initial_for(rule) -> dict:
+        return {
+            "event_type": rule.event_type,
+            "points": f"{rule.points:g}",
+            "url_pattern": rule.url_pattern,
+            "event_name": rule.event_name,
+            "asset": rule.asset,
+            "asset_flag": rule.asset_flag,
+            "product_line": rule.product_line,
+            "max_per_day": rule.max_per_day or "",
+        }
+
+
+class DraftRuleForm(RuleForm):
+    """One row of the draft editor: `rule_id` is empty for a row added in the browser."""
+
+    rule_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, row: int | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.row = row
+        self.row_label = f"Rule {row} · " if row else ""
+
+
+class BaseRuleFormSet(forms.BaseFormSet):
+    def get_form_kwargs(self, index):
+        # Rows are numbered as the page shows them, so an error names the row a person sees.
+        return {"row": None if index is None else index + 1}
+
+
+RuleFormSet = forms.formset_factory(
+    DraftRuleForm, formset=BaseRuleFormSet, extra=0, can_delete=True, max_num=500, absolute_max=500
+)
 
 
 class VersionSettingsForm(ModelFileForm):
@@ -219,6 +240,48 @@ class VersionSettingsForm(ModelFileForm):
             "engagement_days": fmt(version.engagement_days),
             "account_min_engaged": fmt(version.account_min_engaged),
             "cited_feedback": list(version.citations.values_list("feedback_id", flat=True)),
+        }
+
+
+class DraftEditor:
+    """The whole draft in one form: its settings, change note, citations and every rule row,
+    validated together and saved together (services.draft_save)."""
+
+    rules_prefix = "rules"
+
+    def __init__(self, data=None, *, version: ModelVersion, feedback_choices):
+        if data is None:
+            self.settings_form = VersionSettingsForm(
+                initial=VersionSettingsForm.initial_for(version), feedback_choices=feedback_choices
+            )
+            self.rules = RuleFormSet(
+                initial=[{**RuleForm.initial_for(rule), "rule_id": rule.pk} for rule in version.rules.all()],
+                prefix=self.rules_prefix,
+            )
+        else:
+            self.settings_form = VersionSettingsForm(data, feedback_choices=feedback_choices)
+            self.rules = RuleFormSet(data, prefix=self.rules_prefix)
+
+    def is_valid(self) -> bool:
+        settings_ok = self.settings_form.is_valid()
+        return self.rules.is_valid() and settings_ok
+
+    def kept_rule_forms(self):
+        # An added row left blank has no cleaned data and is skipped, like a removed one.
+        return [
+            form for form in self.rules.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+
+    def changes(self) -> dict:
+        form = self.settings_form
+        return {
+            "note": form.cleaned_data["note"],
+            "settings": form.settings(),
+            "cited_feedback_ids": [f.pk for f in form.cleaned_data["cited_feedback"]],
+            "rules": [
+                {**rule_form.rule(), "id": rule_form.cleaned_data.get("rule_id")}
+                for rule_form in self.kept_rule_forms()
+            ],
         }
 
 

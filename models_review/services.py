@@ -283,10 +283,40 @@ def draft_rule_save(*, version: ModelVersion, rule: dict, rule_id: int | None = 
     return row
 
 
-def draft_rule_delete(*, version: ModelVersion, rule_id: int) -> None:
+def draft_save(
+    *, version: ModelVersion, note: str, settings: dict, cited_feedback_ids=(), rules: list[dict]
+) -> ModelVersion:
+    """The draft editor's one Save: settings, note, citations and the whole rule list in one
+    transaction. `rules` is the list in page order, each a validated rule dict with `id` (None
+    for a new row); the draft's rules not listed are deleted. Either all of it is stored or
+    nothing is."""
     with transaction.atomic():
-        draft = _editable(version)
-        Rule.objects.filter(pk=rule_id, version=draft).delete()
+        draft = draft_update(
+            version=version, note=note, settings=settings, cited_feedback_ids=cited_feedback_ids
+        )
+        existing = {rule.pk: rule for rule in draft.rules.all()}
+        unknown = [rule["id"] for rule in rules if rule.get("id") is not None and rule["id"] not in existing]
+        if unknown:
+            raise DraftError(
+                f"rules: rule {unknown[0]} is not part of draft v{draft.number} (it was deleted meanwhile?); "
+                "reload the page."
+            )
+        kept = {rule["id"] for rule in rules if rule.get("id") is not None}
+        if len(kept) != sum(rule.get("id") is not None for rule in rules):
+            raise DraftError("rules: the same rule is listed twice; reload the page.")
+        Rule.objects.filter(version=draft).exclude(pk__in=kept).delete()
+        for position, rule in enumerate(rules, start=1):
+            row = existing[rule["id"]] if rule.get("id") is not None else Rule(version=draft)
+            row.position = position
+            row.event_type, row.points, row.max_per_day = (
+                rule["event_type"],
+                rule["points"],
+                rule.get("max_per_day"),
+            )
+            for key in RULE_TEXT_FIELDS:
+                setattr(row, key, rule.get(key) or "")
+            row.save()
+    return draft
 
 
 def draft_discard(*, version: ModelVersion) -> None:

@@ -17,13 +17,12 @@ from leads.workspace.spreadsheet import spreadsheet_cell
 from models_review import model_file, selectors, services
 from models_review.forms import (
     REVIEW_QUESTIONS,
+    DraftEditor,
     FeedbackFilterForm,
     FeedbackForm,
     ReviewForm,
-    RuleForm,
-    VersionSettingsForm,
 )
-from models_review.models import ModelVersion, PreviewRun, RecalculationRun, Rule, SalesFeedback
+from models_review.models import ModelVersion, PreviewRun, RecalculationRun, SalesFeedback
 from scoring_site.htmx import htmx_partial
 
 FEEDBACK_TO_CITE = 30
@@ -56,7 +55,7 @@ def version_detail(request, pk):
     return render(request, "models_review/version_detail.html", _version_context(version))
 
 
-def _version_context(version, settings_form=None, new_rule_form=None):
+def _version_context(version, editor=None):
     context = {
         "version": version,
         "rules": version.rules.all(),
@@ -64,11 +63,9 @@ def _version_context(version, settings_form=None, new_rule_form=None):
         "cited": version.citations.select_related("feedback__lead"),
     }
     if not version.is_published:
-        context["settings_form"] = settings_form or VersionSettingsForm(
-            initial=VersionSettingsForm.initial_for(version), feedback_choices=_feedback_choices(version)
+        context["editor"] = editor or DraftEditor(
+            version=version, feedback_choices=_feedback_choices(version)
         )
-        context["rule_forms"] = [(rule, RuleForm.for_rule(rule)) for rule in version.rules.all()]
-        context["new_rule_form"] = new_rule_form or RuleForm(prefix="new")
     return context
 
 
@@ -104,67 +101,28 @@ def version_copy(request, pk):
 
 @require_POST
 @marketer_required
-def version_settings(request, pk):
+def version_save(request, pk):
     version = get_object_or_404(ModelVersion, pk=pk)
-    form = VersionSettingsForm(request.POST, feedback_choices=_feedback_choices(version))
+    editor = DraftEditor(request.POST, version=version, feedback_choices=_feedback_choices(version))
     if "_validate" in request.POST:
-        return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})
-    if not form.is_valid():
-        messages.error(request, "The settings were not saved: fix the fields marked below.")
         return render(
-            request,
-            "models_review/version_detail.html",
-            _version_context(version, settings_form=form),
-            status=400,
+            request, "models_review/_editor_errors.html", {"editor": editor, "valid": editor.is_valid()}
+        )
+    if not editor.is_valid():
+        messages.error(request, "Nothing was saved: fix the fields marked below, then Save again.")
+        return render(
+            request, "models_review/version_detail.html", _version_context(version, editor), status=400
         )
     try:
-        services.draft_update(
-            version=version,
-            note=form.cleaned_data["note"],
-            settings=form.settings(),
-            cited_feedback_ids=[f.pk for f in form.cleaned_data["cited_feedback"]],
+        services.draft_save(version=version, **editor.changes())
+    except services.DraftError as error:
+        messages.error(request, f"Nothing was saved. {error}")
+        return render(
+            request, "models_review/version_detail.html", _version_context(version, editor), status=400
         )
-    except services.DraftError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Settings saved.")
-    return redirect("models_review:version", version.pk)
-
-
-@require_POST
-@marketer_required
-def rule_save(request, pk, rule_id=None):
-    version = get_object_or_404(ModelVersion, pk=pk)
-    if rule_id is not None:
-        get_object_or_404(Rule, pk=rule_id, version=version)
-    form = RuleForm(request.POST, prefix=f"rule-{rule_id}" if rule_id else "new")
-    if "_validate" in request.POST:
-        return render(request, "models_review/_field_errors.html", {"form": form, "valid": form.is_valid()})
-    if not form.is_valid():
-        messages.error(request, "The rule was not saved: fix the fields marked below.")
-        context = _version_context(version, new_rule_form=None if rule_id else form)
-        if rule_id:
-            context["rule_forms"] = [
-                (rule, form if rule.pk == rule_id else f) for rule, f in context["rule_forms"]
-            ]
-        return render(request, "models_review/version_detail.html", context, status=400)
-    try:
-        services.draft_rule_save(version=version, rule=form.rule(), rule_id=rule_id)
-    except services.DraftError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Rule saved.")
-    return redirect("models_review:version", version.pk)
-
-
-@require_POST
-@marketer_required
-def rule_delete(request, pk, rule_id):
-    version = get_object_or_404(ModelVersion, pk=pk)
-    try:
-        services.draft_rule_delete(version=version, rule_id=rule_id)
-    except services.DraftError as error:
-        messages.error(request, str(error))
+    messages.success(
+        request, f"Draft v{version.number} saved: settings and {len(editor.kept_rule_forms())} rules."
+    )
     return redirect("models_review:version", version.pk)
 
 

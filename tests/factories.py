@@ -67,3 +67,30 @@ class SurveyFactory(factory.django.DjangoModelFactory):
         model = "surveys.Survey"
 
     name = factory.Sequence(lambda n: f"NPS survey {n}")
+
+
+def draft_editor_rows(version) -> list[dict]:
+    """The draft editor's rule rows as the page first shows them (one dict per row)."""
+    from models_review.forms import RuleForm
+
+    return [{**RuleForm.initial_for(rule), "rule_id": rule.pk} for rule in version.rules.all()]
+
+
+def draft_editor_data(version, *, settings=None, rules=None) -> dict:
+    """POST data of the draft editor's one form: the version's current values, with `settings`
+    overriding fields and `rules` (from draft_editor_rows, changed) replacing the rows."""
+    from models_review.forms import VersionSettingsForm
+
+    data = {k: v for k, v in VersionSettingsForm.initial_for(version).items() if k != "cited_feedback"}
+    data.update(settings or {})
+    rows = draft_editor_rows(version) if rules is None else rules
+    data["rules-TOTAL_FORMS"] = str(len(rows))
+    data["rules-INITIAL_FORMS"] = str(sum(1 for row in rows if row.get("rule_id")))
+    for index, row in enumerate(rows):
+        for key, value in row.items():
+            if key == "DELETE":
+                if value:
+                    data[f"rules-{index}-DELETE"] = "on"
+            else:
+                data[f"rules-{index}-{key}"] = "" if value is None else str(value)
+    return data

@@ -16,6 +16,7 @@ NAVIGATION = (
     ("Import", "leads:imports", {"marketer", "admin"}),
     ("CRM", "leads:crm", {"marketer", "admin"}),
     ("Jobs", "leads:status", {"marketer", "admin"}),
+    ("Settings", "leads:settings", {"marketer", "admin"}),
 )
 
 

@@ -35,7 +35,7 @@ def test_recalculation_bar_moves_live_without_a_reload(page, marketer, spec_mode
     assert "Done: 2,000 leads recalculated" in page.inner_text("#recalc-panel")
 
 
-def test_status_page_shows_jobs_and_the_queue_dashboard_link(page, marketer, spec_model, rq_redis):
+def test_status_page_shows_jobs_and_the_failed_jobs_link(page, marketer, spec_model, rq_redis):
     JobRun.objects.create(
         name="decay",
         status="ok",
@@ -55,5 +55,5 @@ def test_status_page_shows_jobs_and_the_queue_dashboard_link(page, marketer, spe
     from scoring_site.schedule import PERIODIC
 
     assert page.locator("table.jobs tbody tr").count() == len(PERIODIC) == 15  # one row per scheduled job
-    assert page.get_by_text("Open the queue dashboard").count() == 1
+    assert page.locator("a[href='/leads/settings/failed-jobs/']", has_text="Failed jobs").count() == 1
     shot(page, "status.png")

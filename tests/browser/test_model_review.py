@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from leads.ingest.events import NewEvent, events_ingest
+from models_review import services
 from models_review.models import ModelVersion, SalesFeedback
 from tests.browser.conftest import sign_in
 from tests.factories import LeadFactory
@@ -42,16 +44,14 @@ def test_marketer_copies_raises_a_rule_previews_and_compares(page, marketer, spe
     page.wait_for_selector("text=Draft v2 copied")
     draft = ModelVersion.objects.get(number=2)
     rule = draft.rules.get(event_type="form_submit")
-    points = page.locator(f"#id_rule-{rule.pk}-points")
+    points = page.locator(f"[data-rule='{rule.pk}'] .cell-points input")
     points.fill("oops")
     points.dispatch_event("change")
-    page.wait_for_selector(f"#err-id_rule-{rule.pk}-points:has-text('points: must be a number')")
+    page.wait_for_selector(f"[data-rule='{rule.pk}'] .field-error:has-text('points: must be a number')")
     points.fill("40")
-    page.locator(f"[data-rule='{rule.pk}'] button:has-text('Save')").click()
-    page.wait_for_selector("text=Rule saved.")
     page.fill("#id_note", "Forms show buying intent: reps said form leads were ready (feedback).")
-    page.click("text=Save settings")
-    page.wait_for_selector("text=Settings saved.")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Draft v2 saved")
     _shot(page, "draft")
 
     page.click("#preview")
@@ -69,6 +69,52 @@ def test_marketer_copies_raises_a_rule_previews_and_compares(page, marketer, spe
     assert "Forms show buying intent" in header.inner_text() and "marketer" in header.inner_text()
     assert page.locator("#sheet td.changed").first.inner_text() == "40"
     _shot(page, "sheet")
+
+
+def test_draft_editor_keeps_two_row_edits_and_a_setting_after_one_save(page, marketer, spec_model):
+    draft = services.draft_copy(source=spec_model, by=marketer)
+    video, form = draft.rules.get(event_type="video_play"), draft.rules.get(event_type="form_submit")
+    sign_in(page, "marketer")
+    page.goto(reverse("models_review:version", args=[draft.pk]))
+    page.locator(f"[data-rule='{video.pk}'] .cell-points input").fill("12")
+    page.locator(f"[data-rule='{form.pk}'] .cell-points input").fill("33")
+    page.fill("#id_sales_ready_score", "110")
+    assert page.locator("[data-unsaved]").is_visible()
+    page.click("text=Add a rule")
+    new_row = page.locator("#rule-rows [data-rule-row]").last
+    new_row.locator(".cell-event_type select").select_option("custom")
+    new_row.locator(".cell-event_name input").fill("Demo booked")
+    new_row.locator(".cell-points input").fill("30")
+    _shot(page, "editor-before-save")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Draft v2 saved: settings and 7 rules")
+    page.reload()
+    assert page.locator(f"[data-rule='{video.pk}'] .cell-points input").input_value() == "12"
+    assert page.locator(f"[data-rule='{form.pk}'] .cell-points input").input_value() == "33"
+    assert page.input_value("#id_sales_ready_score") == "110"
+    assert page.locator("#rule-rows [data-rule-row]").last.locator(
+        ".cell-event_name input"
+    ).input_value() == ("Demo booked")
+    draft.refresh_from_db()
+    assert draft.sales_ready_score == 110
+    assert (draft.rules.get(pk=video.pk).points, draft.rules.get(pk=form.pk).points) == (12, 33)
+
+
+def test_draft_editor_error_keeps_what_was_typed(page, marketer, spec_model):
+    draft = services.draft_copy(source=spec_model, by=marketer)
+    video = draft.rules.get(event_type="video_play")
+    sign_in(page, "marketer")
+    page.goto(reverse("models_review:version", args=[draft.pk]))
+    page.locator(f"[data-rule='{video.pk}'] .cell-points input").fill("12")
+    page.fill("#id_period_days", "0")
+    page.fill("#id_note", "kept after an error")
+    page.click("#save-draft")
+    page.wait_for_selector("text=Nothing was saved")
+    assert page.locator(f"[data-rule='{video.pk}'] .cell-points input").input_value() == "12"
+    assert page.input_value("#id_note") == "kept after an error"
+    assert "decay.period_days: must be greater than 0" in page.inner_text("#draft-editor")
+    _shot(page, "editor-error")
+    assert draft.rules.get(pk=video.pk).points == 20
 
 
 def test_rep_leaves_feedback_with_one_click_and_a_note(page, rep, spec_model):

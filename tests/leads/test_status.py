@@ -27,7 +27,7 @@ def test_status_page_lists_every_periodic_job_with_last_and_next_run(client, mar
         assert name in page
     assert "12 leads decayed" in page and "SMTPException: relay refused" in page
     assert "never" in page  # jobs that have not run yet say so
-    assert "/admin/rq/" in page and "recalc" in page
+    assert "/leads/settings/failed-jobs/" in page and "/admin/" not in page and "recalc" in page
     assert "not reachable" not in page
 
 

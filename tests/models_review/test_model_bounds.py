@@ -7,6 +7,7 @@ from django.urls import reverse
 from models_review import model_file, services
 from models_review.models import ModelVersion
 from tests.conftest import SPEC_MODEL
+from tests.factories import draft_editor_data
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,8 @@ def test_version_settings_out_of_bounds_are_refused_naming_the_field(
 ):
     client.force_login(marketer)
     response = client.post(
-        reverse("models_review:version_settings", args=[draft.pk]), {**SETTINGS, field: value}
+        reverse("models_review:version_save", args=[draft.pk]),
+        draft_editor_data(draft, settings={**SETTINGS, field: value}),
     )
     assert response.status_code == 400 and message in response.content.decode()
     draft.refresh_from_db()

@@ -9,7 +9,6 @@ import time
 from collections import defaultdict
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from leads.background.recalculation import EVENT_COLUMNS, EventRow

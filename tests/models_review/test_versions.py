@@ -4,7 +4,7 @@ from django.urls import reverse
 
 from models_review import services
 from models_review.models import ModelVersion, PublishedVersionError, Rule, SalesFeedback, VersionCitation
-from tests.factories import LeadFactory
+from tests.factories import LeadFactory, draft_editor_data, draft_editor_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +39,10 @@ def test_copy_twice_opens_the_existing_draft(client, marketer, spec_model):
 
 def test_raising_a_rule_in_the_browser_changes_only_the_draft(client, marketer, spec_model, draft):
     client.force_login(marketer)
-    rule = draft.rules.get(event_type="form_submit")
+    rows = draft_editor_rows(draft)
+    next(row for row in rows if row["event_type"] == "form_submit")["points"] = "40"
     response = client.post(
-        reverse("models_review:rule_edit", args=[draft.pk, rule.pk]),
-        {f"rule-{rule.pk}-event_type": "form_submit", f"rule-{rule.pk}-points": "40"},
+        reverse("models_review:version_save", args=[draft.pk]), draft_editor_data(draft, rules=rows)
     )
     assert response.status_code == 302
     assert draft.rules.get(event_type="form_submit").points == 40
@@ -51,21 +51,22 @@ def test_raising_a_rule_in_the_browser_changes_only_the_draft(client, marketer, 
 
 def test_inline_validation_names_the_model_file_field(client, marketer, draft):
     client.force_login(marketer)
+    rows = [*draft_editor_rows(draft), {"event_type": "download", "points": "lots", "max_per_day": "0"}]
     response = client.post(
-        reverse("models_review:rule_add", args=[draft.pk]),
-        {"new-event_type": "download", "new-points": "lots", "new-max_per_day": "0", "_validate": "1"},
+        reverse("models_review:version_save", args=[draft.pk]),
+        {**draft_editor_data(draft, rules=rows), "_validate": "1"},
         HTTP_HX_REQUEST="true",
     )
     html = response.content.decode()
-    assert "points: must be a number, not &#x27;lots&#x27;" in html
-    assert "max_per_day: must be a whole number from 1 to 10,000, not 0" in html
+    assert "Rule 7 · points: must be a number, not &#x27;lots&#x27;" in html
+    assert "Rule 7 · max_per_day: must be a whole number from 1 to 10,000, not 0" in html
     assert 'hx-swap-oob="true"' in html
     assert draft.rules.count() == 6  # validating stores nothing
 
 
 def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(client, marketer, draft):
     client.force_login(marketer)
-    data = {
+    settings = {
         "note": "Faster decay",
         "sales_ready_score": "100",
         "inactivity_days": "30",
@@ -77,7 +78,9 @@ def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(clien
         "stage_mode": "score",
         "account_threshold": "",
     }
-    response = client.post(reverse("models_review:version_settings", args=[draft.pk]), data)
+    response = client.post(
+        reverse("models_review:version_save", args=[draft.pk]), draft_editor_data(draft, settings=settings)
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert "decay.period_days: must be greater than 0" in html and "decay.amount: must be at most 100" in html
@@ -88,7 +91,7 @@ def test_invalid_settings_are_refused_naming_the_field_and_nothing_changes(clien
 def test_settings_and_cited_feedback_are_saved(client, marketer, rep, draft):
     client.force_login(marketer)
     feedback = services.feedback_record(lead=LeadFactory(owner=rep), rep=rep, changes={"reason": "student"})
-    data = {
+    settings = {
         "note": "Students were reaching sales",
         "sales_ready_score": "120",
         "inactivity_days": "30",
@@ -101,7 +104,8 @@ def test_settings_and_cited_feedback_are_saved(client, marketer, rep, draft):
         "account_threshold": "",
         "cited_feedback": [feedback.pk],
     }
-    assert client.post(reverse("models_review:version_settings", args=[draft.pk]), data).status_code == 302
+    data = draft_editor_data(draft, settings=settings)
+    assert client.post(reverse("models_review:version_save", args=[draft.pk]), data).status_code == 302
     draft.refresh_from_db()
     assert (draft.sales_ready_score, draft.decay_mode, draft.decay_amount, draft.cold_after_days) == (
         120,
@@ -238,9 +242,11 @@ def test_version_pages_are_for_marketers(client, rep, spec_model):
 def test_a_rule_of_another_version_cannot_be_edited_through_a_draft(client, marketer, spec_model, draft):
     client.force_login(marketer)
     published_rule = spec_model.rules.first()
+    rows = draft_editor_rows(draft)
+    rows[0] = {**rows[0], "rule_id": published_rule.pk, "points": "1"}
     response = client.post(
-        reverse("models_review:rule_edit", args=[draft.pk, published_rule.pk]),
-        {f"rule-{published_rule.pk}-event_type": "form_submit", f"rule-{published_rule.pk}-points": "1"},
+        reverse("models_review:version_save", args=[draft.pk]), draft_editor_data(draft, rules=rows)
     )
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert f"rules: rule {published_rule.pk} is not part of draft v2" in response.content.decode()
     assert spec_model.rules.first().points == published_rule.points
