@@ -31,6 +31,10 @@ WINDOW_SECONDS = 10.0
 LEASE = timedelta(minutes=5)
 RATE_LIMIT_RETRIES = 5
 MAX_ERRORS_KEPT = 20
+# Above this many changed leads a connector that can (Salesforce) sends Bulk API 2.0 jobs instead
+# of collections calls; each job carries at most BULK_JOB_LEADS, so memory stays bounded.
+BULK_ABOVE = 2_000
+BULK_JOB_LEADS = 10_000
 
 
 class CrmSettingsError(ValueError):
@@ -153,6 +157,8 @@ def push_preview(*, connection: CrmConnection, limit: int | None = None) -> Push
         changed_batches(connection=connection, size=min(size, limit or size), limit=limit or size), []
     )
     records = push_records(connection=connection, leads=first, now=timezone.now())
+    if connection.kind == CrmConnection.Kind.SALESFORCE and pending > BULK_ABOVE:
+        size = BULK_JOB_LEADS  # one Bulk API 2.0 job per this many leads
     return PushResult(
         batches=-(-pending // size),
         pending=pending,
@@ -185,19 +191,10 @@ def crm_push(
     try:
         connector = connector or connector_for(connection)
         window = window or CallWindow(connection.calls_per_window)
-        for batch in changed_batches(connection=connection, size=_batch_size(connection)):
-            records = push_records(connection=connection, leads=batch, now=timezone.now())
-            answer = _send(connector, window, records, result)
-            _mark(connection, batch, answer)
-            result.batches += 1
-            result.sent += len(answer.stored) + len(answer.unmatched)
-            retried = _retry_alone(connector, window, connection, batch, records, answer, result)
-            result.failed += len(retried.failed)
-            for lead_id, reason in list(retried.failed.items())[:3]:
-                _error(result, f"{_email(records, lead_id)}: {reason}")
-            _lease_renew(connection, owner)
-            if between_batches:
-                between_batches(result.batches)
+        if hasattr(connector, "push_bulk") and changed_leads(connection=connection).count() > BULK_ABOVE:
+            _push_bulk(connection, connector, window, result, owner, between_batches)
+        else:
+            _push_batches(connection, connector, window, result, owner, between_batches)
         result.status = SyncRun.Status.PARTIAL if result.failed else SyncRun.Status.OK
     except (CrmUnavailable, SecretUnreadable) as error:
         _error(result, str(error))
@@ -213,15 +210,60 @@ def crm_push(
     return result
 
 
+def _push_batches(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
+    for batch in changed_batches(connection=connection, size=_batch_size(connection)):
+        records = push_records(connection=connection, leads=batch, now=timezone.now())
+        answer = _send(connector, window, records, result)
+        _mark(connection, batch, answer)
+        result.batches += 1
+        result.sent += len(answer.stored) + len(answer.unmatched)
+        retried = _retry_alone(connector, window, connection, batch, records, answer, result)
+        result.failed += len(retried.failed)
+        for lead_id, reason in list(retried.failed.items())[:3]:
+            _error(result, f"{_email(records, lead_id)}: {reason}")
+        _lease_renew(connection, owner)
+        if between_batches:
+            between_batches(result.batches)
+
+
+def _push_bulk(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
+    """Bulk jobs of up to BULK_JOB_LEADS leads, gathered from the same id-ordered batches. A
+    refused row is not retried alone here: it stays pending with Salesforce's reason."""
+    job: list[Lead] = []
+    for batch in changed_batches(connection=connection, size=_batch_size(connection)):
+        job.extend(batch)
+        if len(job) >= BULK_JOB_LEADS:
+            _bulk_job(connection, connector, window, result, owner, between_batches, job)
+            job = []
+    if job:
+        _bulk_job(connection, connector, window, result, owner, between_batches, job)
+
+
+def _bulk_job(connection, connector, window, result: PushResult, owner, between_batches, job) -> None:
+    records = push_records(connection=connection, leads=job, now=timezone.now())
+    answer = _send(connector, window, records, result, send=connector.push_bulk)
+    _mark(connection, job, answer)
+    result.batches += 1
+    result.sent += len(answer.stored) + len(answer.unmatched)
+    result.failed += len(answer.failed)
+    for lead_id, reason in list(answer.failed.items())[:3]:
+        _error(result, f"{_email(records, lead_id)}: {reason}")
+    _lease_renew(connection, owner)
+    if between_batches:
+        between_batches(result.batches)
+
+
 def _batch_size(connection: CrmConnection) -> int:
     return 100 if connection.kind == CrmConnection.Kind.HUBSPOT else 200
 
 
-def _send(connector, window: CallWindow, records: list[PushRecord], result: PushResult) -> BatchAnswer:
+def _send(
+    connector, window: CallWindow, records: list[PushRecord], result: PushResult, send=None
+) -> BatchAnswer:
     for attempt in range(RATE_LIMIT_RETRIES + 1):
         window.wait()
         try:
-            return connector.push_batch(records)
+            return (send or connector.push_batch)(records)
         except CrmRateLimited as limited:
             if attempt == RATE_LIMIT_RETRIES:
                 raise CrmUnavailable(f"{limited}; still limited after {RATE_LIMIT_RETRIES} waits") from None
