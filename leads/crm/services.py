@@ -7,6 +7,8 @@ in flight and loses nothing. One push per connector runs at a time, through a le
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import deque
@@ -177,8 +179,8 @@ def crm_push(
     is called with the batch number after each batch is recorded (tests use it to kill a run)."""
     started = timezone.now()
     run = SyncRun.objects.create(connection=connection, direction=SyncRun.Direction.PUSH, started_at=started)
-    owner = uuid.uuid4().hex
-    if not _lease_take(connection, owner):
+    owner = _lease_owner()
+    if not _lease_take(connection, owner, run_id=run.id):
         return _run_finish(
             run,
             PushResult(
@@ -357,14 +359,51 @@ def _run_finish(run: SyncRun, result: PushResult) -> PushResult:
     return result
 
 
-def _lease_take(connection: CrmConnection, owner: str) -> bool:
+def _lease_owner() -> str:
+    """host:pid:nonce, so a run on the same host can tell that the holder is dead."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def _lease_take(connection: CrmConnection, owner: str, run_id: int | None = None) -> bool:
     now = timezone.now()
     taken = (
         CrmConnection.objects.filter(pk=connection.pk)
         .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
         .update(push_lease_owner=owner, push_lease_until=now + LEASE)
     )
+    if taken:
+        return True
+    # A killed run never releases its lease; when it ran on this host and its process is gone,
+    # waiting out the lease would only delay the changes it left pending.
+    holder = CrmConnection.objects.filter(pk=connection.pk).values_list("push_lease_owner", flat=True).first()
+    if not holder or not _holder_dead(holder):
+        return False
+    taken = CrmConnection.objects.filter(pk=connection.pk, push_lease_owner=holder).update(
+        push_lease_owner=owner, push_lease_until=now + LEASE
+    )
+    if taken:
+        SyncRun.objects.filter(
+            connection=connection, direction=SyncRun.Direction.PUSH, status=SyncRun.Status.RUNNING
+        ).exclude(pk=run_id).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=now,
+            errors=["This run was stopped before it finished (its process died); the next run resumed."],
+        )
     return taken == 1
+
+
+def _holder_dead(holder: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _lease_renew(connection: CrmConnection, owner: str) -> None:
