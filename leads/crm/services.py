@@ -24,8 +24,9 @@ from django.utils import timezone
 from leads.crm.connectors import BatchAnswer, CrmRateLimited, CrmUnavailable, PushRecord
 from leads.crm.models import CrmConnection, LeadSync, PulledDeal, SyncRun
 from leads.crm.secrets import SecretUnreadable, secret_decrypt, secret_encrypt, secret_hint
-from leads.crm.selectors import changed_batches, changed_leads, push_records
+from leads.crm.selectors import changed_batches, changed_leads, push_queued_at, push_records
 from leads.models import Lead
+from scoring_site.queueing import enqueue_or_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -505,6 +506,40 @@ def crm_pull(*, connection: CrmConnection, connector=None) -> PullResult:
         )
         run.save()
     return result
+
+
+PUSH_JOB = "leads.crm.jobs.crm_push_connection"
+
+
+def push_reference(connection: CrmConnection) -> str:
+    return f"crm-push:{connection.kind}"
+
+
+@dataclass
+class PushQueued:
+    already: bool = False  # a push asked for earlier has not started yet
+    waiting_for_redis: bool = False
+
+
+def crm_push_enqueue(*, connection: CrmConnection) -> PushQueued:
+    """Queue one push of this connector now (the "Push now" button). A request not yet picked
+    up by a worker is not queued twice; the lease would turn a second one into a no-op anyway."""
+    if push_queued_at(connection=connection):
+        return PushQueued(already=True)
+    with transaction.atomic():
+        queued = enqueue_or_outbox(
+            "default", PUSH_JOB, reference=push_reference(connection), connection_id=connection.pk
+        )
+    # The outbox pushes to Redis when the transaction commits, so `waiting` is known here.
+    return PushQueued(waiting_for_redis=queued.waiting)
+
+
+def crm_push_connection(*, connection_id: int) -> str:
+    connection = CrmConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "connection removed; nothing to push"
+    result = crm_push(connection=connection)
+    return f"{connection.kind}: {result.sent} sent, {result.pending} pending"
 
 
 def crm_push_active() -> str:
