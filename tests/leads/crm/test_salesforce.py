@@ -6,7 +6,7 @@ import pytest
 
 from leads.crm.connectors.salesforce import SalesforceConnector
 from leads.crm.models import LeadSync, SyncRun
-from leads.crm.services import connection_save, crm_pull, crm_push
+from leads.crm.services import connection_save, crm_pull, crm_push, push_preview
 from leads.models import Lead, Stage
 from models_review.models import SalesFeedback
 from tests.factories import LeadFactory
@@ -179,3 +179,11 @@ def test_salesforce_bulk_job_that_fails_keeps_every_change_pending(salesforce, f
 
     assert (result.sent, result.pending, result.status) == (0, 2_001, SyncRun.Status.FAILED)
     assert "bulk job did not complete" in result.errors[0]
+
+
+def test_salesforce_preview_above_2000_counts_bulk_jobs(salesforce, fake_sf):
+    many_leads(fake_sf, 2_500)
+
+    preview = push_preview(connection=salesforce)
+
+    assert (preview.pending, preview.batches, len(preview.preview)) == (2_500, 1, 200)
