@@ -373,6 +373,7 @@ def _lease_take(connection: CrmConnection, owner: str, run_id: int | None = None
         .update(push_lease_owner=owner, push_lease_until=now + LEASE)
     )
     if taken:
+        _runs_stopped(connection, now, run_id)
         return True
     # A killed run never releases its lease; when it ran on this host and its process is gone,
     # waiting out the lease would only delay the changes it left pending.
@@ -383,14 +384,20 @@ def _lease_take(connection: CrmConnection, owner: str, run_id: int | None = None
         push_lease_owner=owner, push_lease_until=now + LEASE
     )
     if taken:
-        SyncRun.objects.filter(
-            connection=connection, direction=SyncRun.Direction.PUSH, status=SyncRun.Status.RUNNING
-        ).exclude(pk=run_id).update(
-            status=SyncRun.Status.FAILED,
-            finished_at=now,
-            errors=["This run was stopped before it finished (its process died); the next run resumed."],
-        )
+        _runs_stopped(connection, now, run_id)
     return taken == 1
+
+
+def _runs_stopped(connection: CrmConnection, now, run_id: int | None) -> None:
+    """Holding the lease, no other push of this connector can be running: one still marked
+    running was killed (or hung past its lease)."""
+    SyncRun.objects.filter(
+        connection=connection, direction=SyncRun.Direction.PUSH, status=SyncRun.Status.RUNNING
+    ).exclude(pk=run_id).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=now,
+        errors=["This run was stopped before it finished (its process died); the next run resumed."],
+    )
 
 
 def _holder_dead(holder: str) -> bool:

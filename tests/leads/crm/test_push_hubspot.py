@@ -192,3 +192,21 @@ def test_push_leaves_the_lease_of_a_live_process_on_this_host(hubspot, fake_hubs
     assert _lease_take(hubspot, f"{socket.gethostname()[:30]}:{os.getppid()}:feedface")
 
     assert crm_push(connection=hubspot).status == SyncRun.Status.BUSY
+
+
+def test_push_after_an_expired_lease_marks_the_killed_run_stopped(hubspot, fake_hubspot):
+    from datetime import timedelta
+
+    from leads.crm.models import CrmConnection
+
+    leads(1)
+    CrmConnection.objects.filter(pk=hubspot.pk).update(
+        push_lease_owner="other-host:123:feedface", push_lease_until=hubspot.created_at - timedelta(seconds=1)
+    )
+    killed = SyncRun.objects.create(
+        connection=hubspot, direction=SyncRun.Direction.PUSH, started_at=hubspot.created_at
+    )
+
+    assert crm_push(connection=hubspot).sent == 1
+    killed.refresh_from_db()
+    assert killed.status == SyncRun.Status.FAILED and killed.finished_at is not None
