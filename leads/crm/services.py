@@ -230,22 +230,26 @@ def _push_batches(connection, connector, window, result: PushResult, owner: str,
 
 
 def _push_bulk(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
-    """Bulk jobs of up to BULK_JOB_LEADS leads, gathered from the same id-ordered batches. A
+    """Bulk jobs of up to BULK_JOB_LEADS leads, gathered from the same id-ordered batches (their
+    records built a batch at a time, so the "why" replay reads one batch's events at once). A
     refused row is not retried alone here: it stays pending with Salesforce's reason."""
-    job: list[Lead] = []
+    leads: list[Lead] = []
+    records: list[PushRecord] = []
     for batch in changed_batches(connection=connection, size=_batch_size(connection)):
-        job.extend(batch)
-        if len(job) >= BULK_JOB_LEADS:
-            _bulk_job(connection, connector, window, result, owner, between_batches, job)
-            job = []
-    if job:
-        _bulk_job(connection, connector, window, result, owner, between_batches, job)
+        leads.extend(batch)
+        records.extend(push_records(connection=connection, leads=batch, now=timezone.now()))
+        if len(leads) >= BULK_JOB_LEADS:
+            _bulk_job(connection, connector, window, result, owner, between_batches, leads, records)
+            leads, records = [], []
+    if leads:
+        _bulk_job(connection, connector, window, result, owner, between_batches, leads, records)
 
 
-def _bulk_job(connection, connector, window, result: PushResult, owner, between_batches, job) -> None:
-    records = push_records(connection=connection, leads=job, now=timezone.now())
+def _bulk_job(
+    connection, connector, window, result: PushResult, owner, between_batches, leads, records
+) -> None:
     answer = _send(connector, window, records, result, send=connector.push_bulk)
-    _mark(connection, job, answer)
+    _mark(connection, leads, answer)
     result.batches += 1
     result.sent += len(answer.stored) + len(answer.unmatched)
     result.failed += len(answer.failed)

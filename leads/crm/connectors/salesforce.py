@@ -21,7 +21,8 @@ BATCH_SIZE = 200
 API_VERSION = "59.0"
 # SOQL is sent in the query string: 200 emails keep it far below Salesforce's URI limit.
 MATCH_CHUNK = 200
-# Bulk API 2.0 sets a field to null only when its CSV cell says so; an empty cell leaves it as it was.
+# Bulk API 2.0 leaves a field as it was for an empty CSV cell and clears it only for this value;
+# Salesforce keeps no empty strings, so "" and None both mean "clear", as in a Collections call.
 BULK_NULL = "#N/A"
 
 
@@ -118,11 +119,16 @@ class SalesforceConnector:
 
     def _bulk_update(self, sobject: str, by_id: dict[str, PushRecord], answer: BatchAnswer) -> None:
         rows = [
-            {"Id": record_id, **{k: BULK_NULL if v is None else v for k, v in record.properties.items()}}
+            {
+                "Id": record_id,
+                **{k: BULK_NULL if v is None or v == "" else v for k, v in record.properties.items()},
+            }
             for record_id, record in by_id.items()
         ]
         bulk = getattr(self.sf.bulk2, sobject)
-        (job,) = bulk.update(records=rows, wait=self.bulk_poll_seconds)
+        # Every cell quoted: simple-salesforce re-reads the CSV it writes, and on Python 3.11 a
+        # bare "\r" in an unquoted cell would end the row there.
+        (job,) = bulk.update(records=rows, wait=self.bulk_poll_seconds, quoting=csv.QUOTE_ALL)
         for row in _csv_rows(bulk.get_successful_records(job_id=job["job_id"])):
             if row.get("sf__Id") in by_id:
                 answer.stored.add(by_id[row["sf__Id"]].lead_id)

@@ -123,7 +123,10 @@ def _handler(fake: FakeSalesforce):
 
         def answer_csv(self, status: int, rows: list[dict], columns: list[str]):
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+            # Salesforce quotes every cell of a results CSV.
+            writer = csv.DictWriter(
+                out, fieldnames=columns, lineterminator="\n", extrasaction="ignore", quoting=csv.QUOTE_ALL
+            )
             writer.writeheader()
             writer.writerows(rows)
             data = out.getvalue().encode()

@@ -3,8 +3,12 @@
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, example, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
-from leads.crm.connectors.salesforce import SalesforceConnector
+from leads.crm.connectors import PushRecord
+from leads.crm.connectors.salesforce import BULK_NULL, SalesforceConnector
 from leads.crm.models import LeadSync, SyncRun
 from leads.crm.services import connection_save, crm_pull, crm_push, push_preview
 from leads.models import Lead, Stage
@@ -187,3 +191,39 @@ def test_salesforce_preview_above_2000_counts_bulk_jobs(salesforce, fake_sf):
     preview = push_preview(connection=salesforce)
 
     assert (preview.pending, preview.batches, len(preview.preview)) == (2_500, 1, 200)
+
+
+def test_salesforce_bulk_splits_jobs_at_the_job_size(salesforce, fake_sf, quick_bulk_poll, monkeypatch):
+    from leads.crm import services
+
+    monkeypatch.setattr(services, "BULK_JOB_LEADS", 1_000)
+    ids = many_leads(fake_sf, 2_500)
+
+    result = crm_push(connection=salesforce)
+
+    assert [len(job["rows"]) for job in fake_sf.jobs.values()] == [1_000, 1_000, 500]
+    assert Counter(row["Id"] for job in fake_sf.jobs.values() for row in job["rows"]) == dict.fromkeys(
+        ids.values(), 1
+    )
+    assert (result.sent, result.batches, result.pending) == (2_500, 3, 0)
+
+
+@settings_(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    why=st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=80).filter(
+        lambda text: text != BULK_NULL
+    )
+)
+@example(why="")
+@example(why='a, "b"\r\nc')
+def test_salesforce_bulk_csv_carries_any_text_unchanged(fake_sf, quick_bulk_poll, why):
+    """Commas, quotes, newlines and any script in a value reach the record as they were sent, and
+    an empty value clears the field (an empty bulk CSV cell would leave the old value)."""
+    fake_sf.records.clear()
+    record_id = fake_sf.add("Lead", "csv@example.com")
+    connector = SalesforceConnector(instance_url=fake_sf.url, secret=fake_sf.session_id)
+
+    answer = connector.push_bulk([PushRecord(lead_id=1, email="csv@example.com", properties={"Why__c": why})])
+
+    assert answer.stored == {1} and answer.failed == {}
+    assert fake_sf.records[record_id]["Why__c"] == (why or None)  # "" is sent as #N/A: cleared
