@@ -104,11 +104,13 @@ class SalesforceConnector:
         try:
             matches = self._match([record.email for record in records])
             answer = BatchAnswer(unmatched={r.lead_id for r in records if r.email.lower() not in matches})
-            by_type: dict[str, dict[str, PushRecord]] = {}
+            # Leads sharing an email share the Salesforce record: one row (the newest lead's
+            # values, ids ascending), and its answer holds for each of them.
+            by_type: dict[str, dict[str, list[PushRecord]]] = {}
             for record in records:
                 if record.email.lower() in matches:
                     sobject, record_id = matches[record.email.lower()]
-                    by_type.setdefault(sobject, {})[record_id] = record
+                    by_type.setdefault(sobject, {}).setdefault(record_id, []).append(record)
             for sobject, by_id in sorted(by_type.items()):
                 self._bulk_update(sobject, by_id, answer)
         except (SalesforceError, SalesforceOperationError) as error:
@@ -117,25 +119,23 @@ class SalesforceConnector:
             raise CrmUnavailable(f"Salesforce could not be reached ({type(error).__name__}).") from None
         return answer
 
-    def _bulk_update(self, sobject: str, by_id: dict[str, PushRecord], answer: BatchAnswer) -> None:
+    def _bulk_update(self, sobject: str, by_id: dict[str, list[PushRecord]], answer: BatchAnswer) -> None:
         rows = [
             {
                 "Id": record_id,
-                **{k: BULK_NULL if v is None or v == "" else v for k, v in record.properties.items()},
+                **{k: BULK_NULL if v is None or v == "" else v for k, v in records[-1].properties.items()},
             }
-            for record_id, record in by_id.items()
+            for record_id, records in by_id.items()
         ]
         bulk = getattr(self.sf.bulk2, sobject)
         # Every cell quoted: simple-salesforce re-reads the CSV it writes, and on Python 3.11 a
         # bare "\r" in an unquoted cell would end the row there.
         (job,) = bulk.update(records=rows, wait=self.bulk_poll_seconds, quoting=csv.QUOTE_ALL)
         for row in _csv_rows(bulk.get_successful_records(job_id=job["job_id"])):
-            if row.get("sf__Id") in by_id:
-                answer.stored.add(by_id[row["sf__Id"]].lead_id)
+            answer.stored.update(record.lead_id for record in by_id.get(row.get("sf__Id") or "", []))
         for row in _csv_rows(bulk.get_failed_records(job_id=job["job_id"])):
             # A failed row's sf__Id is empty on an update; its own Id column names it.
-            record = by_id.get(row.get("Id") or row.get("sf__Id") or "")
-            if record is not None:
+            for record in by_id.get(row.get("Id") or row.get("sf__Id") or "", []):
                 answer.failed[record.lead_id] = (row.get("sf__Error") or "refused")[:300]
 
     def _match(self, emails: list[str]) -> dict[str, tuple[str, str]]:

@@ -227,3 +227,18 @@ def test_salesforce_bulk_csv_carries_any_text_unchanged(fake_sf, quick_bulk_poll
 
     assert answer.stored == {1} and answer.failed == {}
     assert fake_sf.records[record_id]["Why__c"] == (why or None)  # "" is sent as #N/A: cleared
+
+
+def test_salesforce_bulk_two_leads_whose_emails_differ_in_case_send_one_row_both_synced(
+    salesforce, fake_sf, quick_bulk_poll
+):
+    many_leads(fake_sf, 2_001)
+    twin = LeadFactory(email="BULK5@example.com", score=77.0)  # Salesforce matches email without case
+
+    result = crm_push(connection=salesforce)
+
+    (job,) = fake_sf.jobs.values()
+    assert len(job["rows"]) == 2_001 and (result.sent, result.pending) == (2_002, 0)
+    assert LeadSync.objects.get(lead=twin).status == LeadSync.Status.SYNCED
+    (record,) = [r for r in fake_sf.records.values() if r["Email"].lower() == "bulk5@example.com"]
+    assert record["Leadscore_Score__c"] == "77.0"  # the newest lead's values
