@@ -38,6 +38,8 @@ MAX_ERRORS_KEPT = 20
 # of collections calls; each job carries at most BULK_JOB_LEADS, so memory stays bounded.
 BULK_ABOVE = 2_000
 BULK_JOB_LEADS = 10_000
+# A bulk job is polled inside one call, with no chance to renew the lease between polls.
+BULK_LEASE = timedelta(minutes=30)
 
 
 class CrmSettingsError(ValueError):
@@ -248,6 +250,7 @@ def _push_bulk(connection, connector, window, result: PushResult, owner: str, be
 def _bulk_job(
     connection, connector, window, result: PushResult, owner, between_batches, leads, records
 ) -> None:
+    _lease_renew(connection, owner, for_=BULK_LEASE)
     answer = _send(connector, window, records, result, send=connector.push_bulk)
     _mark(connection, leads, answer)
     result.batches += 1
@@ -418,9 +421,9 @@ def _holder_dead(holder: str) -> bool:
     return False
 
 
-def _lease_renew(connection: CrmConnection, owner: str) -> None:
+def _lease_renew(connection: CrmConnection, owner: str, for_: timedelta = LEASE) -> None:
     CrmConnection.objects.filter(pk=connection.pk, push_lease_owner=owner).update(
-        push_lease_until=timezone.now() + LEASE
+        push_lease_until=timezone.now() + for_
     )
 
 

@@ -242,3 +242,23 @@ def test_salesforce_bulk_two_leads_whose_emails_differ_in_case_send_one_row_both
     assert LeadSync.objects.get(lead=twin).status == LeadSync.Status.SYNCED
     (record,) = [r for r in fake_sf.records.values() if r["Email"].lower() == "bulk5@example.com"]
     assert record["Leadscore_Score__c"] == "77.0"  # the newest lead's values
+
+
+def test_salesforce_bulk_job_runs_under_a_30_minute_lease(salesforce, fake_sf, quick_bulk_poll, monkeypatch):
+    from leads.crm import services
+    from leads.crm.models import CrmConnection
+
+    many_leads(fake_sf, 2_001)
+    seen = []
+    connector = SalesforceConnector(instance_url=fake_sf.url, secret=fake_sf.session_id)
+    push_bulk = connector.push_bulk
+
+    def watched(records):
+        seen.append(CrmConnection.objects.get(pk=salesforce.pk).push_lease_until - services.timezone.now())
+        return push_bulk(records)
+
+    monkeypatch.setattr(connector, "push_bulk", watched)
+
+    assert crm_push(connection=salesforce, connector=connector).sent == 2_001
+    (left,) = seen
+    assert 29 * 60 < left.total_seconds() <= 30 * 60
