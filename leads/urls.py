@@ -67,4 +67,5 @@ urlpatterns = [
     path("crm/", crm_views.crm_index, name="crm"),
     path("crm/<str:kind>/", crm_views.crm_sync, name="crm_sync"),
     path("crm/<str:kind>/properties", crm_views.crm_properties_create, name="crm_properties"),
+    path("crm/<str:kind>/push", crm_views.crm_push_now, name="crm_push_now"),
 ]

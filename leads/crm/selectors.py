@@ -122,8 +122,31 @@ def _rule_name(rule) -> str:
     return f"{rule.event_type.replace('_', ' ')}{' ' + target if target else ''}"
 
 
+def push_queued_at(*, connection: CrmConnection) -> datetime | None:
+    """When "Push now" queued a push that has not started yet: a queued job newer than the
+    connection's last push run. None when nothing is waiting."""
+    from leads.models import OutboxJob
+
+    queued = (
+        OutboxJob.objects.filter(reference=f"crm-push:{connection.kind}")
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    last_start = (
+        connection.runs.filter(direction=SyncRun.Direction.PUSH)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if queued is None or (last_start is not None and last_start >= queued):
+        return None
+    return queued
+
+
 def sync_overview(*, connection: CrmConnection, runs: int = 10, waiting: int = 20) -> dict:
     return {
+        "push_queued_at": push_queued_at(connection=connection),
         "connection": connection,
         "runs": list(connection.runs.all()[:runs]),
         "pending": changed_leads(connection=connection).count(),

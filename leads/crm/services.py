@@ -7,6 +7,8 @@ in flight and loses nothing. One push per connector runs at a time, through a le
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import deque
@@ -22,8 +24,9 @@ from django.utils import timezone
 from leads.crm.connectors import BatchAnswer, CrmRateLimited, CrmUnavailable, PushRecord
 from leads.crm.models import CrmConnection, LeadSync, PulledDeal, SyncRun
 from leads.crm.secrets import SecretUnreadable, secret_decrypt, secret_encrypt, secret_hint
-from leads.crm.selectors import changed_batches, changed_leads, push_records
+from leads.crm.selectors import changed_batches, changed_leads, push_queued_at, push_records
 from leads.models import Lead
+from scoring_site.queueing import enqueue_or_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +34,12 @@ WINDOW_SECONDS = 10.0
 LEASE = timedelta(minutes=5)
 RATE_LIMIT_RETRIES = 5
 MAX_ERRORS_KEPT = 20
+# Above this many changed leads a connector that can (Salesforce) sends Bulk API 2.0 jobs instead
+# of collections calls; each job carries at most BULK_JOB_LEADS, so memory stays bounded.
+BULK_ABOVE = 2_000
+BULK_JOB_LEADS = 10_000
+# A bulk job is polled inside one call, with no chance to renew the lease between polls.
+BULK_LEASE = timedelta(minutes=30)
 
 
 class CrmSettingsError(ValueError):
@@ -153,6 +162,8 @@ def push_preview(*, connection: CrmConnection, limit: int | None = None) -> Push
         changed_batches(connection=connection, size=min(size, limit or size), limit=limit or size), []
     )
     records = push_records(connection=connection, leads=first, now=timezone.now())
+    if connection.kind == CrmConnection.Kind.SALESFORCE and pending > BULK_ABOVE:
+        size = BULK_JOB_LEADS  # one Bulk API 2.0 job per this many leads
     return PushResult(
         batches=-(-pending // size),
         pending=pending,
@@ -171,8 +182,8 @@ def crm_push(
     is called with the batch number after each batch is recorded (tests use it to kill a run)."""
     started = timezone.now()
     run = SyncRun.objects.create(connection=connection, direction=SyncRun.Direction.PUSH, started_at=started)
-    owner = uuid.uuid4().hex
-    if not _lease_take(connection, owner):
+    owner = _lease_owner()
+    if not _lease_take(connection, owner, run_id=run.id):
         return _run_finish(
             run,
             PushResult(
@@ -185,19 +196,10 @@ def crm_push(
     try:
         connector = connector or connector_for(connection)
         window = window or CallWindow(connection.calls_per_window)
-        for batch in changed_batches(connection=connection, size=_batch_size(connection)):
-            records = push_records(connection=connection, leads=batch, now=timezone.now())
-            answer = _send(connector, window, records, result)
-            _mark(connection, batch, answer)
-            result.batches += 1
-            result.sent += len(answer.stored) + len(answer.unmatched)
-            retried = _retry_alone(connector, window, connection, batch, records, answer, result)
-            result.failed += len(retried.failed)
-            for lead_id, reason in list(retried.failed.items())[:3]:
-                _error(result, f"{_email(records, lead_id)}: {reason}")
-            _lease_renew(connection, owner)
-            if between_batches:
-                between_batches(result.batches)
+        if hasattr(connector, "push_bulk") and changed_leads(connection=connection).count() > BULK_ABOVE:
+            _push_bulk(connection, connector, window, result, owner, between_batches)
+        else:
+            _push_batches(connection, connector, window, result, owner, between_batches)
         result.status = SyncRun.Status.PARTIAL if result.failed else SyncRun.Status.OK
     except (CrmUnavailable, SecretUnreadable) as error:
         _error(result, str(error))
@@ -213,15 +215,65 @@ def crm_push(
     return result
 
 
+def _push_batches(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
+    for batch in changed_batches(connection=connection, size=_batch_size(connection)):
+        records = push_records(connection=connection, leads=batch, now=timezone.now())
+        answer = _send(connector, window, records, result)
+        _mark(connection, batch, answer)
+        result.batches += 1
+        result.sent += len(answer.stored) + len(answer.unmatched)
+        retried = _retry_alone(connector, window, connection, batch, records, answer, result)
+        result.failed += len(retried.failed)
+        for lead_id, reason in list(retried.failed.items())[:3]:
+            _error(result, f"{_email(records, lead_id)}: {reason}")
+        _lease_renew(connection, owner)
+        if between_batches:
+            between_batches(result.batches)
+
+
+def _push_bulk(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
+    """Bulk jobs of up to BULK_JOB_LEADS leads, gathered from the same id-ordered batches (their
+    records built a batch at a time, so the "why" replay reads one batch's events at once). A
+    refused row is not retried alone here: it stays pending with Salesforce's reason."""
+    leads: list[Lead] = []
+    records: list[PushRecord] = []
+    for batch in changed_batches(connection=connection, size=_batch_size(connection)):
+        leads.extend(batch)
+        records.extend(push_records(connection=connection, leads=batch, now=timezone.now()))
+        if len(leads) >= BULK_JOB_LEADS:
+            _bulk_job(connection, connector, window, result, owner, between_batches, leads, records)
+            leads, records = [], []
+    if leads:
+        _bulk_job(connection, connector, window, result, owner, between_batches, leads, records)
+
+
+def _bulk_job(
+    connection, connector, window, result: PushResult, owner, between_batches, leads, records
+) -> None:
+    _lease_renew(connection, owner, for_=BULK_LEASE)
+    answer = _send(connector, window, records, result, send=connector.push_bulk)
+    _mark(connection, leads, answer)
+    result.batches += 1
+    result.sent += len(answer.stored) + len(answer.unmatched)
+    result.failed += len(answer.failed)
+    for lead_id, reason in list(answer.failed.items())[:3]:
+        _error(result, f"{_email(records, lead_id)}: {reason}")
+    _lease_renew(connection, owner)
+    if between_batches:
+        between_batches(result.batches)
+
+
 def _batch_size(connection: CrmConnection) -> int:
     return 100 if connection.kind == CrmConnection.Kind.HUBSPOT else 200
 
 
-def _send(connector, window: CallWindow, records: list[PushRecord], result: PushResult) -> BatchAnswer:
+def _send(
+    connector, window: CallWindow, records: list[PushRecord], result: PushResult, send=None
+) -> BatchAnswer:
     for attempt in range(RATE_LIMIT_RETRIES + 1):
         window.wait()
         try:
-            return connector.push_batch(records)
+            return (send or connector.push_batch)(records)
         except CrmRateLimited as limited:
             if attempt == RATE_LIMIT_RETRIES:
                 raise CrmUnavailable(f"{limited}; still limited after {RATE_LIMIT_RETRIES} waits") from None
@@ -315,19 +367,63 @@ def _run_finish(run: SyncRun, result: PushResult) -> PushResult:
     return result
 
 
-def _lease_take(connection: CrmConnection, owner: str) -> bool:
+def _lease_owner() -> str:
+    """host:pid:nonce, so a run on the same host can tell that the holder is dead."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def _lease_take(connection: CrmConnection, owner: str, run_id: int | None = None) -> bool:
     now = timezone.now()
     taken = (
         CrmConnection.objects.filter(pk=connection.pk)
         .filter(Q(push_lease_until__isnull=True) | Q(push_lease_until__lt=now))
         .update(push_lease_owner=owner, push_lease_until=now + LEASE)
     )
+    if taken:
+        _runs_stopped(connection, now, run_id)
+        return True
+    # A killed run never releases its lease; when it ran on this host and its process is gone,
+    # waiting out the lease would only delay the changes it left pending.
+    holder = CrmConnection.objects.filter(pk=connection.pk).values_list("push_lease_owner", flat=True).first()
+    if not holder or not _holder_dead(holder):
+        return False
+    taken = CrmConnection.objects.filter(pk=connection.pk, push_lease_owner=holder).update(
+        push_lease_owner=owner, push_lease_until=now + LEASE
+    )
+    if taken:
+        _runs_stopped(connection, now, run_id)
     return taken == 1
 
 
-def _lease_renew(connection: CrmConnection, owner: str) -> None:
+def _runs_stopped(connection: CrmConnection, now, run_id: int | None) -> None:
+    """Holding the lease, no other push of this connector can be running: one still marked
+    running was killed (or hung past its lease)."""
+    SyncRun.objects.filter(
+        connection=connection, direction=SyncRun.Direction.PUSH, status=SyncRun.Status.RUNNING
+    ).exclude(pk=run_id).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=now,
+        errors=["This run was stopped before it finished (its process died); the next run resumed."],
+    )
+
+
+def _holder_dead(holder: str) -> bool:
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _lease_renew(connection: CrmConnection, owner: str, for_: timedelta = LEASE) -> None:
     CrmConnection.objects.filter(pk=connection.pk, push_lease_owner=owner).update(
-        push_lease_until=timezone.now() + LEASE
+        push_lease_until=timezone.now() + for_
     )
 
 
@@ -424,6 +520,40 @@ def crm_pull(*, connection: CrmConnection, connector=None) -> PullResult:
         )
         run.save()
     return result
+
+
+PUSH_JOB = "leads.crm.jobs.crm_push_connection"
+
+
+def push_reference(connection: CrmConnection) -> str:
+    return f"crm-push:{connection.kind}"
+
+
+@dataclass
+class PushQueued:
+    already: bool = False  # a push asked for earlier has not started yet
+    waiting_for_redis: bool = False
+
+
+def crm_push_enqueue(*, connection: CrmConnection) -> PushQueued:
+    """Queue one push of this connector now (the "Push now" button). A request not yet picked
+    up by a worker is not queued twice; the lease would turn a second one into a no-op anyway."""
+    if push_queued_at(connection=connection):
+        return PushQueued(already=True)
+    with transaction.atomic():
+        queued = enqueue_or_outbox(
+            "default", PUSH_JOB, reference=push_reference(connection), connection_id=connection.pk
+        )
+    # The outbox pushes to Redis when the transaction commits, so `waiting` is known here.
+    return PushQueued(waiting_for_redis=queued.waiting)
+
+
+def crm_push_connection(*, connection_id: int) -> str:
+    connection = CrmConnection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return "connection removed; nothing to push"
+    result = crm_push(connection=connection)
+    return f"{connection.kind}: {result.sent} sent, {result.pending} pending"
 
 
 def crm_push_active() -> str:

@@ -10,7 +10,13 @@ from leads.crm.forms import ConnectionForm
 from leads.crm.models import CrmConnection
 from leads.crm.secrets import SecretUnreadable
 from leads.crm.selectors import sync_overview
-from leads.crm.services import CrmSettingsError, connection_save, connector_for, push_preview
+from leads.crm.services import (
+    CrmSettingsError,
+    connection_save,
+    connector_for,
+    crm_push_enqueue,
+    push_preview,
+)
 from leads.roles import marketer_required
 
 
@@ -67,6 +73,26 @@ def crm_properties_create(request, kind):
     else:
         note = f" ({', '.join(existing)} existed already)" if existing else ""
         messages.success(request, f"Leadscore properties created on HubSpot contacts{note}.")
+    return redirect("leads:crm_sync", kind=kind)
+
+
+@require_POST
+@marketer_required
+def crm_push_now(request, kind):
+    connection = CrmConnection.objects.filter(kind=kind).first()
+    if connection is None:
+        raise Http404
+    queued = crm_push_enqueue(connection=connection)
+    if queued.already:
+        messages.info(request, f"A push to {connection} is already queued; it starts when a worker is free.")
+    elif queued.waiting_for_redis:
+        messages.warning(
+            request,
+            f"Push to {connection} queued. The job queue (Redis) is not answering, so it starts when "
+            "the workers are back; nothing is lost.",
+        )
+    else:
+        messages.success(request, f"Push to {connection} queued; it starts when a worker is free.")
     return redirect("leads:crm_sync", kind=kind)
 
 

@@ -31,6 +31,12 @@ class FakeHubSpot:
         self.refuse_always: set[str] = set()
         self.call_times: deque = deque()
         self.responses: list[tuple[float, int]] = []  # (time, status) of every upsert answer
+        self.versions: dict[str, list[dict]] = {}  # email → the properties of each upsert storing it
+        # hold_after = n: the upsert call after n accepted ones is stored, then its answer is held
+        # (the client waits) until `release` is set: a run killed then never hears the CRM's yes.
+        self.hold_after: int | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -43,6 +49,7 @@ class FakeHubSpot:
         return self
 
     def stop(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -138,9 +145,19 @@ def _handler(fake: FakeHubSpot):
             if not self.authorised():
                 return
             path = urlparse(self.path).path
+            if path == "/crm/v3/objects/contacts/batch/upsert":
+                with fake.lock:
+                    self.held_answer = None
+                    self.upsert(payload)
+                if self.held_answer:
+                    fake.held.set()
+                    fake.release.wait(60)
+                    try:
+                        self.answer(*self.held_answer)
+                    except OSError:
+                        pass  # the client was killed while it waited
+                return
             with fake.lock:
-                if path == "/crm/v3/objects/contacts/batch/upsert":
-                    return self.upsert(payload)
                 if path == "/crm/v3/objects/contacts/batch/read":
                     return self.read(payload)
                 if path == "/crm/v3/properties/contacts/batch/create":
@@ -225,6 +242,7 @@ def _handler(fake: FakeHubSpot):
                     new = email not in fake.contacts
                     results.append(_object(fake._store(email, item.get("properties", {})), new))
                     fake.received.append(email)
+                    fake.versions.setdefault(email, []).append(dict(item.get("properties", {})))
             fake.upserts.append(
                 {"at": time.monotonic(), "emails": [r["properties"]["email"] for r in results]}
             )
@@ -240,6 +258,9 @@ def _handler(fake: FakeHubSpot):
             }
             if errors:
                 body.update(errors=errors, numErrors=len(errors))
+            if fake.hold_after is not None and len(fake.upserts) == fake.hold_after + 1:
+                self.held_answer = (status, body)
+                return
             self.answer(status, body)
 
         def read(self, payload: dict):

@@ -1,9 +1,13 @@
 """A local Salesforce on loopback over TLS (simple-salesforce only speaks https): the OAuth
 token endpoint, SOQL queries the connector sends (Lead / Contact by email, closed
-opportunities with contact roles) and sObject Collections PATCH with its 200-record limit."""
+opportunities with contact roles), sObject Collections PATCH with its 200-record limit, and the
+Bulk API 2.0 ingest endpoints simple-salesforce's bulk2 calls for an update job (create, upload
+CSV, close, job state, successful / failed / unprocessed results as CSV)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import ipaddress
 import json
 import re
@@ -59,6 +63,8 @@ class FakeSalesforce:
         self.opportunities: list[dict] = []
         self.patches: list[list[str]] = []  # Ids per accepted PATCH call
         self.faults: deque = deque()
+        self.refuse_always: set[str] = set()  # emails whose rows every bulk job refuses
+        self.jobs: dict[str, dict] = {}  # bulk ingest job id → {"object", "state", "rows", …}
         self.cert, key = self_signed(directory)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -115,8 +121,45 @@ def _handler(fake: FakeSalesforce):
                 return False
             return True
 
+        def answer_csv(self, status: int, rows: list[dict], columns: list[str]):
+            out = io.StringIO()
+            # Salesforce quotes every cell of a results CSV.
+            writer = csv.DictWriter(
+                out, fieldnames=columns, lineterminator="\n", extrasaction="ignore", quoting=csv.QUOTE_ALL
+            )
+            writer.writeheader()
+            writer.writerows(rows)
+            data = out.getvalue().encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/csv")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def job_path(self):
+            return re.fullmatch(r"/services/data/v[\d.]+/jobs/ingest(?:/(\w+))?(?:/(\w+))?/?", self.path)
+
+        def job_info(self, job_id: str) -> dict:
+            job = fake.jobs[job_id]
+            return {
+                "id": job_id,
+                "object": job["object"],
+                "operation": job["operation"],
+                "state": job["state"],
+                "contentType": "CSV",
+                "columnDelimiter": "COMMA",
+                "lineEnding": "LF",
+                "apiVersion": 59.0,
+                "numberRecordsProcessed": len(job["successful"]) + len(job["failed"]),
+                "numberRecordsFailed": len(job["failed"]),
+                **({"errorMessage": job["errorMessage"]} if "errorMessage" in job else {}),
+            }
+
         def do_POST(self):
-            form = parse_qs(self.body().decode())
+            raw = self.body()
+            if (job := self.job_path()) and not job.group(1):
+                return self.job_create(json.loads(raw or b"{}"))
+            form = parse_qs(raw.decode())
             if urlparse(self.path).path != "/services/oauth2/token":
                 return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no route"}])
             if (form.get("client_id", [""])[0], form.get("client_secret", [""])[0]) != fake.client:
@@ -127,10 +170,86 @@ def _handler(fake: FakeSalesforce):
                 200, {"access_token": fake.session_id, "instance_url": fake.url, "token_type": "Bearer"}
             )
 
+        def job_create(self, payload: dict):
+            if not self.authorised():
+                return
+            if payload.get("operation") != "update" or payload.get("contentType") != "CSV":
+                return self.answer(400, [{"errorCode": "INVALIDJOB", "message": "fake supports CSV updates"}])
+            with fake.lock:
+                job_id = f"750{len(fake.jobs):015d}"
+                fake.jobs[job_id] = {
+                    "object": payload["object"],
+                    "operation": "update",
+                    "state": "Open",
+                    "rows": [],
+                    "columns": [],
+                    "successful": [],
+                    "failed": [],
+                }
+                return self.answer(200, self.job_info(job_id))
+
+        def do_PUT(self):
+            raw = self.body()
+            job = self.job_path()
+            if not self.authorised():
+                return
+            if not job or job.group(2) != "batches" or job.group(1) not in fake.jobs:
+                return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+            reader = csv.DictReader(io.StringIO(raw.decode("utf-8")))
+            with fake.lock:
+                target = fake.jobs[job.group(1)]
+                if target["state"] != "Open":
+                    return self.answer(400, [{"errorCode": "INVALIDJOBSTATE", "message": "job not open"}])
+                target["rows"].extend(reader)
+                target["columns"] = list(reader.fieldnames or [])
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def job_close(self, job_id: str, state: str):
+            """UploadComplete processes the whole job at once: each row updates its record, or is
+            refused (unknown Id, wrong type, or an email in refuse_always)."""
+            target = fake.jobs[job_id]
+            if fake.faults and fake.faults[0][0] == "job":
+                # The whole job fails on Salesforce's side (e.g. a lock or an internal error).
+                target["state"] = fake.faults.popleft()[1]
+                target["errorMessage"] = "InternalServerError: injected"
+                return
+            if state == "Aborted":
+                target["state"] = "Aborted"
+                return
+            for row in target["rows"]:
+                record = fake.records.get(row.get("Id", ""))
+                if record is None or record["type"] != target["object"]:
+                    target["failed"].append(
+                        {"sf__Id": "", "sf__Error": "ENTITY_IS_DELETED:entity is deleted:--", **row}
+                    )
+                elif record["Email"].lower() in fake.refuse_always:
+                    error = "FIELD_CUSTOM_VALIDATION_EXCEPTION:score out of range:Leadscore_Score__c"
+                    target["failed"].append({"sf__Id": "", "sf__Error": error, **row})
+                else:
+                    record.update({k: (None if v == "#N/A" else v) for k, v in row.items() if k != "Id"})
+                    target["successful"].append({"sf__Id": row["Id"], "sf__Created": "false", **row})
+            target["state"] = "JobComplete"
+
         def do_GET(self):
             url = urlparse(self.path)
             if not self.authorised():
                 return
+            if job := self.job_path():
+                with fake.lock:
+                    if job.group(1) not in fake.jobs:
+                        return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+                    target = fake.jobs[job.group(1)]
+                    if not job.group(2):
+                        return self.answer(200, self.job_info(job.group(1)))
+                    kind = {"successfulResults": "successful", "failedResults": "failed"}.get(job.group(2))
+                    if kind:
+                        extra = ["sf__Id", "sf__Created"] if kind == "successful" else ["sf__Id", "sf__Error"]
+                        return self.answer_csv(200, target[kind], extra + target["columns"])
+                    if job.group(2) == "unprocessedRecords":
+                        return self.answer_csv(200, [], target["columns"])
+                return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no route"}])
             if not re.fullmatch(r"/services/data/v[\d.]+/query/?", url.path):
                 return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no route"}])
             soql = parse_qs(url.query)["q"][0]
@@ -175,6 +294,12 @@ def _handler(fake: FakeSalesforce):
             payload = json.loads(self.body() or b"{}")
             if not self.authorised():
                 return
+            if (job := self.job_path()) and job.group(1) and not job.group(2):
+                with fake.lock:
+                    if job.group(1) not in fake.jobs:
+                        return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no such job"}])
+                    self.job_close(job.group(1), payload.get("state", ""))
+                    return self.answer(200, self.job_info(job.group(1)))
             if not re.fullmatch(r"/services/data/v[\d.]+/composite/sobjects/?", urlparse(self.path).path):
                 return self.answer(404, [{"errorCode": "NOT_FOUND", "message": "no route"}])
             with fake.lock:

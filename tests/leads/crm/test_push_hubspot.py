@@ -158,3 +158,55 @@ def test_push_wrong_token_says_so(db, fake_hubspot):
     result = crm_push(connection=connection)
 
     assert result.status == SyncRun.Status.FAILED and "401" in result.errors[0]
+
+
+def test_push_takes_over_the_lease_of_a_dead_process_on_this_host(hubspot, fake_hubspot):
+    import socket
+    import subprocess
+    import sys
+
+    from leads.crm.services import _lease_take
+
+    leads(2)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process now
+    assert _lease_take(hubspot, f"{socket.gethostname()[:30]}:{dead.pid}:feedface")
+    stale = SyncRun.objects.create(
+        connection=hubspot, direction=SyncRun.Direction.PUSH, started_at=hubspot.created_at
+    )
+
+    result = crm_push(connection=hubspot)
+
+    assert (result.status, result.sent) == (SyncRun.Status.OK, 2)
+    stale.refresh_from_db()
+    assert stale.status == SyncRun.Status.FAILED and "stopped before it finished" in stale.errors[0]
+
+
+def test_push_leaves_the_lease_of_a_live_process_on_this_host(hubspot, fake_hubspot):
+    import os
+    import socket
+
+    from leads.crm.services import _lease_take
+
+    leads(1)
+    assert _lease_take(hubspot, f"{socket.gethostname()[:30]}:{os.getppid()}:feedface")
+
+    assert crm_push(connection=hubspot).status == SyncRun.Status.BUSY
+
+
+def test_push_after_an_expired_lease_marks_the_killed_run_stopped(hubspot, fake_hubspot):
+    from datetime import timedelta
+
+    from leads.crm.models import CrmConnection
+
+    leads(1)
+    CrmConnection.objects.filter(pk=hubspot.pk).update(
+        push_lease_owner="other-host:123:feedface", push_lease_until=hubspot.created_at - timedelta(seconds=1)
+    )
+    killed = SyncRun.objects.create(
+        connection=hubspot, direction=SyncRun.Direction.PUSH, started_at=hubspot.created_at
+    )
+
+    assert crm_push(connection=hubspot).sent == 1
+    killed.refresh_from_db()
+    assert killed.status == SyncRun.Status.FAILED and killed.finished_at is not None
