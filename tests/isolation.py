@@ -8,3 +8,5 @@ os.environ.setdefault("LEADSCORE_VAR_DIR", tempfile.mkdtemp(prefix="leadscore-te
 # One job per recalculation or preview unless a test asks for chunk jobs: "auto" would count the
 # workers other tests registered (a SIGKILLed worker stays registered for minutes).
 os.environ.setdefault("CHUNK_JOBS", "never")
+# Fast password hashing in this process and every server or worker process it starts.
+os.environ.setdefault("LEADSCORE_TESTING", "1")
