@@ -159,6 +159,29 @@ def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
         lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
 
 
+class LeadStageError(ValueError):
+    """A stage change a person asked for that cannot be made; names the field."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+DISQUALIFY_REASON_MAX = 200
+
+
+def lead_disqualify(*, lead: Lead, reason: str, by) -> None:
+    """The owning rep or a marketer takes a lead out of the funnel; the reason goes into the stage log."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise LeadStageError("reason", "say why the lead is disqualified")
+    if len(reason) > DISQUALIFY_REASON_MAX:
+        raise LeadStageError("reason", f"must be at most {DISQUALIFY_REASON_MAX} characters")
+    if lead.stage == scoring.DISQUALIFIED:
+        raise LeadStageError("stage", "the lead is already disqualified")
+    lead_set_stage(lead=lead, stage=scoring.DISQUALIFIED, by=by, note=f"{by.get_username()}: {reason}")
+
+
 # --- loading and storing engine state ---------------------------------------------------
 
 

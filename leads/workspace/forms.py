@@ -72,6 +72,12 @@ class AdjustForm(forms.Form):
         return points
 
 
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, error_messages={"required": "Say why the lead is disqualified."}, strip=True
+    )
+
+
 class SegmentForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(max_length=300, required=False)

@@ -13,14 +13,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leads.engine import scoring
 from leads.ingest.events import lead_adjust as lead_adjust_service
 from leads.models import Account, BuyingRole, Lead, ProductLine, Segment, Stage, Tag
-from leads.roles import SALES_REPS, marketer_required, visible_leads
-from leads.services import BuyingRoleError, buying_roles_update
+from leads.roles import SALES_REPS, marketer_required, visible_accounts, visible_leads
+from leads.services import BuyingRoleError, LeadStageError, buying_roles_update, lead_disqualify
 from leads.workspace import selectors
 from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.workspace.forms import (
     AdjustForm,
     BuyingRolesForm,
     DashboardFilterForm,
+    DisqualifyForm,
     SegmentEditForm,
     SegmentForm,
     first_error,
@@ -185,7 +186,7 @@ def _without(params: QueryDict, *keys) -> str:
     return kept.urlencode()
 
 
-@marketer_required
+@login_required
 @require_GET
 def accounts(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]  # PostgreSQL refuses NUL in text
@@ -193,7 +194,7 @@ def accounts(request):
         page = _page_number(request.GET.get("page"))
     except FilterError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    rows = Account.objects.order_by("-score", "id")
+    rows = visible_accounts(request.user, Account.objects.all()).order_by("-score", "id")
     if query:
         rows = rows.filter(Q(name__icontains=query) | Q(domain__icontains=query))
     total, more = selectors.capped_count(rows)
@@ -229,10 +230,10 @@ def buying_roles(request):
     return render(request, "leads/buying_roles.html", {"form": form})
 
 
-@marketer_required
+@login_required
 @require_GET
 def account_detail(request, pk):
-    account = get_object_or_404(Account, pk=pk)
+    account = get_object_or_404(visible_accounts(request.user, Account.objects.all()), pk=pk)
     return render(
         request,
         "leads/account_detail.html",
@@ -422,4 +423,22 @@ def lead_adjust(request, pk):
     points, reason = form.cleaned_data["points"], form.cleaned_data["reason"]
     lead_adjust_service(lead=lead, points=points, reason=reason, by=request.user)
     messages.success(request, f"Score adjusted by {points:+g} points: {reason}")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@login_required
+@require_POST
+def lead_disqualify_view(request, pk):
+    # visible_leads: a rep may disqualify only a lead they own; marketers any lead.
+    lead = get_object_or_404(visible_leads(request.user, Lead.objects.all()), pk=pk)
+    form = DisqualifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Lead not disqualified — {first_error(form)}")
+        return redirect("leads:detail", pk=lead.pk)
+    try:
+        lead_disqualify(lead=lead, reason=form.cleaned_data["reason"], by=request.user)
+    except LeadStageError as error:
+        messages.error(request, f"Lead not disqualified — {error}")
+    else:
+        messages.success(request, f"Disqualified: {form.cleaned_data['reason']}")
     return redirect("leads:detail", pk=lead.pk)
