@@ -20,6 +20,7 @@ from leads.engine.accounts import engaged_since, keywords_parse
 from leads.engine.state import cold_after_engagement, lead_state, settle, stage_after_replay, state_memory
 from leads.ingest.assets import AssetCatalog
 from leads.models import Account, BuyingRole, Event, Lead, ProductLine, ProductScore, StageChange
+from leads.roles import SALES_REPS
 
 # --- the active model -----------------------------------------------------------------------
 
@@ -159,8 +160,8 @@ def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
         lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
 
 
-class LeadStageError(ValueError):
-    """A stage change a person asked for that cannot be made; names the field."""
+class LeadActionError(ValueError):
+    """A change a person asked for on leads that cannot be made; names the field."""
 
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}")
@@ -174,12 +175,24 @@ def lead_disqualify(*, lead: Lead, reason: str, by) -> None:
     """The owning rep or a marketer takes a lead out of the funnel; the reason goes into the stage log."""
     reason = " ".join(reason.split())
     if not reason:
-        raise LeadStageError("reason", "say why the lead is disqualified")
+        raise LeadActionError("reason", "say why the lead is disqualified")
     if len(reason) > DISQUALIFY_REASON_MAX:
-        raise LeadStageError("reason", f"must be at most {DISQUALIFY_REASON_MAX} characters")
+        raise LeadActionError("reason", f"must be at most {DISQUALIFY_REASON_MAX} characters")
     if lead.stage == scoring.DISQUALIFIED:
-        raise LeadStageError("stage", "the lead is already disqualified")
+        raise LeadActionError("stage", "the lead is already disqualified")
     lead_set_stage(lead=lead, stage=scoring.DISQUALIFIED, by=by, note=f"{by.get_username()}: {reason}")
+
+
+def leads_owner_assign(*, lead_ids: list[int], owner) -> int:
+    """Hand many leads to one rep in one statement; returns how many changed owner."""
+    if owner is None or not owner.groups.filter(name=SALES_REPS).exists():
+        raise LeadActionError("owner", "choose a sales rep")
+    with transaction.atomic():
+        return (
+            Lead.objects.filter(pk__in=lead_ids)
+            .exclude(owner=owner)
+            .update(owner=owner, updated_at=timezone.now())
+        )
 
 
 # --- loading and storing engine state ---------------------------------------------------

@@ -11,6 +11,7 @@ app_name = "leads"
 urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("", views.lead_list, name="list"),
+    path("bulk/", views.lead_bulk, name="bulk"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path(
         "dashboard/charts/stages.json",

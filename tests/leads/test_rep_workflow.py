@@ -5,7 +5,7 @@ import pytest
 
 from leads.engine import scoring
 from leads.models import Lead, StageChange
-from leads.services import LeadStageError, lead_disqualify
+from leads.services import LeadActionError, lead_disqualify
 from tests.factories import AccountFactory, LeadFactory, RepFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_lead_disqualify_logs_a_manual_stage_change_with_the_reason(rep, spec_mo
 )
 def test_lead_disqualify_refuses_a_bad_reason_naming_the_field(rep, spec_model, reason, field):
     lead = LeadFactory(owner=rep, stage=scoring.SALES_READY)
-    with pytest.raises(LeadStageError) as error:
+    with pytest.raises(LeadActionError) as error:
         lead_disqualify(lead=lead, reason=reason, by=rep)
     assert error.value.field == field
     assert Lead.objects.get(pk=lead.pk).stage == scoring.SALES_READY and not StageChange.objects.exists()
@@ -42,7 +42,7 @@ def test_lead_disqualify_twice_is_refused_and_logs_once(rep, spec_model):
     lead = LeadFactory(owner=rep, stage=scoring.SALES_READY)
     lead_disqualify(lead=lead, reason="competitor", by=rep)
     lead.refresh_from_db()
-    with pytest.raises(LeadStageError) as error:
+    with pytest.raises(LeadActionError) as error:
         lead_disqualify(lead=lead, reason="again", by=rep)
     assert error.value.field == "stage" and StageChange.objects.count() == 1
 
