@@ -173,7 +173,7 @@ DISQUALIFY_REASON_MAX = 200
 
 def lead_disqualify(*, lead: Lead, reason: str, by) -> None:
     """The owning rep or a marketer takes a lead out of the funnel; the reason goes into the stage log."""
-    reason = " ".join(reason.split())
+    reason = " ".join(reason.replace("\x00", "").split())  # PostgreSQL refuses NUL in text
     if not reason:
         raise LeadActionError("reason", "say why the lead is disqualified")
     if len(reason) > DISQUALIFY_REASON_MAX:

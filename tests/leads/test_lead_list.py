@@ -6,6 +6,8 @@ import io
 
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leads.engine import scoring
 from leads.models import Lead, ProductScore, Segment, Tag
@@ -156,3 +158,41 @@ def test_home_and_dashboard_stage_cards_link_to_the_filtered_list(client, market
     assert 'href="/leads/?cold=1&stage=4"' in page
     assert client.get("/leads/?cold=1&stage=4").context["total"] == 1
     assert client.get("/leads/?stage=4").context["total"] == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.text(max_size=25), max_size=8))
+def test_bulk_lead_ids_field_accepts_only_whole_numbers_for_any_input(values):
+    from django import forms
+
+    from leads.workspace.forms import LeadIdsField
+
+    try:
+        ids = LeadIdsField().clean(values)
+    except forms.ValidationError as error:
+        assert error.messages[0] in (
+            "must be lead numbers",
+            "tick at least one lead",
+            "This field is required.",
+        )
+    else:
+        assert ids == sorted({int(v) for v in values}) and ids
+        assert all(v.isascii() and v.isdigit() for v in values)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reason=st.text(max_size=250))
+def test_lead_disqualify_any_reason_is_stored_tidy_or_refused_naming_the_field(rep, spec_model, reason):
+    from leads.services import LeadActionError, lead_disqualify
+
+    lead = LeadFactory(owner=rep, stage=scoring.SALES_READY)
+    tidy = " ".join(reason.replace("\x00", "").split())
+    try:
+        lead_disqualify(lead=lead, reason=reason, by=rep)
+    except LeadActionError as error:
+        assert error.field == "reason" and (not tidy or len(tidy) > 200)
+        assert Lead.objects.get(pk=lead.pk).stage == scoring.SALES_READY
+    else:
+        assert Lead.objects.get(pk=lead.pk).stage == scoring.DISQUALIFIED
+        assert lead.stage_changes.get().note == f"rep: {tidy}"
