@@ -15,9 +15,11 @@ from django.utils import timezone
 
 from leads.ingest.assets import normalize_url
 from leads.ingest.events import NewEvent, events_ingest
-from leads.models import Account, Asset, Lead, ProductLine
+from leads.ingest.imports import csv_upload_create, csv_upload_import
+from leads.models import Account, Asset, CsvImport, Lead, ProductLine
 from leads.roles import MARKETERS, SALES_REPS
 from leads.services import accounts_rollup
+from leads.workspace.tags import leads_tag_add
 
 DEMO_PASSWORD = "leadscore-demo"
 DEMO_USERS = (
@@ -328,9 +330,11 @@ def load_demo_data(
     weights = [p.share for p in PERSONAS]
     batch: list[NewEvent] = []
     stored = 0
+    personas: dict[int, str] = {}
     for index in range(leads):
         persona = rng.choices(PERSONAS, weights=weights)[0]
         lead = _demo_lead(rng, index, persona, account_rows)
+        personas[lead.pk] = persona.name
         batch.extend(_lead_events(rng, lead, index, persona, catalogue, now))
         if len(batch) >= 2000 or index == leads - 1:
             stored += len(events_ingest(events=batch, now=now).stored)
@@ -344,12 +348,63 @@ def load_demo_data(
     from leads.background.daily import background_catch_up  # what the periodic jobs would have done by now
 
     background_catch_up(now=now, history_days=180)
+    _demo_tags(personas)
+    marketer = User.objects.get(username="marketer")
+    imported = _demo_import(account_rows, by=marketer)
+    progress(f"{imported} leads from the trade-show CSV")
+    # After qualification: reps answer the leads handed to them, then learning and the review see it.
+    from models_review.demo import load_demo_feedback, load_demo_review
+    from models_review.learning.services import learning_train
+
+    feedback = load_demo_feedback(personas=personas, seed=seed)
+    progress(f"{feedback} sales feedback answers")
+    if feedback:
+        run = learning_train()
+        progress(f"learning run {run.pk}: {run.status}")
+    load_demo_review(by=marketer)
     return {
         "leads": Lead.objects.count(),
         "events": stored,
         "accounts": len(account_rows),
         "assets": Asset.objects.count(),
+        "feedback": feedback,
     }
+
+
+# tag: which demo leads carry it (by persona, every n-th lead of those)
+DEMO_TAGS = (
+    ("target-account", ("hot", "warm"), 3),
+    ("event-2026", ("hot", "warm", "cooling"), 5),
+    ("partner-referral", ("warm", "cooling", "cold"), 9),
+    ("careers-visitor", ("job_seeker",), 1),
+    ("newsletter-only", ("cold", "student"), 4),
+)
+
+
+DEMO_IMPORT_FILE = "trade-show-2026.csv"
+
+
+def _demo_import(accounts: list[Account], *, by) -> int:
+    """Visitors met at a trade show, imported as a marketer would upload them (§1, CSV)."""
+    if CsvImport.objects.filter(file_name=DEMO_IMPORT_FILE).exists():
+        return 0
+    lines = ["email,name,title,account_domain,tags"]
+    for i, account in enumerate(accounts[:12]):
+        first, last = FIRST[(i * 7) % len(FIRST)], LAST[(i * 5) % len(LAST)]
+        lines.append(
+            f"{first}.{last}.booth{i}@{account.domain},{first} {last},{TITLES[i % len(TITLES)]},"
+            f"{account.domain},event-2026"
+        )
+    upload, _ = csv_upload_create(
+        kind=CsvImport.Kind.LEADS, file_name=DEMO_IMPORT_FILE, data="\n".join(lines).encode(), by=by
+    )
+    return csv_upload_import(upload=upload).imported
+
+
+def _demo_tags(personas: dict[int, str]) -> None:
+    for name, wanted, every in DEMO_TAGS:
+        ids = [pk for pk, persona in sorted(personas.items()) if persona in wanted][::every]
+        leads_tag_add(lead_ids=ids, name=name)
 
 
 def _demo_lead(rng: random.Random, index: int, persona: Persona, accounts: list[Account]) -> Lead:

@@ -50,3 +50,12 @@ def marketer_required(view):
 def visible_leads(user, queryset):
     """Marketers see every lead; a rep sees only the leads assigned to them."""
     return queryset if is_marketer(user) else queryset.filter(owner=user)
+
+
+def visible_accounts(user, queryset):
+    """Marketers see every account; a rep sees the accounts where they own at least one lead."""
+    if is_marketer(user):
+        return queryset
+    from leads.models import Lead  # roles is imported by models' neighbours; keep it import-light
+
+    return queryset.filter(pk__in=Lead.objects.filter(owner=user, account__isnull=False).values("account_id"))

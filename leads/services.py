@@ -20,6 +20,7 @@ from leads.engine.accounts import engaged_since, keywords_parse
 from leads.engine.state import cold_after_engagement, lead_state, settle, stage_after_replay, state_memory
 from leads.ingest.assets import AssetCatalog
 from leads.models import Account, BuyingRole, Event, Lead, ProductLine, ProductScore, StageChange
+from leads.roles import SALES_REPS
 
 # --- the active model -----------------------------------------------------------------------
 
@@ -157,6 +158,41 @@ def lead_set_stage(*, lead: Lead, stage: int, by=None, note: str = "") -> None:
         )
         lead.stage, lead.stage_changed_at = stage, now
         lead.save(update_fields=["stage", "stage_changed_at", "updated_at"])
+
+
+class LeadActionError(ValueError):
+    """A change a person asked for on leads that cannot be made; names the field."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+DISQUALIFY_REASON_MAX = 200
+
+
+def lead_disqualify(*, lead: Lead, reason: str, by) -> None:
+    """The owning rep or a marketer takes a lead out of the funnel; the reason goes into the stage log."""
+    reason = " ".join(reason.replace("\x00", "").split())  # PostgreSQL refuses NUL in text
+    if not reason:
+        raise LeadActionError("reason", "say why the lead is disqualified")
+    if len(reason) > DISQUALIFY_REASON_MAX:
+        raise LeadActionError("reason", f"must be at most {DISQUALIFY_REASON_MAX} characters")
+    if lead.stage == scoring.DISQUALIFIED:
+        raise LeadActionError("stage", "the lead is already disqualified")
+    lead_set_stage(lead=lead, stage=scoring.DISQUALIFIED, by=by, note=f"{by.get_username()}: {reason}")
+
+
+def leads_owner_assign(*, lead_ids: list[int], owner) -> int:
+    """Hand many leads to one rep in one statement; returns how many changed owner."""
+    if owner is None or not owner.groups.filter(name=SALES_REPS).exists():
+        raise LeadActionError("owner", "choose a sales rep")
+    with transaction.atomic():
+        return (
+            Lead.objects.filter(pk__in=lead_ids)
+            .exclude(owner=owner)
+            .update(owner=owner, updated_at=timezone.now())
+        )
 
 
 # --- loading and storing engine state ---------------------------------------------------

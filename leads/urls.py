@@ -11,6 +11,7 @@ app_name = "leads"
 urlpatterns = [
     path("<int:pk>/", views.lead_detail, name="detail"),
     path("", views.lead_list, name="list"),
+    path("bulk/", views.lead_bulk, name="bulk"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path(
         "dashboard/charts/stages.json",
@@ -31,12 +32,13 @@ urlpatterns = [
     path("<int:pk>/chart.json", login_required(charts.LeadScoreChart.as_view()), name="chart_lead"),
     path("<int:pk>/tags/", views.lead_tags, name="tags"),
     path("<int:pk>/adjust/", views.lead_adjust, name="adjust"),
+    path("<int:pk>/disqualify/", views.lead_disqualify_view, name="disqualify"),
     path("accounts/", views.accounts, name="accounts"),
     path("accounts/<int:pk>/", views.account_detail, name="account"),
     path("accounts/buying-roles/", views.buying_roles, name="buying_roles"),
     path(
         "accounts/<int:pk>/chart.json",
-        marketer_required(charts.AccountScoreChart.as_view()),
+        login_required(charts.AccountScoreChart.as_view()),
         name="chart_account",
     ),
     path("segments/", views.segments, name="segments"),

@@ -309,6 +309,10 @@ class FeedbackForm(forms.Form):
         return {name: value for name, value in self.cleaned_data.items() if name in self.data}
 
 
+class MyLeadsFilterForm(forms.Form):
+    awaiting = forms.BooleanField(required=False, label="Awaiting my feedback")
+
+
 class FeedbackFilterForm(forms.Form):
     version = forms.ModelChoiceField(
         queryset=ModelVersion.objects.all(), required=False, empty_label="All versions"

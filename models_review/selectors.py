@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from leads.engine import scoring
@@ -287,9 +287,16 @@ def feedback_list(*, version_id=None, rep_id=None, reason=""):
     return rows.order_by("-updated_at", "-id")
 
 
-def rep_leads(*, user):
-    """The leads handed to a rep, most sales-ready first."""
-    return Lead.objects.filter(owner=user).select_related("account").order_by("-score", "id")
+def rep_leads(*, user, awaiting: bool = False):
+    """The leads handed to a rep, most sales-ready first; `awaiting`: qualified ones the rep has not
+    yet answered yes or no about."""
+    leads = Lead.objects.filter(owner=user).select_related("account").order_by("-score", "id")
+    if awaiting:
+        answered = SalesFeedback.objects.filter(
+            lead=OuterRef("pk"), rep=user, really_sales_ready__isnull=False
+        )
+        leads = leads.filter(is_qualified=True).exclude(Exists(answered))
+    return leads
 
 
 def attach_feedback(*, leads, user) -> None:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from leads.models import Lead
 from leads.roles import marketer_required, visible_leads
 from leads.services import active_version
+from leads.workspace.selectors import score_breakdowns
 from leads.workspace.spreadsheet import spreadsheet_cell
 from models_review import model_file, selectors, services
 from models_review.forms import (
@@ -20,6 +21,7 @@ from models_review.forms import (
     DraftEditor,
     FeedbackFilterForm,
     FeedbackForm,
+    MyLeadsFilterForm,
     ReviewForm,
 )
 from models_review.models import ModelVersion, PreviewRun, RecalculationRun, SalesFeedback
@@ -233,9 +235,23 @@ def preview(request, pk):
 @require_GET
 @login_required
 def my_leads(request):
-    page = Paginator(selectors.rep_leads(user=request.user), 50).get_page(request.GET.get("page"))
+    form = MyLeadsFilterForm(request.GET)
+    awaiting = form.is_valid() and form.cleaned_data["awaiting"]
+    page = Paginator(selectors.rep_leads(user=request.user, awaiting=awaiting), 50).get_page(
+        request.GET.get("page")
+    )
     selectors.attach_feedback(leads=page.object_list, user=request.user)
-    return render(request, "models_review/my_leads.html", {"page": page})
+    breakdowns = score_breakdowns(leads=list(page.object_list))
+    for lead in page.object_list:
+        lead.breakdown = breakdowns.get(lead.pk)
+    context = {
+        "page": page,
+        "form": form,
+        "awaiting": awaiting,
+        "awaiting_count": selectors.rep_leads(user=request.user, awaiting=True).count(),
+        "page_query": "awaiting=1&" if awaiting else "",
+    }
+    return render(request, "models_review/my_leads.html", context)
 
 
 @login_required

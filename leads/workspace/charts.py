@@ -8,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from leads.models import Account, Lead, Stage
-from leads.roles import visible_leads
+from leads.roles import visible_accounts, visible_leads
 from leads.workspace import selectors
 from leads.workspace.forms import DashboardFilterForm, first_error
 
@@ -132,7 +132,7 @@ class LeadScoreChart(WorkspaceChart):
 
 class AccountScoreChart(WorkspaceChart):
     def get(self, request, *args, **kwargs):
-        account = get_object_or_404(Account, pk=kwargs["pk"])
+        account = get_object_or_404(visible_accounts(request.user, Account.objects.all()), pk=kwargs["pk"])
         self.points = selectors.account_score_series(account=account)
         if not account.member_count and not self.points:
             raise Http404

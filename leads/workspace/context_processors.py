@@ -7,7 +7,7 @@ NAVIGATION = (
     ("Dashboard", "leads:dashboard", {"marketer", "admin"}),
     ("Leads", "leads:list", {"marketer", "admin", "rep"}),
     ("My leads", "models_review:my_leads", {"rep"}),
-    ("Accounts", "leads:accounts", {"marketer", "admin"}),
+    ("Accounts", "leads:accounts", {"marketer", "admin", "rep"}),
     ("Segments", "leads:segments", {"marketer", "admin"}),
     ("Model", "models_review:versions", {"marketer", "admin"}),
     ("Feedback", "models_review:feedback", {"marketer", "admin"}),

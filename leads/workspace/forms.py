@@ -72,6 +72,63 @@ class AdjustForm(forms.Form):
         return points
 
 
+BULK_MAX_LEADS = 500
+
+
+class LeadIdsField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        values = value or []
+        if not all(str(v).isascii() and str(v).isdigit() and len(str(v)) < 19 for v in values):
+            raise forms.ValidationError("must be lead numbers")
+        ids = sorted({int(v) for v in values})
+        if not ids:
+            raise forms.ValidationError("tick at least one lead")
+        if len(ids) > BULK_MAX_LEADS:
+            raise forms.ValidationError(f"at most {BULK_MAX_LEADS} leads at once")
+        return ids
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = (
+        ("assign", "Assign owner"),
+        ("tag_add", "Add tag"),
+        ("tag_remove", "Remove tag"),
+        ("list_add", "Add to a static list"),
+    )
+    lead = LeadIdsField(label="leads")
+    action = forms.ChoiceField(choices=ACTIONS)
+    owner = forms.ModelChoiceField(queryset=None, required=False)
+    name = forms.CharField(max_length=60, required=False, label="tag or list name")
+    back = forms.CharField(max_length=2000, required=False)
+
+    def __init__(self, *args, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        from leads.roles import SALES_REPS
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = get_user_model().objects.filter(groups__name=SALES_REPS)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "assign" and not data.get("owner"):
+            self.add_error("owner", "choose the rep to assign the leads to")
+        if (
+            data.get("action") in ("tag_add", "tag_remove", "list_add")
+            and not (data.get("name") or "").strip()
+        ):
+            self.add_error("name", "type the tag or list name")
+        return data
+
+
+class DisqualifyForm(forms.Form):
+    reason = forms.CharField(
+        max_length=200, error_messages={"required": "Say why the lead is disqualified."}, strip=True
+    )
+
+
 class SegmentForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(max_length=300, required=False)

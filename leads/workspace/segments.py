@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from leads.models import Account, Segment, Stage
+from leads.models import Account, ProductLine, Segment, Stage
 from leads.workspace.filters import LeadFilter, parse_filters
 from leads.workspace.spreadsheet import spreadsheet_cell
+from leads.workspace.tags import leads_tag_add
 
 # (key, name, description, filters, order). Keys are stable: other jobs (cold detection)
 # find the nurture segment by `built_in`, never by its name, which a marketer may rename.
@@ -97,6 +98,22 @@ def segment_create(*, name: str, lead_filter: LeadFilter, description: str = "",
         raise SegmentError("name", f"a segment called “{name}” already exists.") from None
 
 
+def leads_list_add(*, lead_ids: list[int], name: str, by=None) -> tuple[Segment, int]:
+    """A static list is a tag plus the saved segment of that tag: members are exactly the leads
+    someone added, and the segment page, its CSV and every lead filter work on it unchanged."""
+    with transaction.atomic():
+        tag, added = leads_tag_add(lead_ids=lead_ids, name=name)
+        segment = Segment.objects.filter(filters={"tag": [tag.name]}).first()
+        if segment is None:
+            segment = segment_create(
+                name=tag.name,
+                lead_filter=parse_filters({"tag": [tag.name]}),
+                description=f"Static list: the leads tagged “{tag.name}”.",
+                by=by,
+            )
+    return segment, added
+
+
 def segment_update(
     *, segment: Segment, name: str, description: str, order: str, lead_filter: LeadFilter | None = None
 ) -> Segment:
@@ -157,11 +174,14 @@ class _Echo:
 
 
 def segment_csv_rows(members, chunk_size: int = 2000) -> Iterator[str]:
-    """CSV lines for a queryset of leads, read in chunks so a big segment streams."""
+    """CSV lines for a queryset of leads, read in chunks so a big segment streams. One
+    `interest: <product line>` column per product line (empty: no interest scored)."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
-    rows = members.select_related("account", "owner").prefetch_related("tags")
+    product_lines = list(ProductLine.objects.order_by("name").values_list("pk", "name"))
+    yield writer.writerow([*CSV_COLUMNS, *(f"interest: {name}" for _, name in product_lines)])
+    rows = members.select_related("account", "owner").prefetch_related("tags", "product_scores")
     for lead in rows.iterator(chunk_size=chunk_size):
+        interest = {ps.product_line_id: ps.score for ps in lead.product_scores.all()}
         yield writer.writerow(
             [
                 neutralise(value)
@@ -178,6 +198,7 @@ def segment_csv_rows(members, chunk_size: int = 2000) -> Iterator[str]:
                     lead.nps_score if lead.nps_score is not None else "",
                     ", ".join(t.name for t in lead.tags.all()),
                     f"{lead.likelihood:.4f}" if lead.likelihood is not None else "",
+                    *(f"{interest[pk]:.2f}" if pk in interest else "" for pk, _ in product_lines),
                 )
             ]
         )

@@ -107,6 +107,43 @@ def _rule_label(spec: scoring.ModelSpec, index: int | None, event: Event | None)
     return f"{rule.event_type}{' · ' + target if target else ''} ({rule.points:g})"
 
 
+@dataclass(frozen=True)
+class ScoreBreakdown:
+    """A short "why this score" for a list row: the rules that earned the most points, and decay."""
+
+    top: list[tuple[str, float]]
+    decay: float
+
+
+def score_breakdowns(*, leads: list[Lead], limit: int = 3) -> dict[int, ScoreBreakdown]:
+    """Breakdowns for one page of leads under the active version: one query for their events."""
+    if not leads:
+        return {}
+    spec, catalog = spec_for(active_version()), AssetCatalog.load()
+    events_by_lead: dict[int, list[Event]] = defaultdict(list)
+    for event in Event.objects.filter(lead__in=[lead.pk for lead in leads]).order_by(
+        "lead_id", "occurred_at", "id"
+    ):
+        events_by_lead[event.lead_id].append(event)
+    now, breakdowns = timezone.now(), {}
+    for lead in leads:
+        events = events_by_lead.get(lead.pk, [])
+        by_id = {event.pk: event for event in events}
+        _, outcome = scoring.replay(
+            engine_inputs(events, catalog), spec, as_of=max(now, lead.scored_at or now)
+        )
+        earned: dict[str, float] = defaultdict(float)
+        decay = 0.0
+        for line in outcome.contributions:
+            if line.kind == "decay":
+                decay += line.delta
+            elif line.delta:
+                earned[_rule_label(spec, line.rule_index, by_id.get(line.ref))] += line.delta
+        top = sorted(earned.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        breakdowns[lead.pk] = ScoreBreakdown(top=top, decay=decay)
+    return breakdowns
+
+
 def lead_score_now(*, lead: Lead, as_of: datetime | None = None) -> float:
     """The stored score advanced to now: decay between materialisations is never stale on screen."""
     spec = spec_for(active_version())

@@ -13,14 +13,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from leads.engine import scoring
 from leads.ingest.events import lead_adjust as lead_adjust_service
 from leads.models import Account, BuyingRole, Lead, ProductLine, Segment, Stage, Tag
-from leads.roles import SALES_REPS, marketer_required, visible_leads
-from leads.services import BuyingRoleError, buying_roles_update
+from leads.roles import SALES_REPS, is_marketer, marketer_required, visible_accounts, visible_leads
+from leads.services import (
+    BuyingRoleError,
+    LeadActionError,
+    buying_roles_update,
+    lead_disqualify,
+    leads_owner_assign,
+)
 from leads.workspace import selectors
 from leads.workspace.filters import FilterError, filtered_leads, parse_filters, segment_members
 from leads.workspace.forms import (
     AdjustForm,
+    BulkActionForm,
     BuyingRolesForm,
     DashboardFilterForm,
+    DisqualifyForm,
     SegmentEditForm,
     SegmentForm,
     first_error,
@@ -28,13 +36,14 @@ from leads.workspace.forms import (
 from leads.workspace.segments import (
     SegmentError,
     describe_filters,
+    leads_list_add,
     segment_create,
     segment_csv_rows,
     segment_delete,
     segment_update,
     segments_ensure_built_in,
 )
-from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove
+from leads.workspace.tags import TagError, lead_tag_add, lead_tag_remove, leads_tag_add, leads_tag_remove
 from scoring_site.htmx import htmx_partial
 
 PAGE_SIZE = 50
@@ -100,8 +109,18 @@ def dashboard(request):
             "recalculating": recalculating,
             "segment": data.get("segment"),
             "chart_query": request.GET.urlencode(),
+            "stage_list_query": _stage_list_query(data.get("segment")),
         },
     )
+
+
+def _stage_list_query(segment) -> str:
+    """The lead-list filter behind a stage card: the segment's filter, its stage set to the card's."""
+    if segment is None:
+        return ""
+    params = QueryDict(_segment_query(segment, with_order=False), mutable=True)
+    params.pop("stage", None)
+    return params.urlencode()
 
 
 @login_required
@@ -115,6 +134,8 @@ def lead_list(request):
     leads = filtered_leads(
         lead_filter, visible_leads(request.user, Lead.objects.select_related("account", "owner"))
     )
+    if request.GET.get("format") == "csv":
+        return _csv_response(leads, f"leads-{timezone.now():%Y%m%d}.csv")
     total, more = selectors.capped_count(leads)
     rows = list(leads[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
     return _lead_list_response(
@@ -128,8 +149,17 @@ def lead_list(request):
             "has_next": len(rows) > PAGE_SIZE and page < MAX_PAGE,
             **_row_span(page, rows, total),
             "query": _without(request.GET, "page"),
+            "sort_query": _without(request.GET, "page", "sort", "format"),
+            "sortable": True,
+            "bulk": is_marketer(request.user),
         },
     )
+
+
+def _csv_response(leads, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(segment_csv_rows(leads), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _lead_list_response(request, context, status=200):
@@ -156,6 +186,7 @@ def _lead_list_choices(user):
         .values_list("id", "username"),
         "accounts": accounts if len(accounts) <= ACCOUNT_SELECT_LIMIT else None,
         "nps_groups": ("promoter", "passive", "detractor"),
+        "bulk_actions": BulkActionForm.ACTIONS,
     }
 
 
@@ -185,7 +216,7 @@ def _without(params: QueryDict, *keys) -> str:
     return kept.urlencode()
 
 
-@marketer_required
+@login_required
 @require_GET
 def accounts(request):
     query = request.GET.get("q", "").replace("\x00", "").strip()[:200]  # PostgreSQL refuses NUL in text
@@ -193,7 +224,7 @@ def accounts(request):
         page = _page_number(request.GET.get("page"))
     except FilterError as error:
         return HttpResponse(str(error), status=400, content_type="text/plain")
-    rows = Account.objects.order_by("-score", "id")
+    rows = visible_accounts(request.user, Account.objects.all()).order_by("-score", "id")
     if query:
         rows = rows.filter(Q(name__icontains=query) | Q(domain__icontains=query))
     total, more = selectors.capped_count(rows)
@@ -229,10 +260,10 @@ def buying_roles(request):
     return render(request, "leads/buying_roles.html", {"form": form})
 
 
-@marketer_required
+@login_required
 @require_GET
 def account_detail(request, pk):
-    account = get_object_or_404(Account, pk=pk)
+    account = get_object_or_404(visible_accounts(request.user, Account.objects.all()), pk=pk)
     return render(
         request,
         "leads/account_detail.html",
@@ -375,10 +406,7 @@ def segment_export(request, pk):
         return HttpResponse(
             f"This segment's saved filter is invalid — {error}", status=400, content_type="text/plain"
         )
-    filename = f"segment-{segment.pk}-{timezone.now():%Y%m%d}.csv"
-    response = StreamingHttpResponse(segment_csv_rows(members), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _csv_response(members, f"segment-{segment.pk}-{timezone.now():%Y%m%d}.csv")
 
 
 @marketer_required
@@ -423,3 +451,53 @@ def lead_adjust(request, pk):
     lead_adjust_service(lead=lead, points=points, reason=reason, by=request.user)
     messages.success(request, f"Score adjusted by {points:+g} points: {reason}")
     return redirect("leads:detail", pk=lead.pk)
+
+
+@login_required
+@require_POST
+def lead_disqualify_view(request, pk):
+    # visible_leads: a rep may disqualify only a lead they own; marketers any lead.
+    lead = get_object_or_404(visible_leads(request.user, Lead.objects.all()), pk=pk)
+    form = DisqualifyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Lead not disqualified — {first_error(form)}")
+        return redirect("leads:detail", pk=lead.pk)
+    try:
+        lead_disqualify(lead=lead, reason=form.cleaned_data["reason"], by=request.user)
+    except LeadActionError as error:
+        messages.error(request, f"Lead not disqualified — {error}")
+    else:
+        messages.success(request, f"Disqualified: {form.cleaned_data['reason']}")
+    return redirect("leads:detail", pk=lead.pk)
+
+
+@marketer_required
+@require_POST
+def lead_bulk(request):
+    """One action on the ticked rows of the lead list; back to the same filtered list."""
+    form = BulkActionForm(request.POST)
+    back = f"{reverse('leads:list')}?{QueryDict(request.POST.get('back', '')).urlencode()}"
+    if not form.is_valid():
+        messages.error(request, f"Nothing changed — {first_error(form)}")
+        return redirect(back)
+    data, ids = form.cleaned_data, form.cleaned_data["lead"]
+    try:
+        messages.success(request, _bulk_apply(data["action"], ids, data, request.user))
+    except (LeadActionError, TagError, SegmentError) as error:
+        messages.error(request, f"Nothing changed — {error}")
+    return redirect(back)
+
+
+def _bulk_apply(action: str, ids: list[int], data: dict, user) -> str:
+    chosen = f"{len(ids)} lead{'s' if len(ids) != 1 else ''} chosen"
+    if action == "assign":
+        changed = leads_owner_assign(lead_ids=ids, owner=data["owner"])
+        return f"{chosen}: {changed} now owned by {data['owner'].get_username()}."
+    if action == "tag_add":
+        tag, added = leads_tag_add(lead_ids=ids, name=data["name"])
+        return f"{chosen}: tag “{tag.name}” added to {added}."
+    if action == "tag_remove":
+        removed = leads_tag_remove(lead_ids=ids, name=data["name"])
+        return f"{chosen}: tag “{data['name'].strip()}” removed from {removed}."
+    segment, added = leads_list_add(lead_ids=ids, name=data["name"], by=user)
+    return f"{chosen}: {added} added to the static list “{segment.name}”."

@@ -15,7 +15,6 @@ pytestmark = pytest.mark.django_db
 
 MARKETER_ONLY = [
     "/leads/dashboard/",
-    "/leads/accounts/",
     "/leads/segments/",
     "/leads/tally/",
     "/leads/dashboard/charts/stages.json",

@@ -25,3 +25,18 @@ document.addEventListener("submit", function (event) {
   const question = event.target.dataset.confirm;
   if (question && !window.confirm(question)) event.preventDefault();
 });
+
+document.addEventListener("change", function (event) {
+  // "Select all" ticks every row checkbox of its name on the page (the lead list's bulk actions).
+  const name = event.target.dataset && event.target.dataset.selectAll;
+  if (!name) return;
+  for (const box of document.querySelectorAll(`input[type=checkbox][name="${name}"]`)) {
+    box.checked = event.target.checked;
+  }
+});
+
+document.addEventListener("submit", function (event) {
+  // After htmx filtering the address bar holds the current filters: bulk actions return there.
+  const back = event.target.querySelector("input[name=back][data-from-location]");
+  if (back) back.value = window.location.search.replace(/^\?/, "");
+});
