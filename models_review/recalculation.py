@@ -122,7 +122,10 @@ def recalculation_chunk_execute(*, run_id: int, number: int) -> str:
     with transaction.atomic():
         chunk = (
             RecalculationChunk.objects.select_for_update(
-                skip_locked=connection.features.has_select_for_update_skip_locked
+                # Only the chunk row: the joined run stays free, or a second worker would skip
+                # every chunk while the first one holds the run through its own chunk.
+                skip_locked=connection.features.has_select_for_update_skip_locked,
+                of=("self",),
             )
             .select_related("run__version")
             .filter(run_id=run_id, number=number, status=RecalculationChunk.Status.PENDING)
