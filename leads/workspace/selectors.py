@@ -296,6 +296,10 @@ def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, d
 def _appearances_by_day(leads=None, *, after: datetime):
     first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
     leads = Lead.objects.all() if leads is None else leads
+    # A lead appears at the earlier of its creation and its first event, so one created before
+    # `after` never appears after it: filtering on creation first keeps the first-event lookup
+    # to the recently created leads, not every member of the segment.
+    leads = leads.filter(created_at__gte=after)
     appeared = leads.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
     return (
         appeared.filter(appeared__gte=after)
