@@ -206,30 +206,35 @@ class RecalculationRun(models.Model):
         )
 
 
-class RecalculationChunk(models.Model):
-    """One id range of a recalculation run, replayed by whichever RQ worker takes its job.
-
-    Ranges are (after_id, last_id]; the last chunk has no upper end, so leads created while
-    the run goes are replayed too. A chunk's scores and its `done` mark commit together."""
+class LeadRangeChunk(models.Model):
+    """One id range (after_id, last_id] of a run over every lead, done by whichever RQ worker
+    takes its job. The last chunk has no upper end, so leads created while the run goes are
+    included; a chunk's work and its `done` mark commit together."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DONE = "done", "Done"
 
-    run = models.ForeignKey(RecalculationRun, on_delete=models.CASCADE, related_name="chunks")
     number = models.PositiveIntegerField()
     after_id = models.BigIntegerField()
     last_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     leads = models.PositiveIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
         ordering = ["run", "number"]
-        constraints = [models.UniqueConstraint(fields=["run", "number"], name="recalc_chunk_unique_number")]
 
     def __str__(self):
         return f"chunk {self.number} of {self.run_id} ({self.status})"
+
+
+class RecalculationChunk(LeadRangeChunk):
+    run = models.ForeignKey(RecalculationRun, on_delete=models.CASCADE, related_name="chunks")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(LeadRangeChunk.Meta):
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="recalc_chunk_unique_number")]
 
 
 class SalesFeedback(models.Model):
@@ -325,24 +330,13 @@ class PreviewRun(models.Model):
         return self.status in {self.Status.DONE, self.Status.FAILED}
 
 
-class PreviewChunk(models.Model):
-    """One id range of a preview (after_id, last_id], tallied by whichever worker takes it;
-    `result` holds its partial counts until the last chunk merges them into the run."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DONE = "done", "Done"
+class PreviewChunk(LeadRangeChunk):
+    """`result` holds the chunk's partial tally until the last chunk merges them into the run."""
 
     run = models.ForeignKey(PreviewRun, on_delete=models.CASCADE, related_name="chunks")
-    number = models.PositiveIntegerField()
-    after_id = models.BigIntegerField()
-    last_id = models.BigIntegerField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    leads = models.PositiveIntegerField(default=0)
     result = models.JSONField(default=dict, blank=True)
 
-    class Meta:
-        ordering = ["run", "number"]
+    class Meta(LeadRangeChunk.Meta):
         constraints = [models.UniqueConstraint(fields=["run", "number"], name="preview_chunk_unique_number")]
 
 

@@ -14,18 +14,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from leads.background.recalculation import replayed_in_range
-from leads.db.bulk import id_bounds
 from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import spec_for
+from models_review.chunks import chunks_enqueue, chunks_plan, pending_chunk_locked
 from models_review.models import PreviewChunk, PreviewRun, SalesFeedback
-from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers
+from scoring_site.queueing import chunk_jobs_wanted
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def compute(*, run_id: int) -> None:
         if run.chunks.exists() and run.status == PreviewRun.Status.RUNNING and _split_before(run):
             _chunks_enqueue(run)  # a resumed split run: only what is not done goes out again
             return
-        _chunks_plan(run)
+        chunks_plan(run, after_id=0, every=CHUNK_SIZE)
         if chunk_jobs_wanted(PREVIEW_QUEUE):
             _chunks_enqueue(run)
             return
@@ -224,38 +224,16 @@ def _start(run: PreviewRun) -> PreviewRun:
     return run
 
 
-def _chunks_plan(run: PreviewRun) -> None:
-    if run.chunks.exists():
-        return
-    bounds = id_bounds(Lead, after_id=0, every=CHUNK_SIZE)
-    edges = [0, *bounds]
-    PreviewChunk.objects.bulk_create(
-        PreviewChunk(run=run, number=number, after_id=edges[number], last_id=upper)
-        for number, upper in enumerate([*bounds, None])
-    )
-
-
 def _chunks_enqueue(run: PreviewRun) -> None:
-    for number in run.chunks.filter(status=PreviewChunk.Status.PENDING).values_list("number", flat=True):
-        reference = f"preview:{run.pk}:chunk:{number}"
-        if not waiting_for_workers(reference):
-            enqueue_or_outbox(PREVIEW_QUEUE, CHUNK_JOB, reference=reference, run_id=run.pk, number=number)
+    chunks_enqueue(run, queue_name=PREVIEW_QUEUE, job=CHUNK_JOB, reference=f"preview:{run.pk}")
 
 
 def preview_chunk_execute(*, run_id: int, number: int) -> str:
     """Tally one chunk. Idempotent: a chunk done, or held by another worker, is left alone."""
     try:
         with transaction.atomic():
-            chunk = (
-                PreviewChunk.objects.select_for_update(
-                    # Only the chunk row: the joined run stays free, or a second worker would skip
-                    # every chunk while the first one holds the run through its own chunk.
-                    skip_locked=connection.features.has_select_for_update_skip_locked,
-                    of=("self",),
-                )
-                .select_related("run__draft", "run__baseline")
-                .filter(run_id=run_id, number=number, status=PreviewChunk.Status.PENDING)
-                .first()
+            chunk = pending_chunk_locked(
+                PreviewChunk, run_id=run_id, number=number, related=("run__draft", "run__baseline")
             )
             if chunk is None or chunk.run.status != PreviewRun.Status.RUNNING:
                 return "nothing to do"

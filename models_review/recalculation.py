@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from leads.background.recalculation import replay_all, replay_chunk
-from leads.db.bulk import id_bounds
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import accounts_rollup
+from models_review.chunks import chunks_enqueue, chunks_plan, pending_chunk_locked
 from models_review.models import RecalculationChunk, RecalculationRun
 from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers
 
@@ -61,7 +61,7 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
         run.refresh_from_db()
         return run
     if _wants_chunk_jobs(run):
-        _chunks_plan(run, chunk_size or CHUNK_SIZE)
+        chunks_plan(run, after_id=run.last_lead_id, every=chunk_size or CHUNK_SIZE)
         _chunks_enqueue(run)
         return run
     catalog = AssetCatalog.load()
@@ -96,40 +96,15 @@ def _wants_chunk_jobs(run: RecalculationRun) -> bool:
     return run.chunks.exists() or chunk_jobs_wanted(RECALC_QUEUE)
 
 
-def _chunks_plan(run: RecalculationRun, chunk_size: int) -> None:
-    """Split the leads after the resume point into id ranges of `chunk_size` leads, once."""
-    if run.chunks.exists():
-        return
-    bounds = id_bounds(Lead, after_id=run.last_lead_id, every=chunk_size)
-    edges = [run.last_lead_id, *bounds]
-    RecalculationChunk.objects.bulk_create(
-        RecalculationChunk(run=run, number=number, after_id=edges[number], last_id=upper)
-        for number, upper in enumerate([*bounds, None])
-    )
-
-
 def _chunks_enqueue(run: RecalculationRun) -> int:
-    pending = run.chunks.filter(status=RecalculationChunk.Status.PENDING).values_list("number", flat=True)
-    for number in pending:
-        reference = f"{run_reference(run)}:chunk:{number}"
-        if not waiting_for_workers(reference):
-            enqueue_or_outbox(RECALC_QUEUE, CHUNK_JOB_PATH, reference=reference, run_id=run.pk, number=number)
-    return len(pending)
+    return chunks_enqueue(run, queue_name=RECALC_QUEUE, job=CHUNK_JOB_PATH, reference=run_reference(run))
 
 
 def recalculation_chunk_execute(*, run_id: int, number: int) -> str:
     """Replay one chunk of a run. Idempotent: a chunk done, or held by another worker, is left alone."""
     with transaction.atomic():
-        chunk = (
-            RecalculationChunk.objects.select_for_update(
-                # Only the chunk row: the joined run stays free, or a second worker would skip
-                # every chunk while the first one holds the run through its own chunk.
-                skip_locked=connection.features.has_select_for_update_skip_locked,
-                of=("self",),
-            )
-            .select_related("run__version")
-            .filter(run_id=run_id, number=number, status=RecalculationChunk.Status.PENDING)
-            .first()
+        chunk = pending_chunk_locked(
+            RecalculationChunk, run_id=run_id, number=number, related=("run__version",)
         )
         if chunk is None:
             return "nothing to do"

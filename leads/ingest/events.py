@@ -21,6 +21,7 @@ from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog, asset_key_for
 from leads.models import Event, Identity, Lead, ProductScore, StageChange
 from leads.services import (
+    IdentityConflict,
     accounts_rollup,
     active_version,
     engine_input,
@@ -290,9 +291,16 @@ def _needs_replay(lead: LeadRow, new_events: list[NewEvent], version) -> bool:
 
 
 def identity_link(*, anonymous_id: str, lead: Lead) -> int:
-    """Join an anonymous visitor's history to the lead it turned out to be (§10)."""
+    """Join an anonymous visitor's history to the lead it turned out to be (§10).
+
+    An anonymousId already joined to another lead stays with it (IdentityConflict): anyone
+    can send any anonymousId, and moving it would hand that person's next visits to someone else."""
     with transaction.atomic():
-        Identity.objects.update_or_create(anonymous_id=anonymous_id, defaults={"lead": lead})
+        identity, _ = Identity.objects.select_for_update().get_or_create(anonymous_id=anonymous_id)
+        if identity.lead_id not in (None, lead.pk):
+            raise IdentityConflict("anonymousId", "this anonymousId already belongs to another known lead")
+        if identity.lead_id is None:
+            Identity.objects.filter(pk=identity.pk).update(lead=lead)
         attached = Event.objects.filter(anonymous_id=anonymous_id, lead__isnull=True).update(lead=lead)
         if attached:
             lead_replay(

@@ -397,7 +397,10 @@ def _join_new_anonymous_ids(messages: list[Message], lead_ids: dict[str, int]) -
         return
     known = set(Identity.objects.filter(anonymous_id__in=pairs).values_list("anonymous_id", flat=True))
     for anonymous_id in sorted(pairs.keys() - known):
-        identity_link(anonymous_id=anonymous_id, lead=Lead.objects.get(pk=pairs[anonymous_id]))
+        try:
+            identity_link(anonymous_id=anonymous_id, lead=Lead.objects.get(pk=pairs[anonymous_id]))
+        except IdentityConflict:
+            pass  # joined to another lead since `known` was read: that lead keeps it
 
 
 def _apply_identify(message: Message) -> None:
@@ -419,7 +422,10 @@ def _apply_identify(message: Message) -> None:
     except IdentityConflict as conflict:
         raise MessageError("traits.email", conflict.reason) from None
     if message.anonymous_id:
-        identity_link(anonymous_id=message.anonymous_id, lead=lead)
+        try:
+            identity_link(anonymous_id=message.anonymous_id, lead=lead)
+        except IdentityConflict as conflict:
+            raise MessageError("anonymousId", conflict.reason) from None
     if account:
         accounts_rollup(account_ids=[account.pk])
 
@@ -458,7 +464,10 @@ def _apply_group(message: Message) -> None:
 
 def _apply_alias(message: Message) -> None:
     lead = lead_upsert(user_id=message.user_id)
-    identity_link(anonymous_id=message.traits["previous_id"], lead=lead)
+    try:
+        identity_link(anonymous_id=message.traits["previous_id"], lead=lead)
+    except IdentityConflict as conflict:
+        raise MessageError("previousId", conflict.reason) from None
 
 
 def _known_lead(message: Message) -> Lead | None:

@@ -286,6 +286,27 @@ def test_anonymous_identify_never_renames_a_known_lead(client, write_key):
     assert Identity.objects.get(anonymous_id="anon-evil").lead is None
 
 
+def test_alias_never_moves_a_visitor_joined_to_another_lead(client, write_key):
+    real = Lead.objects.create(email="ana@example.com", user_id="u-ana")
+    Identity.objects.create(anonymous_id="anon-ana", lead=real)
+    response = post(client, "alias", {"userId": "u-evil", "previousId": "anon-ana"}, write_key)
+    assert response.status_code == 400 and response.json()["field"] == "previousId"
+    assert Identity.objects.get(anonymous_id="anon-ana").lead == real
+    track = {"type": "track", "anonymousId": "anon-ana", "event": "Form Submitted"}
+    assert post(client, "track", track, write_key).status_code == 200
+    assert Event.objects.get(anonymous_id="anon-ana").lead == real  # her next visit is still hers
+
+
+def test_identify_never_moves_an_anonymous_id_joined_to_another_lead(client, write_key):
+    real = Lead.objects.create(email="ana@example.com", user_id="u-ana")
+    Identity.objects.create(anonymous_id="anon-ana", lead=real)
+    message = {"userId": "u-evil", "anonymousId": "anon-ana", "traits": {"email": "evil@example.com"}}
+    response = post(client, "identify", message, write_key)
+    assert response.status_code == 400 and response.json()["field"] == "anonymousId"
+    assert Identity.objects.get(anonymous_id="anon-ana").lead == real
+    assert not Lead.objects.filter(user_id="u-evil").exists()  # the message was refused whole
+
+
 def test_group_with_another_group_id_links_to_the_account_without_rekeying_it(client, write_key):
     account = Account.objects.create(domain="initech.example", name="Initech", group_id="g-1")
     message = {

@@ -52,7 +52,9 @@ def wait_until(condition, timeout=300):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_redis):
+def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_redis, settings):
+    # The one-job path (its resume point); chunk jobs have their own kill test.
+    settings.CHUNK_JOBS = "never"
     v1 = version_import(data=SPEC_MODEL, publish=True)
     random_leads(LEADS, seed=21, max_events=4)
     score_all(v1, chunk=5000)
@@ -64,6 +66,7 @@ def test_sigkill_mid_recalculation_then_rerun_equals_the_uninterrupted_run(rq_re
         **os.environ,
         "LEADSCORE_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
         "PYTHONPATH": str(settings.BASE_DIR),
+        "CHUNK_JOBS": "never",
     }
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.models_review.worker_process", "recalc"], cwd=settings.BASE_DIR, env=env
