@@ -93,9 +93,9 @@ def _copy_leads(count: int) -> None:
         cursor.execute(
             """
             INSERT INTO leads_lead (email, name, title, score, stage, engine_state, is_cold, is_qualified,
-                                    created_at, updated_at)
+                                    likelihood_factors, created_at, updated_at)
             SELECT 'bench' || i || '@lead' || (i %% 5000) || '.example', 'Lead ' || i, '', 0, 1, '{}',
-                   false, false, now(), now()
+                   false, false, '[]', now(), now()
               FROM generate_series(0, %s - 1) AS i""",
             [count],
         )

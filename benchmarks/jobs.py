@@ -4,13 +4,16 @@
 
 Prints recalculation, decay and snapshot seconds, peak memory, and — measured in the same
 run, on the same data — the lower bound for a recalculation: one SQL aggregate over all
-events plus a COPY write of one score per lead."""
+events plus a COPY write of one score per lead. Then recalculation and preview as chunk jobs
+drained by 1 and 2 real RQ worker processes (`manage.py rqworker --burst`), with each
+worker's CPU seconds and peak memory, and every figure's ratio to the lower bound."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -38,6 +41,7 @@ def recalculate():
     data = json.loads(DEFAULT_MODEL_FILE.read_text())
     data["note"] = "benchmark: republished to recalculate every lead"
     version = version_import(data=data, publish=True)  # queues a run; executed here, in this process
+    _queue_empty("recalc")
     run = version.recalculations.get()
     run = recalculation_execute(run_id=run.pk)
     return f"{run.done:,} leads"
@@ -63,6 +67,106 @@ def recalculate_sample(leads: int):
     rate = done / (time.monotonic() - started)
     total = Lead.objects.count()
     return f"{done:,} leads at {rate:,.0f} leads/s → projected {total / rate:,.0f} s for all {total:,}"
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _queue_empty(name: str) -> None:
+    from scoring_site.queueing import queue
+
+    queue(name).empty()
+
+
+def workers_drain(queue_name: str, workers: int) -> list[tuple[float, float]]:
+    """Start `workers` burst RQ workers on the queue (their own processes, as in production)
+    and wait for all. (CPU seconds, peak MB) of each, work-horse children included."""
+    command = [sys.executable, str(BASE_DIR / "manage.py"), "rqworker", queue_name, "--burst"]
+    env = {**os.environ, "CHUNK_JOBS": "always"}
+    logs = [open(BASE_DIR / "var" / f"bench-worker-{n + 1}.log", "w") for n in range(workers)]  # noqa: SIM115
+    processes = [
+        subprocess.Popen(command, env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT) for log in logs
+    ]
+    usage = []
+    for process in processes:
+        _, _, rusage = os.wait4(process.pid, 0)
+        usage.append((rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss / 1024))
+    for log in logs:
+        log.close()
+    return usage
+
+
+def _publish_again():
+    import json
+
+    from models_review.services import DEFAULT_MODEL_FILE, version_import
+
+    data = json.loads(DEFAULT_MODEL_FILE.read_text())
+    data["note"] = "benchmark: republished to recalculate every lead"
+    version = version_import(data=data, publish=True)
+    _queue_empty("recalc")  # the publish queued its run; this benchmark starts it itself
+    return version.recalculations.get()
+
+
+def recalculate_chunk_jobs(workers: int):
+    """The run splits into chunk jobs (here, in this process: a millisecond's work), then
+    `workers` worker processes take them; the last chunk finishes the run."""
+    from django.conf import settings
+
+    from models_review.models import RecalculationRun
+    from models_review.recalculation import recalculation_execute
+
+    run = _publish_again()
+    settings.CHUNK_JOBS = "always"
+    try:
+        recalculation_execute(run_id=run.pk)
+    finally:
+        settings.CHUNK_JOBS = "never"
+    recalculate_chunk_jobs.usage = workers_drain("recalc", workers)
+    run = RecalculationRun.objects.get(pk=run.pk)
+    if run.status != RecalculationRun.Status.DONE:
+        raise SystemExit(f"recalculation run {run.pk} ended {run.status}: {run.error}")
+    return f"{run.done:,} leads in {run.chunks.count()} chunks · " + _usage_text(recalculate_chunk_jobs.usage)
+
+
+def _usage_text(usage) -> str:
+    return " · ".join(f"worker {n + 1}: {cpu:.1f} s CPU, {mb:.0f} MB" for n, (cpu, mb) in enumerate(usage))
+
+
+def _draft():
+    from leads.services import active_version
+    from models_review.models import ModelVersion
+    from models_review.services import draft_copy, draft_rule_save
+
+    draft = draft_copy(source=active_version(), by=None)
+    rule = draft.rules.filter(event_type="form_submit").first()
+    if rule is not None:
+        draft_rule_save(version=draft, rule={"event_type": "form_submit", "points": 40}, rule_id=rule.pk)
+    ModelVersion.objects.filter(pk=draft.pk).update(note="benchmark: forms count more")
+    return draft
+
+
+def preview(workers: int):
+    """A draft's preview over every lead: one job in this process (workers=0) or chunk jobs
+    drained by `workers` worker processes."""
+    from django.conf import settings
+
+    from models_review.models import PreviewRun
+    from models_review.preview import compute
+    from models_review.services import preview_request
+
+    run = preview_request(draft=_draft())
+    _queue_empty("default")  # the request queued its job; this benchmark starts it itself
+    settings.CHUNK_JOBS = "always" if workers else "never"
+    try:
+        compute(run_id=run.pk)
+    finally:
+        settings.CHUNK_JOBS = "never"
+    preview.usage = workers_drain("default", workers) if workers else []
+    run = PreviewRun.objects.get(pk=run.pk)
+    if run.status != PreviewRun.Status.DONE:
+        raise SystemExit(f"preview run {run.pk} ended {run.status}")
+    return f"{run.chunks.count()} chunks" + (" · " + _usage_text(preview.usage) if workers else "")
 
 
 def seed_unscored_for_decay():
@@ -165,8 +269,26 @@ def main(argv=None):
         default=45,
         help="decay to this many days after now, so most leads have ticks to write",
     )
+    parser.add_argument(
+        "--skip-workers",
+        action="store_true",
+        help="leave out recalculation and preview as chunk jobs on worker processes",
+    )
     args = parser.parse_args(argv)
     setup_django(os.environ.get("DATABASE_URL") or DEFAULT_URL)
+    from django.conf import settings
+
+    from scoring_site import embedded_redis
+
+    redis_process = embedded_redis.start(persist=False) if settings.USING_EMBEDDED_REDIS else None
+    settings.CHUNK_JOBS = "never"  # one job in this process unless a figure says otherwise
+    try:
+        _measure(args)
+    finally:
+        embedded_redis.stop(redis_process)
+
+
+def _measure(args):
     ensure_dataset(leads=args.leads, events=args.events)
     print(f"\nBenchmark on {args.leads:,} leads / {args.events:,} events (PostgreSQL)")
     timed("(vacuum analyze)", vacuum_analyze)
@@ -195,8 +317,28 @@ def main(argv=None):
     }
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     producer_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the recalculation's stream
-    print(f"{'lower bound (aggregate + COPY)':<34} {results['aggregate'] + results['copy']:8.1f} s")
+    bound = results["aggregate"] + results["copy"]
+    if not args.skip_workers:
+        for workers in (1, 2):
+            results[f"recalc_{workers}w"] = timed(
+                f"recalculation, chunk jobs, {workers} worker{'s' if workers > 1 else ''}",
+                lambda workers=workers: recalculate_chunk_jobs(workers),
+            )
+            timed("(vacuum analyze)", vacuum_analyze)
+        results["preview"] = timed("preview, one job", lambda: preview(0))
+        results["preview_2w"] = timed("preview, chunk jobs, 2 workers", lambda: preview(2))
+    print(f"{'lower bound (aggregate + COPY)':<34} {bound:8.1f} s")
     print(f"{'peak memory (max RSS)':<34} {peak_mb:8.0f} MB   (its stream process: {producer_mb:.0f} MB)")
+    ratios = {
+        "recalculation, one job": results["recalculation"],
+        "recalculation, chunk jobs, 1 worker": results.get("recalc_1w"),
+        "recalculation, chunk jobs, 2 workers": results.get("recalc_2w"),
+        "preview, one job": results.get("preview"),
+        "preview, chunk jobs, 2 workers": results.get("preview_2w"),
+    }
+    for label, seconds in ratios.items():
+        if seconds and bound:
+            print(f"{label + ' / bound':<44} {seconds / bound:6.1f} ×")
     print("targets: recalculation ≤ 120 s, decay ≤ 15 s, peak memory ≤ 1024 MB")
 
 

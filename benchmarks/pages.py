@@ -35,7 +35,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from leads.models import Lead, StageChange, StageSnapshot  # noqa: E402
+from leads.models import Event, Lead, Segment, StageChange, StageSnapshot  # noqa: E402
 from leads.roles import MARKETERS  # noqa: E402
 
 LIST_QUERIES = (
@@ -107,6 +107,42 @@ def backfill_snapshots(days: int) -> int:
     return made
 
 
+HEAVY_LEAD_EMAIL = "bench-heavy@bench.example"
+HEAVY_LEAD_EVENTS = 5000
+
+
+def heavy_lead() -> Lead:
+    """One lead with 5,000 events (a bot, a power user): added once, scored like any other.
+    Bursts of form submits then careers page views, so the score climbs and falls many times."""
+    from leads.services import lead_replay
+
+    lead, _ = Lead.objects.get_or_create(email=HEAVY_LEAD_EMAIL, defaults={"name": "Heavy Bench"})
+    have = Event.objects.filter(lead=lead).count()
+    if have < HEAVY_LEAD_EVENTS:
+        start = timezone.now() - timedelta(days=300)
+        Event.objects.bulk_create(
+            [
+                Event(
+                    lead=lead,
+                    type="form_submit" if n % 100 < 5 else "page_view",
+                    url="" if n % 100 < 5 else "https://bench.example/careers",
+                    occurred_at=start + timedelta(hours=n),
+                )
+                for n in range(have, HEAVY_LEAD_EVENTS)
+            ],
+            batch_size=1000,
+        )
+        lead_replay(lead=lead)
+    return lead
+
+
+def bench_segment() -> Segment:
+    segment, _ = Segment.objects.get_or_create(
+        name="bench: stages 2–3, score ≥ 20", defaults={"filters": {"stage": [2, 3], "score_min": 20}}
+    )
+    return segment
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -138,11 +174,25 @@ def main() -> None:
         )
         return f"/leads/{pk}/"
 
+    heavy, segment = heavy_lead(), bench_segment()
+
+    def search_url(kind: str) -> str:
+        n = rng.randint(0, max(leads - 1, 0))
+        return f"/leads/?q=Lead+{n}" if kind == "name" else f"/leads/?q=bench{n}%40"
+
     pages = {
         "stage dashboard (as served, 60 s cache)": lambda: "/leads/dashboard/",
         "stage dashboard (cold, cache cleared)": lambda: (cache.clear(), "/leads/dashboard/")[1],
+        "stage dashboard (cold, segment filter)": lambda: (
+            cache.clear(),
+            f"/leads/dashboard/?segment={segment.pk}",
+        )[1],
         "lead list (filtered + sorted)": lambda: "/leads/?" + rng.choice(LIST_QUERIES).format(since=since),
+        "text search (name)": lambda: search_url("name"),
+        "text search (email)": lambda: search_url("email"),
         "lead page": lead_url,
+        f"lead page, {HEAVY_LEAD_EVENTS:,} events": lambda: f"/leads/{heavy.pk}/",
+        f"lead chart, {HEAVY_LEAD_EVENTS:,} events": lambda: f"/leads/{heavy.pk}/chart.json",
     }
     print(f"{'page':45} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
     for name, next_url in pages.items():

@@ -474,8 +474,11 @@ class CsvImport(models.Model):
         OUTCOMES = "outcomes", "Outcomes (sales labels)"
 
     class Status(models.TextChoices):
+        CHECKING = "checking", "Checking"
         PREVIEWED = "previewed", "Previewed"
+        IMPORTING = "importing", "Importing"
         IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     file_name = models.CharField(max_length=255)
@@ -485,11 +488,28 @@ class CsvImport(models.Model):
     imported_rows = models.PositiveIntegerField(default=0)
     duplicate_rows = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True, help_text="[{line, field, reason}]")
+    valid_rows = models.PositiveIntegerField(default=0)
+    preview = models.JSONField(
+        default=dict, blank=True, help_text="{header, rows: [[line, values]], ignored_columns}"
+    )
+    progress_rows = models.PositiveIntegerField(
+        default=0, help_text="Rows checked or imported so far by the background job."
+    )
+    failure = models.TextField(blank=True, default="")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def in_background(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.IMPORTING)
+
+    @property
+    def progress_percent(self) -> float:
+        total = self.valid_rows if self.status == self.Status.IMPORTING else self.total_rows
+        return min(100.0, 100.0 * self.progress_rows / total) if total else 0.0
 
     class Meta:
         ordering = ["-created_at"]

@@ -40,7 +40,9 @@ def pending_chunk_locked(model, *, run_id: int, number: int, related: tuple[str,
     """The chunk, locked for this transaction, if it is still pending and no other worker holds it."""
     skip_locked = connection.features.has_select_for_update_skip_locked
     return (
-        model.objects.select_for_update(skip_locked=skip_locked)
+        # Only the chunk row (OF self): locking the joined run and version too made a second
+        # worker skip every chunk as held while the first one replayed its own.
+        model.objects.select_for_update(skip_locked=skip_locked, of=("self",))
         .select_related(*related)
         .filter(run_id=run_id, number=number, status=model.Status.PENDING)
         .first()

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from leads.background import daily, decay, qualification, report
 from leads.background.jobruns import recorded
+from leads.ingest import imports
 from leads.workspace import selectors
 from scoring_site import queueing
 
@@ -71,3 +72,11 @@ def outbox_sweep():
 @recorded("dashboard warm-up")
 def dashboard_warm():
     return selectors.dashboard_warm()
+
+
+def csv_upload_check(upload_id: int):
+    imports.csv_upload_check(upload_id=upload_id)
+
+
+def csv_upload_import(upload_id: int):
+    imports.csv_upload_import_background(upload_id=upload_id)

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -9,12 +10,14 @@ from leads.ingest.imports import (
     COLUMNS,
     MAX_FILE_BYTES,
     CsvFileError,
-    csv_check,
     csv_upload_create,
     csv_upload_import,
+    csv_upload_preview,
 )
 from leads.models import CsvImport
 from leads.roles import marketer_required
+from scoring_site.htmx import htmx_partial
+from scoring_site.queueing import waiting_for_workers
 
 ERRORS_SHOWN = 200
 
@@ -54,22 +57,27 @@ def imports(request):
 @marketer_required
 def import_detail(request, pk):
     upload = get_object_or_404(CsvImport, pk=pk)
-    checked = (
-        csv_check(kind=upload.kind, text=upload.content)
-        if upload.status == CsvImport.Status.PREVIEWED
-        else None
-    )
+    if htmx_partial(request):
+        if upload.in_background:
+            return render(request, "leads/_import_progress.html", {"upload": upload, **_queue_state(upload)})
+        return HttpResponse(headers={"HX-Refresh": "true"})  # finished: the whole report replaces the bar
     return render(
         request,
         "leads/import_detail.html",
         {
             "upload": upload,
-            "checked": checked,
+            "preview": csv_upload_preview(upload=upload)
+            if upload.status == CsvImport.Status.PREVIEWED
+            else None,
             "errors": upload.errors[:ERRORS_SHOWN],
             "errors_hidden": max(0, len(upload.errors) - ERRORS_SHOWN),
-            "valid_rows": len(checked.rows) if checked else None,
+            **(_queue_state(upload) if upload.in_background else {}),
         },
     )
+
+
+def _queue_state(upload: CsvImport) -> dict:
+    return {"waiting_for_workers": waiting_for_workers(f"csv-import:{upload.pk}")}
 
 
 @require_POST
@@ -81,9 +89,10 @@ def import_run(request, pk):
     except ValueError as problem:
         messages.error(request, str(problem))
     else:
-        messages.success(
-            request,
-            f"{report.imported:,} rows imported ({report.created:,} new, {report.updated:,} "
-            f"updated); {report.duplicates:,} were already known.",
-        )
+        if report is not None:
+            messages.success(
+                request,
+                f"{report.imported:,} rows imported ({report.created:,} new, {report.updated:,} "
+                f"updated); {report.duplicates:,} were already known.",
+            )
     return redirect("leads:import_detail", pk=pk)

@@ -24,6 +24,7 @@ from leads.ingest.events import NewEvent, events_ingest
 from leads.ingest.validation import InvalidValue, check_number, check_text, parse_instant
 from leads.models import Account, CsvImport, EventType, Lead, Tag
 from leads.services import accounts_rollup
+from scoring_site.queueing import enqueue_or_outbox
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK_ROWS = 1000
@@ -104,7 +105,9 @@ def csv_decode(data: bytes) -> str:
         raise CsvFileError("file", f"not UTF-8 text (byte {problem.start}); save it as “CSV UTF-8”") from None
 
 
-def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCsv:
+def csv_check(
+    *, kind: str, text: str, now: datetime | None = None, on_progress: Callable[[int], None] | None = None
+) -> CheckedCsv:
     if kind not in COLUMNS:
         raise CsvFileError("kind", f"must be one of {', '.join(COLUMNS)}")
     now = now or timezone.now()
@@ -135,6 +138,8 @@ def csv_check(*, kind: str, text: str, now: datetime | None = None) -> CheckedCs
             )
             break
         line, line_before = line_before + 1, reader.line_num  # a quoted newline spans lines; report the first
+        if on_progress is not None and line % CHUNK_ROWS == 0:
+            on_progress(line - 1)
         if not any(value.strip() for value in values):
             continue
         if len(checked.preview) < PREVIEW_ROWS:
@@ -336,12 +341,16 @@ _CLEANERS: dict[str, Callable[[dict, datetime], dict]] = {
 # --- importing ----------------------------------------------------------------------------
 
 
-def csv_import(*, checked: CheckedCsv, source: str = "csv") -> ImportReport:
+def csv_import(
+    *, checked: CheckedCsv, source: str = "csv", on_progress: Callable[[int], None] | None = None
+) -> ImportReport:
     """Store the valid rows of a checked file, a chunk per transaction."""
     report = ImportReport()
     rows = [row for _, row in checked.rows]
     for start in range(0, len(rows), CHUNK_ROWS):
         _IMPORTERS[checked.kind](rows[start : start + CHUNK_ROWS], report, source)
+        if on_progress is not None:
+            on_progress(min(start + CHUNK_ROWS, len(rows)))
     return report
 
 
@@ -494,30 +503,161 @@ def csv_kind_register(
 # --- the stored upload (browser flow) -------------------------------------------------------
 
 
-def csv_upload_create(*, kind: str, file_name: str, data: bytes, by=None) -> tuple[CsvImport, CheckedCsv]:
+# Above this many lines a file is checked and imported by a worker (a progress bar polls it),
+# so no web request of the flow holds a 10,000-row file in a transaction for seconds.
+BACKGROUND_ROWS = 2000
+IMPORT_QUEUE = "default"
+
+
+def csv_upload_create(
+    *, kind: str, file_name: str, data: bytes, by=None
+) -> tuple[CsvImport, CheckedCsv | None]:
+    """Store an upload and its check; a large file is checked by a worker (checked is None)."""
     text = csv_decode(data)
+    if text.count("\n") > BACKGROUND_ROWS:
+        _header_check(kind, text)
+        upload = CsvImport.objects.create(
+            kind=kind,
+            file_name=file_name[:255],
+            content=text,
+            status=CsvImport.Status.CHECKING,
+            total_rows=text.count("\n"),  # an estimate for the bar until the check counts rows
+            created_by=by,
+        )
+        enqueue_or_outbox(
+            IMPORT_QUEUE,
+            "leads.background.jobs.csv_upload_check",
+            reference=_reference(upload),
+            upload_id=upload.pk,
+        )
+        return upload, None
     checked = csv_check(kind=kind, text=text)
     upload = CsvImport.objects.create(
-        kind=kind,
-        file_name=file_name[:255],
-        content=text,
-        total_rows=checked.total_rows,
-        errors=checked.errors,
-        created_by=by,
+        kind=kind, file_name=file_name[:255], content=text, created_by=by, **_checked_fields(checked)
     )
     return upload, checked
 
 
-def csv_upload_import(*, upload: CsvImport) -> ImportReport:
-    """Import a previewed upload once; the file content is dropped afterwards."""
+def csv_upload_preview(*, upload: CsvImport) -> dict:
+    """The header, first rows and unused columns the check kept (checked again for an upload
+    stored before the check kept them)."""
+    if not upload.preview:
+        fields = _checked_fields(csv_check(kind=upload.kind, text=upload.content))
+        CsvImport.objects.filter(pk=upload.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(upload, name, value)
+    return upload.preview
+
+
+def csv_upload_check(*, upload_id: int) -> None:
+    """The worker's check of a large upload; the progress counts lines read."""
+    upload = CsvImport.objects.get(pk=upload_id)
+    if upload.status != CsvImport.Status.CHECKING:
+        return  # checked already (a job taken twice)
+    try:
+        checked = csv_check(kind=upload.kind, text=upload.content, on_progress=_progress_writer(upload_id))
+    except CsvFileError as problem:
+        _background_fail(upload_id, CsvImport.Status.CHECKING, str(problem))
+        return
+    CsvImport.objects.filter(pk=upload_id, status=CsvImport.Status.CHECKING).update(
+        status=CsvImport.Status.PREVIEWED, progress_rows=0, **_checked_fields(checked)
+    )
+
+
+def csv_upload_import(*, upload: CsvImport) -> ImportReport | None:
+    """Import a previewed upload once; the file content is dropped afterwards. A large file
+    goes to a worker (returns None): the page then shows its progress."""
     with transaction.atomic():
         upload = CsvImport.objects.select_for_update().get(pk=upload.pk)
         if upload.status == CsvImport.Status.IMPORTED:
             raise ValueError("This file was already imported.")
+        if upload.status != CsvImport.Status.PREVIEWED:
+            raise ValueError(
+                f"This file cannot be imported now: it is {upload.get_status_display().lower()}."
+            )
+        if upload.total_rows > BACKGROUND_ROWS:
+            upload.status, upload.progress_rows = CsvImport.Status.IMPORTING, 0
+            upload.save(update_fields=["status", "progress_rows"])
+            enqueue_or_outbox(
+                IMPORT_QUEUE,
+                "leads.background.jobs.csv_upload_import",
+                reference=_reference(upload),
+                upload_id=upload.pk,
+            )
+            return None
         checked = csv_check(kind=upload.kind, text=upload.content)
-        report = csv_import(checked=checked, source=f"csv:{upload.file_name}"[:100])
-        upload.status, upload.imported_at = CsvImport.Status.IMPORTED, timezone.now()
-        upload.imported_rows, upload.duplicate_rows = report.imported, report.duplicates
-        upload.total_rows, upload.errors, upload.content = checked.total_rows, checked.errors, ""
-        upload.save()
+        report = csv_import(checked=checked, source=_source(upload))
+        _imported(upload.pk, checked, report)
     return report
+
+
+def csv_upload_import_background(*, upload_id: int) -> None:
+    """The worker's import of a large upload, a chunk per transaction, so the page sees the
+    progress. A worker that dies midway leaves it importing; taken again, it stores nothing twice."""
+    upload = CsvImport.objects.get(pk=upload_id)
+    if upload.status != CsvImport.Status.IMPORTING:
+        return
+    checked = csv_check(kind=upload.kind, text=upload.content)
+    report = csv_import(checked=checked, source=_source(upload), on_progress=_progress_writer(upload_id))
+    _imported(upload_id, checked, report)
+
+
+def _imported(upload_id: int, checked: CheckedCsv, report: ImportReport) -> None:
+    CsvImport.objects.filter(pk=upload_id).update(
+        status=CsvImport.Status.IMPORTED,
+        imported_at=timezone.now(),
+        imported_rows=report.imported,
+        duplicate_rows=report.duplicates,
+        total_rows=checked.total_rows,
+        valid_rows=len(checked.rows),
+        progress_rows=len(checked.rows),
+        errors=checked.errors,
+        content="",
+    )
+
+
+def _checked_fields(checked: CheckedCsv) -> dict:
+    return {
+        "total_rows": checked.total_rows,
+        "valid_rows": len(checked.rows),
+        "errors": checked.errors,
+        "preview": {
+            "header": checked.header,
+            "rows": [[line, values] for line, values in checked.preview],
+            "ignored_columns": checked.ignored_columns,
+        },
+    }
+
+
+def _header_check(kind: str, text: str) -> None:
+    """The errors that make the whole file unusable are said at upload, not after a wait."""
+    if kind not in COLUMNS:
+        raise CsvFileError("kind", f"must be one of {', '.join(COLUMNS)}")
+    try:
+        header = next(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
+    except StopIteration:
+        raise CsvFileError("file", "the file is empty; the first line must name the columns") from None
+    except csv.Error as problem:
+        raise CsvFileError("file", f"line 1: {problem}") from None
+    _columns(kind, header)
+
+
+def _progress_writer(upload_id: int) -> Callable[[int], None]:
+    def write(rows: int) -> None:
+        CsvImport.objects.filter(pk=upload_id).update(progress_rows=rows)
+
+    return write
+
+
+def _background_fail(upload_id: int, status: str, reason: str) -> None:
+    CsvImport.objects.filter(pk=upload_id, status=status).update(
+        status=CsvImport.Status.FAILED, failure=reason
+    )
+
+
+def _reference(upload: CsvImport) -> str:
+    return f"csv-import:{upload.pk}"
+
+
+def _source(upload: CsvImport) -> str:
+    return f"csv:{upload.file_name}"[:100]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -95,6 +96,88 @@ def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[li
         for c in outcome.contributions
     ]
     return lines, state.sales.score
+
+
+# A lead with thousands of events would render thousands of rows; the newest are listed and
+# the older ones summed per rule, so the page stays small and its total still equals the score.
+CONTRIBUTIONS_LISTED = 50
+# A line chart cannot show more points than it has pixels; the crossings and extremes survive.
+SCORE_CHART_POINTS = 500
+
+
+@dataclass(frozen=True)
+class RuleTotal:
+    rule: str
+    count: int
+    delta: float
+    first_at: datetime
+    last_at: datetime
+
+
+@dataclass(frozen=True)
+class ContributionSummary:
+    """Older lines summed per rule, then the newest lines one by one (oldest first)."""
+
+    earlier: list[RuleTotal]
+    recent: list[ContributionLine]
+    total: float
+
+    @property
+    def earlier_count(self) -> int:
+        return sum(group.count for group in self.earlier)
+
+
+def contributions_summarise(lines: list[ContributionLine], *, listed: int) -> ContributionSummary:
+    cut = max(0, len(lines) - listed)
+    groups: dict[str, list] = {}
+    for line in lines[:cut]:
+        group = groups.setdefault(line.rule, [0, [], line.at, line.at])
+        group[0] += 1
+        group[1].append(line.delta)
+        group[3] = line.at
+    earlier = [
+        RuleTotal(rule, count, math.fsum(deltas), first_at, last_at)
+        for rule, (count, deltas, first_at, last_at) in groups.items()
+    ]
+    earlier.sort(key=lambda group: -abs(group.delta))
+    return ContributionSummary(earlier, lines[cut:], math.fsum(line.delta for line in lines))
+
+
+def lead_contribution_summary(
+    *, lead: Lead, as_of: datetime | None = None, listed: int | None = None
+) -> tuple[ContributionSummary, float]:
+    """ "Why this score" for the page: see `contributions_summarise`; the replayed score beside it."""
+    lines, replayed_score = lead_contributions(lead=lead, as_of=as_of)
+    listed = CONTRIBUTIONS_LISTED if listed is None else listed
+    return contributions_summarise(lines, listed=listed), replayed_score
+
+
+def series_downsample(points: list[tuple[str, float]], *, cap: int, stage_of) -> list[tuple[str, float]]:
+    """At most `cap` points, keeping the first and last, both sides of every stage crossing,
+    the global extremes and the low and high of evenly spaced buckets (min-max decimation).
+    If the crossings alone exceed the cap, evenly spaced ones among them are kept."""
+    if len(points) <= cap:
+        return points
+    last = len(points) - 1
+    scores = [score for _, score in points]
+    stages = [stage_of(score) for score in scores]
+    keep = {0, last, scores.index(max(scores)), scores.index(min(scores))}
+    for i in range(1, len(points)):
+        if stages[i] != stages[i - 1]:
+            keep.update((i - 1, i))
+    if len(keep) > cap:
+        ordered = sorted(keep)
+        step = (len(ordered) - 1) / max(cap - 1, 1)
+        keep = {ordered[round(k * step)] for k in range(cap)}
+    else:
+        buckets = (cap - len(keep)) // 2
+        for b in range(buckets):
+            start, end = b * len(points) // buckets, (b + 1) * len(points) // buckets
+            window = scores[start:end]
+            if window:
+                keep.add(start + window.index(min(window)))
+                keep.add(start + window.index(max(window)))
+    return [points[i] for i in sorted(keep)]
 
 
 def _rule_label(spec: scoring.ModelSpec, index: int | None, event: Event | None) -> str:
@@ -250,6 +333,10 @@ def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, d
 def _appearances_by_day(leads=None, *, after: datetime):
     first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
     leads = Lead.objects.all() if leads is None else leads
+    # A lead appears at the earlier of its creation and its first event, so one created before
+    # `after` never appears after it: filtering on creation first keeps the first-event lookup
+    # to the recently created leads, not every member of the segment.
+    leads = leads.filter(created_at__gte=after)
     appeared = leads.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
     return (
         appeared.filter(appeared__gte=after)
@@ -537,13 +624,17 @@ def capped_count(queryset, cap: int | None = None) -> tuple[int, bool]:
 
 
 def lead_score_series(*, lead: Lead, as_of: datetime | None = None) -> list[tuple[str, float]]:
-    """(ISO instant, score) after every contribution, ending at now: the score-over-time line."""
+    """(ISO instant, score) after every contribution, ending at now: the score-over-time line,
+    downsampled for a long history."""
     as_of = as_of or timezone.now()
     contributions, score_now = lead_contributions(lead=lead, as_of=as_of)
     points = [(line.at.isoformat(), round(line.score_after, 2)) for line in contributions]
     if contributions:
         points.append((max(as_of, contributions[-1].at).isoformat(), round(score_now, 2)))
-    return points
+    spec = spec_for(active_version())
+    return series_downsample(
+        points, cap=SCORE_CHART_POINTS, stage_of=lambda score: scoring.stage_for_score(score, spec)
+    )
 
 
 ACCOUNT_CHART_MEMBERS = 50

@@ -71,7 +71,7 @@ def lead_detail(request, pk):
     lead = get_object_or_404(
         visible_leads(request.user, Lead.objects.select_related("account", "owner")), pk=pk
     )
-    contributions, replayed_score = selectors.lead_contributions(lead=lead)
+    contributions, replayed_score = selectors.lead_contribution_summary(lead=lead)
     score_now = selectors.lead_score_now(lead=lead)
     return render(
         request,
@@ -82,7 +82,7 @@ def lead_detail(request, pk):
             # The stored score and a replay agree (§3); if a recalculation is still running they may not.
             "score_pending": not scoring.is_close(score_now, replayed_score, 1e-4),
             "contributions": contributions,
-            "contribution_total": sum(line.delta for line in contributions),
+            "contribution_total": contributions.total,
             "product_scores": lead.product_scores.select_related("product_line").order_by("-score"),
             "stage_changes": lead.stage_changes.order_by("-at", "-id")[:50],
             "tallies": selectors.lead_tallies(lead=lead),

@@ -212,3 +212,37 @@ def test_recalculation_worker_killed_mid_chunk_the_run_still_ends_with_the_same_
     run.refresh_from_db()
     assert (run.done, run.total) == (6000, 6000)
     assert_equals_the_uninterrupted_run(run)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL's SKIP LOCKED")
+def test_recalculation_chunk_is_taken_while_another_worker_holds_the_run_and_version(chunk_jobs):
+    """A worker replaying its chunk holds rows the chunk row joins to; a second worker must
+    still take the next chunk, not skip it as if it were held (both would then stop)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from models_review.models import ModelVersion
+
+    version, run = published_v2_with_leads(120)
+    run, _ = planned(run, chunk_size=50)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        # FOR NO KEY UPDATE: what a worker's own chunk lock put on the joined version row,
+        # without blocking this test's lead writes (their foreign key takes KEY SHARE).
+        with transaction.atomic():
+            ModelVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
+            holding.set()
+            release.wait(timeout=30)
+        connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert holding.wait(timeout=30)
+        assert recalculation_chunk_execute(run_id=run.pk, number=0) == "chunk 0: 50 leads"
+    finally:
+        release.set()
+        thread.join(timeout=30)

@@ -44,7 +44,9 @@ def test_lead_page_contributions_sum_to_the_displayed_score(client, marketer, sp
         events.event_ingest(event=NewEvent(type=kind, occurred_at=day(n), lead_id=lead.pk))
     client.force_login(marketer)
     response = client.get(f"/leads/{lead.pk}/")
-    lines = response.context["contributions"]
+    summary = response.context["contributions"]
+    lines = summary.recent  # seven lines: all listed, none summed
+    assert summary.earlier == []
     assert round(sum(line.delta for line in lines), 6) == round(response.context["score_now"], 6) == 50.0
     # 75 → 67.5 → 60.75 → 54.675 → 50 (the floor): four ticks change the score
     assert [line.kind for line in lines] == ["event"] * 3 + ["decay"] * 4
