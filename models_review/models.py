@@ -198,6 +198,14 @@ class RecalculationRun(models.Model):
         return f"Recalculation for {self.version} ({self.get_status_display().lower()})"
 
     @property
+    def took(self) -> str:
+        """How long the finished run took, to the second ("4 s", "2 min 5 s"), never "0 minutes"."""
+        if not (self.started_at and self.finished_at):
+            return ""
+        minutes, seconds = divmod(max(0, round((self.finished_at - self.started_at).total_seconds())), 60)
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+    @property
     def percent(self):
         return (
             100.0

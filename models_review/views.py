@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from leads.models import Lead
@@ -137,7 +137,8 @@ def version_publish(request, pk):
     except (services.DraftError, model_file.ModelFileError) as error:
         messages.error(request, f"Not published. {error}")
         return redirect("models_review:version", version.pk)
-    messages.success(request, f"Version {version.number} is live. Every lead is being recalculated.")
+    # Worded to stay true once the run is done: the page it lands on shows the run's own state.
+    messages.success(request, f"Version {version.number} is live. Every lead is recalculated under it.")
     return redirect(_after_publish_url(version))
 
 
@@ -145,10 +146,7 @@ def _after_publish_url(version):
     """The recalculation's progress page, or the version's own page when no run was queued."""
     run = RecalculationRun.objects.filter(version=version).order_by("-created_at", "-id").first()
     if run is not None:
-        try:
-            return reverse("models_review:recalculation", args=[run.pk])
-        except NoReverseMatch:
-            pass
+        return reverse("models_review:recalculation", args=[run.pk])
     return reverse("models_review:version", args=[version.pk])
 
 

@@ -1,4 +1,5 @@
 import copy
+from datetime import UTC
 
 import pytest
 from django.urls import reverse
@@ -229,3 +230,13 @@ def test_a_content_mode_version_recalculates_through_the_engine():
     recalculated = full_table()
     reference_by_lead_replay(run)
     assert full_table() == recalculated
+
+
+def test_recalculation_run_took_reads_in_seconds_not_zero_minutes():
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
+    run = RecalculationRun(started_at=start)
+    assert run.took == ""  # not finished
+    assert RecalculationRun(started_at=start, finished_at=start + timedelta(seconds=4.4)).took == "4 s"
+    assert RecalculationRun(started_at=start, finished_at=start + timedelta(seconds=125)).took == "2 min 5 s"
