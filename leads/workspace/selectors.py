@@ -367,15 +367,22 @@ class PeriodComparison:
 
 def period_comparison(*, period: DateRange, leads=None) -> list[PeriodComparison]:
     """Leads per stage on the last day of this period vs of the period before: from the
-    snapshots for all leads, from the stage-change log for a segment's members."""
+    snapshots for all leads, from the stage-change log for a segment's members. A period
+    that ends today ends with today's live counts, the same figures as the stage cards:
+    today's snapshot is only taken at the end of the day."""
     if leads is None:
-        current, previous = _last_snapshot(period), _last_snapshot(period.previous())
+        current = _live_counts() if period.until >= timezone.localdate() else _last_snapshot(period)
+        previous = _last_snapshot(period.previous())
     else:
         before = period.previous()
         by_day = stage_counts_by_day(since=before.since, until=period.until, leads=leads)
         current, previous = by_day[period.until], by_day[before.until]
     stages = sorted(s for s in set(current) | set(previous) if current.get(s) or previous.get(s))
     return [PeriodComparison(s, stage_label(s), current.get(s), previous.get(s)) for s in stages]
+
+
+def _live_counts() -> dict[int, int]:
+    return {c.stage: c.count for c in stage_counts() if c.count}
 
 
 def _last_snapshot(period: DateRange) -> dict[int, int]:

@@ -1,9 +1,10 @@
 """Stage dashboard figures (§5) on a stage-change log small enough to check by hand."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.utils import timezone
 
 from leads.models import Event, StageChange, StageSnapshot
 from leads.workspace import selectors
@@ -106,6 +107,16 @@ def test_snapshot_series_and_period_over_period():
     # Last snapshot of 18–21 Jan is the 21st; of the 4 days before (14–17 Jan) the 15th.
     assert [(c.stage, c.current, c.previous, c.change) for c in comparison] == [(1, 12, 8, 4), (2, 6, 2, 4)]
     assert comparison[0].change_percent == pytest.approx(50.0)
+
+
+def test_period_comparison_ending_today_uses_the_live_counts_of_the_cards(spec_model):
+    today = timezone.localdate()
+    StageSnapshot.objects.create(day=today, stage=1, count=9)  # taken earlier today; leads moved since
+    StageSnapshot.objects.create(day=today - timedelta(days=7), stage=1, count=4)
+    for stage in (1, 1, 4):
+        LeadFactory(stage=stage)
+    comparison = selectors.period_comparison(period=DateRange(today - timedelta(days=6), today))
+    assert [(c.stage, c.current, c.previous) for c in comparison] == [(1, 2, 4), (4, 1, None)]
 
 
 def test_score_histogram_bands_of_ten_with_an_open_top(spec_model):
