@@ -354,13 +354,14 @@ def load_demo_data(
     progress(f"{imported} leads from the trade-show CSV")
     # After qualification: reps answer the leads handed to them, then learning and the review see it.
     from models_review.demo import load_demo_feedback, load_demo_review
-    from models_review.learning.services import learning_train
+    from models_review.learning.services import learning_train, likelihood_score_now
 
     feedback = load_demo_feedback(personas=personas, seed=seed)
     progress(f"{feedback} sales feedback answers")
     if feedback:
         run = learning_train()
         progress(f"learning run {run.pk}: {run.status}")
+        progress(f"{likelihood_score_now(as_of=now)} leads scored for likelihood")
     load_demo_review(by=marketer)
     return {
         "leads": Lead.objects.count(),

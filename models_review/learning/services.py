@@ -213,13 +213,9 @@ def likelihood_refresh(*, as_of: datetime | None = None, chunk_size: int = LEAD_
     run = latest_validated_run()
     if run is None:
         return None
-    bounds = Lead.objects.aggregate(first=Min("id"), last=Max("id"))
-    if bounds["first"] is None:
+    ranges = _lead_id_ranges(chunk_size)
+    if not ranges:
         return run
-    ranges = [
-        (start, min(start + chunk_size - 1, bounds["last"]))
-        for start in range(bounds["first"], bounds["last"] + 1, chunk_size)
-    ]
     with transaction.atomic():
         LearningRun.objects.filter(pk=run.pk).update(likelihood_chunks=len(ranges), likelihood_chunks_done=0)
         for first_id, last_id in ranges:
@@ -233,6 +229,30 @@ def likelihood_refresh(*, as_of: datetime | None = None, chunk_size: int = LEAD_
                 as_of=as_of.isoformat(),
             )
     return run
+
+
+def _lead_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
+    bounds = Lead.objects.aggregate(first=Min("id"), last=Max("id"))
+    if bounds["first"] is None:
+        return []
+    return [
+        (start, min(start + chunk_size - 1, bounds["last"]))
+        for start in range(bounds["first"], bounds["last"] + 1, chunk_size)
+    ]
+
+
+def likelihood_score_now(*, as_of: datetime, chunk_size: int = LEAD_CHUNK) -> int:
+    """Every lead scored with the latest validated run in this process, chunk after chunk (the
+    demo, a restore); the nightly job does the same work as chunk jobs. Returns leads scored."""
+    run = latest_validated_run()
+    if run is None:
+        return 0
+    ranges = _lead_id_ranges(chunk_size)
+    LearningRun.objects.filter(pk=run.pk).update(likelihood_chunks=len(ranges), likelihood_chunks_done=0)
+    return sum(
+        likelihood_chunk_score(run_id=run.pk, first_id=first_id, last_id=last_id, as_of=as_of)
+        for first_id, last_id in ranges
+    )
 
 
 def likelihood_chunk_score(*, run_id: int, first_id: int, last_id: int, as_of: datetime) -> int:

@@ -8,7 +8,7 @@ import pytest
 from leads.ingest.credentials import api_token_create
 from leads.models import Event, Lead, OutboxJob
 from models_review import jobs
-from models_review.learning.services import CHUNK_JOB, likelihood_refresh
+from models_review.learning.services import CHUNK_JOB, likelihood_refresh, likelihood_score_now
 from models_review.models import LearningRun
 from tests.conftest import day
 from tests.factories import LeadFactory
@@ -53,6 +53,13 @@ def test_likelihood_refresh_queues_one_chunk_job_per_id_range(scored):
     ]
     assert run.likelihood_chunks_done == 4
     assert not Lead.objects.filter(likelihood__isnull=True).exists()
+
+
+def test_likelihood_score_now_writes_what_the_chunk_jobs_wrote(scored):
+    by_jobs = list(Lead.objects.order_by("pk").values_list("pk", "likelihood", "likelihood_factors"))
+    Lead.objects.update(likelihood=None, likelihood_factors=[])
+    assert likelihood_score_now(as_of=AS_OF, chunk_size=70) == len(by_jobs)
+    assert list(Lead.objects.order_by("pk").values_list("pk", "likelihood", "likelihood_factors")) == by_jobs
 
 
 def test_likelihood_follows_the_learned_weights_and_names_the_top_factors(scored):
