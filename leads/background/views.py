@@ -5,7 +5,7 @@ from django.views.decorators.http import require_GET
 
 from leads.background import job_status
 from leads.roles import marketer_required
-from models_review.models import RecalculationRun
+from models_review.models import ModelVersion, RecalculationRun
 
 
 @require_GET
@@ -22,5 +22,8 @@ def status(request):
             "recalculations": RecalculationRun.objects.select_related(
                 "version__scoring_model", "requested_by"
             )[:5],
+            "live_version": ModelVersion.objects.filter(is_active=True)
+            .select_related("scoring_model")
+            .first(),
         },
     )
