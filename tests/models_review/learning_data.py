@@ -21,6 +21,27 @@ def true_probability(forms: int, careers: int) -> float:
     return 1 / (1 + math.exp(-(TRUE_INTERCEPT + TRUE_FORM * forms + TRUE_CAREERS * careers)))
 
 
+def _activity(rng, lead, forms: int, videos: int, careers: int, *, before, within_days: int) -> list[Event]:
+    """The lead's forms, full videos and careers-page views, each on a random day within
+    `within_days` days before `before`."""
+    activity = (
+        [("form_submit", "", "", {})] * forms
+        + [("video_play", f"video-{k}", "", {"percent": 100}) for k in range(videos)]
+        + [("page_view", "", "https://x.example/careers/jobs", {})] * careers
+    )
+    return [
+        Event(
+            lead=lead,
+            type=kind,
+            asset_key=asset or (url if kind == "page_view" else ""),
+            url=url,
+            properties=properties,
+            occurred_at=before - timedelta(days=1 + rng.randint(0, within_days - 1), minutes=index),
+        )
+        for index, (kind, asset, url, properties) in enumerate(activity)
+    ]
+
+
 def labelled_history(count: int, *, seed: int = 7, first_label=None, positive_share=None):
     """Leads with events and outcome labels; returns [(lead_id, label_at, positive, true p)]
     oldest label first. `positive_share` overrides the truth (for the below-40 tests)."""
@@ -31,22 +52,7 @@ def labelled_history(count: int, *, seed: int = 7, first_label=None, positive_sh
     for n, lead in enumerate(leads):
         label_at = first_label + timedelta(hours=n)
         forms, videos, careers = rng.randint(0, 3), rng.randint(0, 3), rng.randint(0, 3)
-        activity = (
-            [("form_submit", "", "", {})] * forms
-            + [("video_play", f"video-{k}", "", {"percent": 100}) for k in range(videos)]
-            + [("page_view", "", "https://x.example/careers/jobs", {})] * careers
-        )
-        for index, (kind, asset, url, properties) in enumerate(activity):
-            events.append(
-                Event(
-                    lead=lead,
-                    type=kind,
-                    asset_key=asset or (url if kind == "page_view" else ""),
-                    url=url,
-                    properties=properties,
-                    occurred_at=label_at - timedelta(days=1 + rng.randint(0, 59), minutes=index),
-                )
-            )
+        events += _activity(rng, lead, forms, videos, careers, before=label_at, within_days=60)
         probability = true_probability(forms, careers)
         positive = rng.random() < (probability if positive_share is None else positive_share)
         labels.append(
@@ -73,22 +79,7 @@ def judged_recently(count: int, *, rep, now, seed: int = 21):
     events, feedback = [], []
     for lead in leads:
         forms, videos, careers = rng.randint(0, 4), rng.randint(0, 4), rng.randint(0, 3)
-        activity = (
-            [("form_submit", "", "", {})] * forms
-            + [("video_play", f"video-{k}", "", {"percent": 100}) for k in range(videos)]
-            + [("page_view", "", "https://x.example/careers/jobs", {})] * careers
-        )
-        for index, (kind, asset, url, properties) in enumerate(activity):
-            events.append(
-                Event(
-                    lead=lead,
-                    type=kind,
-                    asset_key=asset or (url if kind == "page_view" else ""),
-                    url=url,
-                    properties=properties,
-                    occurred_at=now - timedelta(days=1 + rng.randint(0, 19), minutes=index),
-                )
-            )
+        events += _activity(rng, lead, forms, videos, careers, before=now, within_days=20)
         positive = rng.random() < 1 / (1 + math.exp(-(-2.5 + 1.2 * forms - 1.2 * careers)))
         feedback.append(SalesFeedback(lead=lead, rep=rep, really_sales_ready=positive))
     Event.objects.bulk_create(events)
