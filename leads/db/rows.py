@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import operator
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from django.db import connection, models
@@ -47,56 +49,35 @@ LEAD_SCORING_FIELDS = (
 _TIMESTAMP_COLUMNS = {"scored_at", "last_engaged_at", "stage_changed_at", "cold_since"}
 
 
+@dataclass(slots=True)
 class LeadRow:
-    """The columns of a lead that scoring reads and writes, named as on `Lead`, without a
-    model instance."""
+    """The columns of a lead that scoring reads and writes, named as on `Lead` and in the
+    order of LEAD_SCORING_FIELDS, without a model instance."""
 
-    __slots__ = (
-        "pk",
-        "account_id",
-        "score",
-        "scored_at",
-        "last_engaged_at",
-        "engine_state",
-        "scored_with_id",
-        "stage",
-        "stage_changed_at",
-        "is_cold",
-        "cold_since",
-        "updated_at",
-    )
-
-    def __init__(
-        self,
-        pk,
-        account_id,
-        score,
-        scored_at,
-        last_engaged_at,
-        engine_state,
-        scored_with_id,
-        stage,
-        stage_changed_at,
-        is_cold,
-        cold_since,
-    ):
-        self.pk, self.account_id, self.score, self.scored_at = pk, account_id, score, scored_at
-        self.last_engaged_at, self.engine_state, self.scored_with_id = (
-            last_engaged_at,
-            engine_state,
-            scored_with_id,
-        )
-        self.stage, self.stage_changed_at, self.is_cold, self.cold_since = (
-            stage,
-            stage_changed_at,
-            is_cold,
-            cold_since,
-        )
-        self.updated_at = None
+    pk: int
+    account_id: int | None
+    score: float
+    scored_at: datetime | None
+    last_engaged_at: datetime | None
+    engine_state: dict
+    scored_with_id: int | None
+    stage: int
+    stage_changed_at: datetime | None
+    is_cold: bool
+    cold_since: datetime | None
+    updated_at: datetime | None = None
 
     @property
     def id(self) -> int:
         return self.pk
+
+
+# How PostgreSQL's plain values become LeadRow's: instants come as integer microseconds
+# since the epoch (exact, and converted in C), the engine state as JSON text.
+_FROM_POSTGRESQL = [
+    instant if name in _TIMESTAMP_COLUMNS else json.loads if name == "engine_state" else None
+    for name in LEAD_SCORING_FIELDS
+]
 
 
 def locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
@@ -104,7 +85,6 @@ def locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
     if connection.vendor != "postgresql":
         locked = Lead.objects.select_for_update().filter(pk__in=lead_ids).order_by("pk")
         return [LeadRow(*row) for row in locked.values_list(*LEAD_SCORING_FIELDS)]
-    # Timestamps travel as integer microseconds since the epoch: exact, and converted in C.
     columns = ", ".join(
         epoch_microseconds_sql(name) if name in _TIMESTAMP_COLUMNS else name for name in LEAD_SCORING_FIELDS
     )
@@ -115,32 +95,8 @@ def locked_lead_rows(lead_ids: list[int]) -> list[LeadRow]:
         )
         rows = cursor.fetchall()
     return [
-        LeadRow(
-            pk,
-            account_id,
-            score,
-            instant(scored_at),
-            instant(last_engaged_at),
-            json.loads(engine_state),
-            scored_with_id,
-            stage,
-            instant(stage_changed_at),
-            is_cold,
-            instant(cold_since),
-        )
-        for (
-            pk,
-            account_id,
-            score,
-            scored_at,
-            last_engaged_at,
-            engine_state,
-            scored_with_id,
-            stage,
-            stage_changed_at,
-            is_cold,
-            cold_since,
-        ) in rows
+        LeadRow(*(convert(value) if convert else value for convert, value in zip(_FROM_POSTGRESQL, row)))
+        for row in rows
     ]
 
 
