@@ -1,16 +1,22 @@
 """Sales feedback and outcomes for the demo history (§7, §11), recorded through
 `feedback_record` as a rep's clicks are, so stages, versions and labels follow the real rules.
 
-Reps answer most handed-over leads; the answer and the outcome follow the lead's persona: hot
+Reps answer most handed-over leads; the answer and the outcome follow the lead's persona (hot
 leads are judged sales-ready and convert far more often than cold ones, job seekers and
-students never. Seeded, and a lead that already has feedback is left alone, so a second run
-adds nothing."""
+students never) and what the lead did, as a rep on the call hears it: a lead that mostly
+read the blog is more often "just researching" than one whose activity was pricing, demos,
+forms and trials. So the labels carry a signal learning can find. Seeded, and a lead that
+already has feedback is left alone, so a second run adds nothing."""
 
 from __future__ import annotations
 
+import functools
+import operator
 import random
 
-from leads.models import Lead
+from django.db.models import Count, Q
+
+from leads.models import Event, Lead
 from leads.services import active_version, lead_disqualify
 from models_review.models import SalesFeedback
 from models_review.services import feedback_record, review_complete
@@ -25,6 +31,13 @@ SALES_ODDS = {
     "job_seeker": (0.0, 0.0, 0.0, 0.0),
     "student": (0.0, 0.0, 0.0, 0.0),
 }
+# What a rep hears on the call: a lead whose activity is mostly buying actions (pricing and
+# demo pages, forms, webinars, trials, product videos) rather than reading is likelier a yes.
+# The chance moves by INTENT_WEIGHT × (the lead's share of buying actions − TYPICAL_SHARE).
+INTENT_WEIGHT = 1.0
+TYPICAL_SHARE = 0.5
+BUYING_TYPES = ("form_submit", "webinar_attend", "video_play", "custom")
+SALES_PAGES = ("/pricing", "/demo", "/contact-sales")
 NOT_READY_REASONS = ("not_decision_maker", "no_budget", "bad_timing", "competitor")
 PERSONA_REASONS = {"job_seeker": "job_seeker", "student": "student"}
 YES_NOTES = (
@@ -53,13 +66,14 @@ def load_demo_feedback(*, personas: dict[int, str], seed: int = 42) -> int:
         .order_by("pk")
     )
     recorded = 0
+    shares = _buying_shares(list(handed.values_list("pk", flat=True)))
     # One service call per handed-over lead, as reps give them; a demo has a few hundred.
     for lead in handed.iterator(chunk_size=500):
         # Seeded per lead, so a lead skipped once is skipped on every run.
         rng = random.Random(f"{seed}-{lead.pk}")
         if rng.random() >= ANSWERED_SHARE:
             continue
-        answer = _answer(rng, personas[lead.pk])
+        answer = _answer(rng, personas[lead.pk], shares.get(lead.pk, 0.0))
         feedback_record(lead=lead, rep=lead.owner, changes=answer)
         if answer["reason"] == "competitor":
             # A competitor is no buyer whatever the score: the rep takes the lead out of the funnel.
@@ -68,9 +82,29 @@ def load_demo_feedback(*, personas: dict[int, str], seed: int = 42) -> int:
     return recorded
 
 
-def _answer(rng: random.Random, persona: str) -> dict:
-    yes_odds, opportunity, won, lost = SALES_ODDS.get(persona, SALES_ODDS["cold"])
-    if rng.random() < yes_odds:
+def _buying_shares(lead_ids: list[int]) -> dict[int, float]:
+    """Each lead's share of buying actions among its events (one grouped query)."""
+    on_sales_page = Q(type="page_view") & functools.reduce(
+        operator.or_, (Q(url__endswith=path) for path in SALES_PAGES)
+    )
+    rows = (
+        Event.objects.filter(lead_id__in=lead_ids)
+        .values("lead_id")
+        .annotate(events=Count("id"), buying=Count("id", filter=Q(type__in=BUYING_TYPES) | on_sales_page))
+    )
+    return {row["lead_id"]: row["buying"] / row["events"] for row in rows}
+
+
+def yes_chance(persona: str, buying_share: float) -> float:
+    base = SALES_ODDS.get(persona, SALES_ODDS["cold"])[0]
+    if base == 0:
+        return 0.0  # no call makes a job seeker a buyer
+    return min(0.95, max(0.05, base + INTENT_WEIGHT * (buying_share - TYPICAL_SHARE)))
+
+
+def _answer(rng: random.Random, persona: str, buying_share: float) -> dict:
+    _, opportunity, won, lost = SALES_ODDS.get(persona, SALES_ODDS["cold"])
+    if rng.random() < yes_chance(persona, buying_share):
         roll, outcome = rng.random(), ""
         if roll < won:
             outcome = "won"

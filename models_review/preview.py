@@ -24,7 +24,8 @@ from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import spec_for
 from models_review.chunks import chunks_enqueue, chunks_plan, pending_chunk_locked
-from models_review.models import PreviewChunk, PreviewRun, SalesFeedback
+from models_review.learning.labels import held_out, latest_labels
+from models_review.models import LearningRun, PreviewChunk, PreviewRun, SalesFeedback
 from scoring_site.queueing import chunk_jobs_wanted
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ AGREEMENT_COUNTS = (
     "marked_of_opportunities",
     "marked_of_lost",
 )
+# On a draft made from a learning run: the labels that run did not train on (its holdout and
+# everything judged since), counted the way learning reads a label.
+HOLDOUT_COUNTS = ("positive", "negative", "marked_of_positive", "marked_of_negative")
 
 
 @dataclass
@@ -67,9 +71,20 @@ class Tally:
     agreement: dict = field(
         default_factory=lambda: {name: dict.fromkeys(AGREEMENT_COUNTS, 0) for name in VERSIONS}
     )
+    holdout: dict = field(
+        default_factory=lambda: {name: dict.fromkeys(HOLDOUT_COUNTS, 0) for name in VERSIONS}
+    )
 
-    def add(self, lead: dict, scored: dict, thresholds: dict, judgement: Judgement | None) -> None:
-        """`scored`: version → (score, stage) of the lead."""
+    def add(
+        self,
+        lead: dict,
+        scored: dict,
+        thresholds: dict,
+        judgement: Judgement | None,
+        held_out_label: bool | None = None,
+    ) -> None:
+        """`scored`: version → (score, stage) of the lead; `held_out_label`: the lead's label
+        (positive or not) when it is one the draft's learning run did not train on."""
         marked = {}
         for name in VERSIONS:
             score, stage = scored[name]
@@ -80,6 +95,8 @@ class Tally:
             self.sales_ready[name] += marked[name]
             if judgement is not None:
                 _count_agreement(self.agreement[name], judgement, marked[name])
+            if held_out_label is not None:
+                _count_holdout(self.holdout[name], held_out_label, marked[name])
         if marked["draft"] != marked["active"]:
             row = {
                 "id": lead["id"],
@@ -106,6 +123,8 @@ class Tally:
             self.buckets[name] = [a + b for a, b in zip(self.buckets[name], other["buckets"][name])]
             for key in AGREEMENT_COUNTS:
                 self.agreement[name][key] += other["agreement"][name][key]
+            for key in HOLDOUT_COUNTS:
+                self.holdout[name][key] += other.get("holdout", {}).get(name, {}).get(key, 0)
 
     def partial(self) -> dict:
         return {
@@ -117,6 +136,7 @@ class Tally:
             "stages": self.stages,
             "buckets": self.buckets,
             "agreement": self.agreement,
+            "holdout": self.holdout,
         }
 
     def result(self, thresholds: dict) -> dict:
@@ -130,6 +150,7 @@ class Tally:
             "stages": self.stages,
             "buckets": self.buckets,
             "agreement": {name: agreement(self.agreement[name]) for name in VERSIONS},
+            "holdout": {name: holdout_agreement(self.holdout[name]) for name in VERSIONS},
         }
 
 
@@ -151,6 +172,25 @@ def _count_agreement(counts: dict, judgement: Judgement, marked: bool) -> None:
     elif judgement.outcome == "lost":
         counts["lost"] += 1
         counts["marked_of_lost"] += marked
+
+
+def _count_holdout(counts: dict, positive: bool, marked: bool) -> None:
+    side = "positive" if positive else "negative"
+    counts[side] += 1
+    counts[f"marked_of_{side}"] += marked
+
+
+def holdout_agreement(counts: dict) -> dict:
+    """Precision, recall and accuracy of the sales-ready mark on the held-out labels."""
+    true_marks, false_marks = counts["marked_of_positive"], counts["marked_of_negative"]
+    right = true_marks + counts["negative"] - false_marks
+    return {
+        **counts,
+        "labels": counts["positive"] + counts["negative"],
+        "precision": _ratio(true_marks, true_marks + false_marks),
+        "recall": _ratio(true_marks, counts["positive"]),
+        "accuracy": _ratio(right, counts["positive"] + counts["negative"]),
+    }
 
 
 def agreement(counts: dict) -> dict:
@@ -305,6 +345,7 @@ def _chunk_tally(run: PreviewRun, chunk: PreviewChunk) -> tuple[int, Tally]:
     )
     empty = {name: scoring.replay([], spec, as_of=as_of)[0] for name, spec in specs.items()}
     judgements = _latest_judgements(chunk.after_id, chunk.last_id)
+    held = _held_out_labels(run, chunk.after_id, chunk.last_id)
     tally = Tally()
     for lead in leads:
         drafted = draft.get(lead["id"], empty["draft"])
@@ -314,8 +355,23 @@ def _chunk_tally(run: PreviewRun, chunk: PreviewChunk) -> tuple[int, Tally]:
             state = active.get(lead["id"], empty["active"])
             active_scored = (state.sales.score, state.stage)
         scored = {"active": active_scored, "draft": (drafted.sales.score, drafted.stage)}
-        tally.add(lead, scored, thresholds, judgements.get(lead["id"]))
+        tally.add(lead, scored, thresholds, judgements.get(lead["id"]), held.get(lead["id"]))
     return len(leads), tally
+
+
+def learning_source(draft_id: int) -> LearningRun | None:
+    """The learning run a draft was made from, if it was (and the run kept its holdout)."""
+    run = LearningRun.objects.filter(draft_id=draft_id).first()
+    return run if run is not None and run.result.get("holdout_from") else None
+
+
+def _held_out_labels(run: PreviewRun, after_id: int, last_id: int | None) -> dict[int, bool]:
+    source = learning_source(run.draft_id)
+    if source is None:
+        return {}
+    boundary = source.result["holdout_from"]
+    labels = latest_labels(after_id=after_id, last_id=last_id).values()
+    return {label.lead_id: label.positive for label in labels if held_out(label, boundary)}
 
 
 class _StoredActive:

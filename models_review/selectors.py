@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Exists, Min, OuterRef, Q, Subquery
 from django.utils import timezone
@@ -12,7 +12,7 @@ from leads.engine import scoring
 from leads.models import Event, Lead, StageChange
 from leads.workspace.selectors import tally_calibration
 from models_review.models import ModelVersion, Review, SalesFeedback
-from models_review.preview import BUCKETS
+from models_review.preview import BUCKETS, learning_source
 
 FIRST_REVIEW_AFTER = timedelta(days=60)
 REVIEW_EVERY = timedelta(days=90)
@@ -361,4 +361,16 @@ def preview_report(*, run) -> dict | None:
     ]
     for row in stages:
         row["change"] = row["draft"] - row["active"]
-    return {**result, "bucket_rows": buckets, "stage_rows": stages}
+    return {**result, "bucket_rows": buckets, "stage_rows": stages, **_holdout_source(run, result)}
+
+
+def _holdout_source(run, result: dict) -> dict:
+    """The learning run a suggested draft came from and where its holdout starts."""
+    source = learning_source(run.draft_id) if "holdout" in result else None
+    if source is None:
+        return {}
+    return {
+        "holdout_source": source,
+        "holdout_since": datetime.fromisoformat(source.result["holdout_from"]["at"]),
+        "holdout_trained_on": source.result["train_size"],
+    }

@@ -27,10 +27,15 @@ def label_value(really_sales_ready: bool | None, outcome: str) -> bool | None:
     return really_sales_ready
 
 
-def latest_labels() -> dict[int, Label]:
+def latest_labels(*, after_id: int | None = None, last_id: int | None = None) -> dict[int, Label]:
+    """The latest label per lead, optionally only for leads with ids in (after_id, last_id]."""
     latest: dict[int, Label] = {}
-    feedback = SalesFeedback.objects.values_list("lead_id", "updated_at", "really_sales_ready", "outcome")
-    imported = OutcomeLabel.objects.values_list("lead_id", "at", "really_sales_ready", "outcome")
+    feedback = _in_range(SalesFeedback.objects, after_id, last_id).values_list(
+        "lead_id", "updated_at", "really_sales_ready", "outcome"
+    )
+    imported = _in_range(OutcomeLabel.objects, after_id, last_id).values_list(
+        "lead_id", "at", "really_sales_ready", "outcome"
+    )
     for rows in (feedback, imported):
         for lead_id, at, really, outcome in rows.iterator(chunk_size=5000):
             value = label_value(really, outcome)
@@ -39,3 +44,27 @@ def latest_labels() -> dict[int, Label]:
             if lead_id not in latest or at >= latest[lead_id].at:
                 latest[lead_id] = Label(lead_id, at, value)
     return latest
+
+
+def _in_range(rows, after_id: int | None, last_id: int | None):
+    if after_id is not None:
+        rows = rows.filter(lead_id__gt=after_id)
+    if last_id is not None:
+        rows = rows.filter(lead_id__lte=last_id)
+    return rows
+
+
+def label_order(label: Label) -> tuple[datetime, int]:
+    """The order training sorts labels in: its holdout is everything from a point in it on."""
+    return (label.at, label.lead_id)
+
+
+def holdout_boundary(first_held_out: Label) -> dict:
+    """Where a run's holdout starts in label order, stored with the run (JSON)."""
+    return {"at": first_held_out.at.isoformat(), "lead_id": first_held_out.lead_id}
+
+
+def held_out(label: Label, boundary: dict) -> bool:
+    """Whether `label` lies at or after a run's holdout boundary: the run did not train on it
+    (labels given after the run are later still, so they count as not trained on too)."""
+    return label_order(label) >= (datetime.fromisoformat(boundary["at"]), boundary["lead_id"])

@@ -16,7 +16,7 @@ from leads.services import active_version, spec_for
 from leads.workspace.selectors import tally_calibration
 from models_review import services as model_services
 from models_review.learning import features as feature_set
-from models_review.learning.labels import latest_labels
+from models_review.learning.labels import holdout_boundary, label_order, latest_labels
 from models_review.learning.likelihood import Scorer
 from models_review.learning.model import LABEL_MINIMUM, fit
 from models_review.learning.suggestion import biggest_changes, suggest
@@ -81,7 +81,7 @@ def _train(run: LearningRun, as_of: datetime) -> LearningRun:
     spec = feature_set.unit_spec(scored_spec)
     labels = sorted(
         (label for label in latest_labels().values() if label.at <= as_of),
-        key=lambda label: (label.at, label.lead_id),
+        key=label_order,
     )
     positives = sum(label.positive for label in labels)
     LearningRun.objects.filter(pk=run.pk).update(
@@ -128,7 +128,9 @@ def _train(run: LearningRun, as_of: datetime) -> LearningRun:
         "enough_labels": True,
         "window_days": feature_set.WINDOW.days,
         "train_size": fitted.train_size,
+        "regularisation_c": fitted.regularisation_c,
         "holdout": fitted.holdout,
+        "holdout_from": holdout_boundary(labels[fitted.train_size]),
         "sales_ready_score": version.sales_ready_score,
         **suggestion,
     }

@@ -9,14 +9,14 @@ from django.utils import timezone
 from leads.demo import load_demo_data
 from leads.engine import scoring
 from leads.models import CsvImport, Lead, StageChange, Tag
-from models_review.demo import _answer
+from models_review.demo import TYPICAL_SHARE, _answer, yes_chance
 from models_review.learning.labels import label_value
 from models_review.models import Review, SalesFeedback
 
 
 def _positive_rate(persona: str, draws: int = 2000) -> float:
     rng = random.Random(1)
-    answers = [_answer(rng, persona) for _ in range(draws)]
+    answers = [_answer(rng, persona, TYPICAL_SHARE) for _ in range(draws)]
     positives = [label_value(a["really_sales_ready"], a.get("outcome", "")) for a in answers]
     return sum(1 for p in positives if p) / draws
 
@@ -29,8 +29,19 @@ def test_demo_answer_converts_hot_leads_more_often_than_cold_and_job_seekers_nev
     assert rates["cold"] == pytest.approx(0.075, abs=0.03)
     assert rates["hot"] > rates["warm"] > rates["cooling"] > rates["cold"] > rates["job_seeker"] == 0
     rng = random.Random(2)
-    assert {_answer(rng, "job_seeker")["reason"] for _ in range(50)} == {"job_seeker"}
-    assert {_answer(rng, "student")["really_sales_ready"] for _ in range(50)} == {False}
+    assert {_answer(rng, "job_seeker", 0.9)["reason"] for _ in range(50)} == {"job_seeker"}
+    assert {_answer(rng, "student", 0.9)["really_sales_ready"] for _ in range(50)} == {False}
+
+
+def test_demo_rep_says_yes_more_often_to_leads_whose_activity_is_mostly_buying_actions():
+    # The persona's odds at the typical share of 50 %, moved one for one by the share around it,
+    # kept between 5 % and 95 %.
+    assert yes_chance("hot", 0.5) == pytest.approx(0.8)
+    assert yes_chance("hot", 0.2) == pytest.approx(0.5)
+    assert yes_chance("hot", 0.8) == 0.95
+    assert yes_chance("warm", 0.6) == pytest.approx(0.65)
+    assert yes_chance("cold", 0.0) == 0.05
+    assert yes_chance("job_seeker", 1.0) == 0.0
 
 
 @pytest.mark.django_db

@@ -11,7 +11,8 @@ from leads.ingest.events import NewEvent, events_ingest
 from leads.models import Lead
 from leads.services import engine_inputs, lead_events, spec_for
 from models_review import jobs, services
-from models_review.models import PreviewRun
+from models_review.learning.labels import Label, held_out, holdout_boundary
+from models_review.models import LearningRun, OutcomeLabel, PreviewRun
 from scoring_site.queueing import outbox_sweep, queue
 from tests.factories import LeadFactory
 from tests.redis_fixtures import DOWN_QUEUES, run_worker
@@ -192,3 +193,73 @@ def test_distribution_chart_data_is_live_next_to_draft(client, marketer, rep, sp
     assert data["datasets"][0]["data"] == [1, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0]
     client.force_login(rep)
     assert client.get(reverse("models_review:preview_chart", args=[run.pk])).status_code == 403
+
+
+def _label(lead, positive, hours_ago):
+    OutcomeLabel.objects.create(
+        lead=lead, really_sales_ready=positive, at=NOW - timedelta(hours=hours_ago), key=f"test-{lead.pk}"
+    )
+
+
+def _suggested_by_a_learning_run(draft, *, holdout_from):
+    LearningRun.objects.create(
+        status=LearningRun.Status.DONE,
+        draft=draft,
+        result={"holdout_from": holdout_boundary(holdout_from), "train_size": 2, "holdout": {"size": 2}},
+    )
+
+
+def test_preview_of_a_suggested_draft_judges_both_versions_on_the_held_out_labels_only(
+    client, marketer, spec_model, history
+):
+    # Oldest first: ready (positive) and far (negative) trained; near (positive) and quiet
+    # (negative) are the holdout, which starts at near's label.
+    _label(history["ready"], True, 4)
+    _label(history["far"], False, 3)
+    _label(history["near"], True, 2)
+    _label(history["quiet"], False, 1)
+    draft = _draft_raising_form_submit(spec_model, 30)
+    first_held_out = Label(history["near"].pk, NOW - timedelta(hours=2), True)
+    _suggested_by_a_learning_run(draft, holdout_from=first_held_out)
+
+    run = _run_preview(draft)
+
+    # live: near 95 and quiet 0, neither marked; draft: near 110 marked, quiet 0 not.
+    judged = run.result["holdout"]
+    assert judged["active"] == {
+        "positive": 1,
+        "negative": 1,
+        "marked_of_positive": 0,
+        "marked_of_negative": 0,
+        "labels": 2,
+        "precision": None,
+        "recall": 0.0,
+        "accuracy": 0.5,
+    }
+    assert (judged["draft"]["precision"], judged["draft"]["recall"], judged["draft"]["accuracy"]) == (
+        1.0,
+        1.0,
+        1.0,
+    )
+    client.force_login(marketer)
+    page = client.get(reverse("models_review:preview", args=[run.pk])).content.decode()
+    assert "on those 2 labels only (1 positive" in page
+    assert 'id="holdout"' in page
+
+
+def test_preview_of_a_hand_made_draft_has_no_holdout_section(client, marketer, spec_model, history):
+    _label(history["near"], True, 2)
+    run = _run_preview(_draft_raising_form_submit(spec_model, 30))
+    assert run.result["holdout"]["draft"]["labels"] == 0
+    client.force_login(marketer)
+    page = client.get(reverse("models_review:preview", args=[run.pk])).content.decode()
+    assert "holdout-agreement" not in page
+
+
+def test_a_label_is_held_out_from_the_boundary_on_in_label_order():
+    at = NOW - timedelta(days=1)
+    boundary = holdout_boundary(Label(5, at, True))
+    assert held_out(Label(5, at, False), boundary)  # the first held-out label itself
+    assert not held_out(Label(4, at, True), boundary)  # same instant, earlier in training's order
+    assert held_out(Label(1, at + timedelta(seconds=1), True), boundary)  # later: never trained on
+    assert not held_out(Label(9, at - timedelta(seconds=1), True), boundary)
