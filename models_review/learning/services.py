@@ -213,24 +213,27 @@ def likelihood_refresh(*, as_of: datetime | None = None, chunk_size: int = LEAD_
     as_of = as_of or timezone.now()
     learning_train(as_of=as_of)
     run = latest_validated_run()
-    if run is None:
-        return None
+    if run is not None:
+        likelihood_chunks_enqueue(run, as_of=as_of, chunk_size=chunk_size)
+    return run
+
+
+def likelihood_chunks_enqueue(run: LearningRun, *, as_of: datetime, chunk_size: int = LEAD_CHUNK) -> int:
+    """Queue the chunk jobs that score every lead with `run`; returns how many."""
     ranges = _lead_id_ranges(chunk_size)
-    if not ranges:
-        return run
     with transaction.atomic():
         LearningRun.objects.filter(pk=run.pk).update(likelihood_chunks=len(ranges), likelihood_chunks_done=0)
         for first_id, last_id in ranges:
             enqueue_or_outbox(
                 QUEUE,
                 CHUNK_JOB,
-                reference=f"likelihood:{run.pk}:{first_id}",
+                reference=f"likelihood:{run.pk}:{first_id}:{as_of.isoformat()}",
                 run_id=run.pk,
                 first_id=first_id,
                 last_id=last_id,
                 as_of=as_of.isoformat(),
             )
-    return run
+    return len(ranges)
 
 
 def _lead_id_ranges(chunk_size: int) -> list[tuple[int, int]]:
