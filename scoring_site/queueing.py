@@ -18,6 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq import Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +113,33 @@ def waiting_for_workers(reference: str) -> bool:
     from leads.models import OutboxJob
 
     return OutboxJob.objects.filter(reference=reference, sent_at__isnull=True).exists()
+
+
+ENDED_UNFINISHED = (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+
+
+def job_ended_unfinished(reference: str) -> str | None:
+    """Why the latest job sent for `reference` ended without its work being finished, said
+    for people; None while it waits, runs or has finished, and when Redis cannot tell (the
+    pages say Redis is down on their own). The caller knows whether the work is finished."""
+    from leads.models import OutboxJob
+
+    row = OutboxJob.objects.filter(reference=reference, sent_at__isnull=False).order_by("-id").first()
+    if row is None:
+        return None
+    try:
+        jobs = queue(row.queue_name)
+        # A worker that died mid-job stops its heartbeat; cleaning the registry marks its
+        # job failed (abandoned) once the heartbeat has expired.
+        StartedJobRegistry(queue=jobs).cleanup()
+        status = Job.fetch(f"outbox-{row.pk}", connection=jobs.connection).get_status()
+    except NoSuchJobError:
+        return "its background job is no longer in the queue (was Redis restarted?)"
+    except (RedisError, OSError):
+        return None
+    if status in ENDED_UNFINISHED:
+        return "the background worker stopped before the end"
+    return None
 
 
 def chunk_jobs_wanted(queue_name: str) -> bool:

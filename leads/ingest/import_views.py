@@ -13,6 +13,7 @@ from leads.ingest.imports import (
     csv_upload_create,
     csv_upload_import,
     csv_upload_preview,
+    csv_upload_release_stalled,
 )
 from leads.models import CsvImport
 from leads.roles import marketer_required
@@ -56,7 +57,7 @@ def imports(request):
 
 @marketer_required
 def import_detail(request, pk):
-    upload = get_object_or_404(CsvImport, pk=pk)
+    upload = csv_upload_release_stalled(upload=get_object_or_404(CsvImport, pk=pk))
     if htmx_partial(request):
         if upload.in_background:
             return render(request, "leads/_import_progress.html", {"upload": upload, **_queue_state(upload)})

@@ -24,7 +24,7 @@ from leads.ingest.events import NewEvent, events_ingest
 from leads.ingest.validation import InvalidValue, check_number, check_text, parse_instant
 from leads.models import Account, CsvImport, EventType, Lead, Tag
 from leads.services import accounts_rollup
-from scoring_site.queueing import enqueue_or_outbox
+from scoring_site.queueing import enqueue_or_outbox, job_ended_unfinished
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CHUNK_ROWS = 1000
@@ -576,8 +576,8 @@ def csv_upload_import(*, upload: CsvImport) -> ImportReport | None:
                 f"This file cannot be imported now: it is {upload.get_status_display().lower()}."
             )
         if upload.total_rows > BACKGROUND_ROWS:
-            upload.status, upload.progress_rows = CsvImport.Status.IMPORTING, 0
-            upload.save(update_fields=["status", "progress_rows"])
+            upload.status, upload.progress_rows, upload.failure = CsvImport.Status.IMPORTING, 0, ""
+            upload.save(update_fields=["status", "progress_rows", "failure"])
             enqueue_or_outbox(
                 IMPORT_QUEUE,
                 "leads.background.jobs.csv_upload_import",
@@ -602,9 +602,38 @@ def csv_upload_import_background(*, upload_id: int) -> None:
     _imported(upload_id, checked, report)
 
 
+def csv_upload_release_stalled(*, upload: CsvImport) -> CsvImport:
+    """Give back an upload whose background job ended without finishing it (a worker killed
+    mid-file, a job lost with Redis), so it never says "importing" forever: a check fails with
+    the reason; an import returns to its preview with a note, and importing it again stores
+    nothing twice (rows already in are recognised by their keys)."""
+    if not upload.in_background:
+        return upload
+    why = job_ended_unfinished(_reference(upload))
+    if why is None:
+        return upload
+    if upload.status == CsvImport.Status.CHECKING:
+        fields = {
+            "status": CsvImport.Status.FAILED,
+            "failure": f"The check of this file stopped: {why}. Upload the file again.",
+        }
+    else:
+        fields = {
+            "status": CsvImport.Status.PREVIEWED,
+            "failure": (
+                f"The import stopped after {upload.progress_rows:,} of {upload.valid_rows:,} rows: {why}. "
+                "Press Import to finish it: the rows already imported are recognised and not stored twice."
+            ),
+        }
+    CsvImport.objects.filter(pk=upload.pk, status=upload.status).update(**fields)
+    upload.refresh_from_db()
+    return upload
+
+
 def _imported(upload_id: int, checked: CheckedCsv, report: ImportReport) -> None:
     CsvImport.objects.filter(pk=upload_id).update(
         status=CsvImport.Status.IMPORTED,
+        failure="",
         imported_at=timezone.now(),
         imported_rows=report.imported,
         duplicate_rows=report.duplicates,

@@ -7,6 +7,7 @@ from leads.ingest import imports
 from leads.ingest.imports import csv_check, csv_decode, csv_import
 from leads.models import CsvImport, Event, OutboxJob
 from tests.leads.test_imports import events_csv, upload
+from tests.rq_support import rq_queue  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +115,74 @@ def test_small_upload_stays_in_the_request(client, spec_model, marketer):
     row = CsvImport.objects.get()
     assert row.status == "previewed" and row.valid_rows == 993 and not OutboxJob.objects.exists()
     assert row.preview["header"] == ["email", "type", "timestamp", "name", "points", "reason"]
+
+
+def _rq_job(queue, func_path: str):
+    from rq.job import Job
+
+    return Job.fetch(f"outbox-{_job(func_path).pk}", connection=queue.connection)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_whose_worker_failed_midway_goes_back_to_import_and_finishes_without_duplicates(
+    client,
+    spec_model,
+    marketer,
+    small_threshold,
+    monkeypatch,
+    rq_queue,  # noqa: F811
+):
+    from rq.job import JobStatus
+
+    client.force_login(marketer)
+    upload(client, "events", events_csv())
+    row = CsvImport.objects.get()
+    jobs.csv_upload_check(upload_id=row.pk)
+    client.post(f"/leads/imports/{row.pk}/import")
+    # The worker takes the job and dies after its first chunk of 300 rows: that chunk is in.
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 300)
+
+    def die_after_first_chunk(rows):
+        CsvImport.objects.filter(pk=row.pk).update(progress_rows=rows)
+        raise SystemExit("worker killed")
+
+    progress_writer = imports._progress_writer
+    monkeypatch.setattr(imports, "_progress_writer", lambda upload_id: die_after_first_chunk)
+    with pytest.raises(SystemExit):
+        jobs.csv_upload_import(upload_id=row.pk)
+    assert Event.objects.count() == 300
+    page = client.get(f"/leads/imports/{row.pk}/").content.decode()
+    assert "Importing" in page  # the job is still "queued" as far as RQ knows: no verdict yet
+
+    _rq_job(rq_queue, "leads.background.jobs.csv_upload_import").set_status(JobStatus.FAILED)
+    page = client.get(f"/leads/imports/{row.pk}/").content.decode()
+
+    row.refresh_from_db()
+    assert row.status == "previewed"
+    assert "The import stopped after 300 of 993 rows: the background worker stopped before the end" in page
+    assert 'id="import-button"' in page
+    monkeypatch.setattr(imports, "_progress_writer", progress_writer)
+    client.post(f"/leads/imports/{row.pk}/import")
+    jobs.csv_upload_import(upload_id=row.pk)
+    row.refresh_from_db()
+    assert (row.status, row.imported_rows, row.failure) == ("imported", 693, "")
+    assert Event.objects.count() == 993  # the 300 rows already in were not stored twice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_whose_job_was_lost_with_redis_fails_with_the_reason(
+    client,
+    spec_model,
+    marketer,
+    small_threshold,
+    rq_queue,  # noqa: F811
+):
+    client.force_login(marketer)
+    upload(client, "events", events_csv())
+    row = CsvImport.objects.get()
+    assert "Checking the file" in client.get(f"/leads/imports/{row.pk}/").content.decode()
+    _rq_job(rq_queue, "leads.background.jobs.csv_upload_check").delete()  # Redis restarted empty
+    page = client.get(f"/leads/imports/{row.pk}/").content.decode()
+    row.refresh_from_db()
+    assert row.status == "failed"
+    assert "The check of this file stopped: its background job is no longer in the queue" in page
