@@ -294,13 +294,16 @@ def snapshot_series(*, period: DateRange, leads=None) -> tuple[list[str], dict[i
     return [d.isoformat() for d in days], {s: [by_day[d].get(s, 0) for d in days] for s in stages}
 
 
-def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, dict[int, int]]:
+def stage_counts_by_day(
+    *, since: date, until: date, leads=None, counts_now: list[StageCount] | None = None
+) -> dict[date, dict[int, int]]:
     """Leads per stage at the end of each day from `since` to `until`, from the stage-change log.
 
     Walked back from today's counts: each logged change after a day moved one lead from
     `from_stage` to `to_stage`, and a lead that appeared after it (first event or creation,
     whichever is first) entered stage 1 then; undoing those gives that day. Starting from
-    today means the last day always equals the live stage counts on the same page."""
+    today means the last day always equals the live stage counts on the same page
+    (`counts_now`: those counts when the caller has them already)."""
     after = datetime.combine(since + timedelta(days=1), time.min, tzinfo=UTC)
     moves: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for day_, n in _appearances_by_day(leads, after=after):
@@ -308,12 +311,18 @@ def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, d
     changes = StageChange.objects.filter(at__gte=after)
     if leads is not None:
         changes = changes.filter(lead__in=leads.values("id"))
-    changes = changes.annotate(day=TruncDate("at")).values_list("day")
-    for day_, stage, n in changes.values_list("day", "from_stage").annotate(n=Count("id")).order_by():
-        moves[day_][stage] -= n
-    for day_, stage, n in changes.values_list("day", "to_stage").annotate(n=Count("id")).order_by():
-        moves[day_][stage] += n
-    counts = {c.stage: c.count for c in stage_counts(leads=leads)}
+    # One GROUP BY on (day, from, to) serves both sides of every move.
+    per_day = (
+        changes.annotate(day=TruncDate("at"))
+        .values_list("day", "from_stage", "to_stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day_, from_stage, to_stage, n in per_day:
+        moves[day_][from_stage] -= n
+        moves[day_][to_stage] += n
+    counts_now = stage_counts(leads=leads) if counts_now is None else counts_now
+    counts = {c.stage: c.count for c in counts_now}
 
     def undo(day_moves):
         for stage, n in day_moves.items():
@@ -365,24 +374,30 @@ class PeriodComparison:
         return 100.0 * self.change / self.previous
 
 
-def period_comparison(*, period: DateRange, leads=None) -> list[PeriodComparison]:
+def period_comparison(
+    *, period: DateRange, leads=None, counts_now: list[StageCount] | None = None
+) -> list[PeriodComparison]:
     """Leads per stage on the last day of this period vs of the period before: from the
     snapshots for all leads, from the stage-change log for a segment's members. A period
     that ends today ends with today's live counts, the same figures as the stage cards:
-    today's snapshot is only taken at the end of the day."""
+    today's snapshot is only taken at the end of the day. `counts_now`: today's stage
+    counts of these leads when the caller has them already (one scan of the leads, not three)."""
     if leads is None:
-        current = _live_counts() if period.until >= timezone.localdate() else _last_snapshot(period)
+        current = _live_counts(counts_now) if period.until >= timezone.localdate() else _last_snapshot(period)
         previous = _last_snapshot(period.previous())
     else:
         before = period.previous()
-        by_day = stage_counts_by_day(since=before.since, until=period.until, leads=leads)
+        by_day = stage_counts_by_day(
+            since=before.since, until=period.until, leads=leads, counts_now=counts_now
+        )
         current, previous = by_day[period.until], by_day[before.until]
     stages = sorted(s for s in set(current) | set(previous) if current.get(s) or previous.get(s))
     return [PeriodComparison(s, stage_label(s), current.get(s), previous.get(s)) for s in stages]
 
 
-def _live_counts() -> dict[int, int]:
-    return {c.stage: c.count for c in stage_counts() if c.count}
+def _live_counts(counts_now: list[StageCount] | None = None) -> dict[int, int]:
+    counts_now = stage_counts() if counts_now is None else counts_now
+    return {c.stage: c.count for c in counts_now if c.count}
 
 
 def _last_snapshot(period: DateRange) -> dict[int, int]:
@@ -416,7 +431,9 @@ class StageVelocity:
         return self.moved_forward / self.entered if self.entered else None
 
 
-def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
+def stage_velocity(
+    *, period: DateRange, leads=None, counts_now: list[StageCount] | None = None
+) -> list[StageVelocity]:
     """Time in stage, conversion and 30-day forecast from the stage-change log (§5).
 
     A *stay* starts at a change into a stage within the period and ends at the lead's next
@@ -429,18 +446,19 @@ def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
         if connection.vendor == "postgresql"
         else _stay_medians(period, leads)
     )
-    counts_now = {c.stage: c.count for c in stage_counts(leads=leads)}
+    counts_now = stage_counts(leads=leads) if counts_now is None else counts_now
+    now_by_stage = {c.stage: c.count for c in counts_now}
     result = []
     for stage in FUNNEL[:-1]:
         row = rows.get(stage.value, {})
         entered = row.get("entered", 0)
         within = row.get("forward_within", 0)
-        forecast = round(counts_now.get(stage.value, 0) * within / entered) if entered else 0
+        forecast = round(now_by_stage.get(stage.value, 0) * within / entered) if entered else 0
         result.append(
             StageVelocity(
                 stage=stage.value,
                 label=stage.label,
-                now=counts_now.get(stage.value, 0),
+                now=now_by_stage.get(stage.value, 0),
                 entered=entered,
                 left=row.get("left", 0),
                 moved_forward=row.get("forward", 0),
@@ -854,14 +872,15 @@ def stage_dashboard(*, period: DateRange, segment=None, refresh: bool = False) -
     if cached is not None:
         return cached
     leads = segment_leads(segment)
+    # Counted once: the cards, the velocity's "now" and the comparison's last day are one figure.
     counts = stage_counts(leads=leads)
-    velocity = stage_velocity(period=period, leads=leads)
+    velocity = stage_velocity(period=period, leads=leads, counts_now=counts)
     dashboard = StageDashboard(
         computed_at=timezone.now(),
         period=period,
         lead_total=sum(c.count for c in counts),
         stage_counts=counts,
-        comparison=period_comparison(period=period, leads=leads),
+        comparison=period_comparison(period=period, leads=leads, counts_now=counts),
         velocity=velocity,
         movers=stage_movers(period=period, leads=leads),
         forecast_total=sum(v.forecast for v in velocity),
