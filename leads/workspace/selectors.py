@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.apps import apps
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Floor, Least, TruncDate
+from django.db.models.functions import Floor, TruncDate
 from django.utils import timezone
 
 from leads.engine import accounts as accounts_engine
@@ -77,14 +79,58 @@ class ContributionLine:
 def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[list[ContributionLine], float]:
     """ "Why this score": every event's points and decay tick under the active version (§3)."""
     as_of = as_of or timezone.now()
-    version = active_version()
-    spec = spec_for(version)
+    spec = spec_for(active_version())
+    history = _replayed_history(lead, spec)
+    # A replay to `as_of` is the replay of the events, then decay from the last one to `as_of`:
+    # the events' part is shared (cached), the decay after them is worked out per request.
+    state, tail = copy.deepcopy(history.state), scoring.Outcome()
+    scoring.advance_lead(state, max(as_of, lead.scored_at or as_of), spec, tail)
+    decay_lines = [
+        ContributionLine(c.at, c.kind, c.delta, c.score_after, None, _rule_label(spec, c.rule_index, None))
+        for c in tail.contributions
+    ]
+    return [*history.lines, *decay_lines], state.sales.score
+
+
+@dataclass(frozen=True)
+class ReplayedHistory:
+    state: scoring.LeadState  # after the last event, before decay up to now
+    lines: tuple[ContributionLine, ...]
+
+
+# A lead with thousands of events costs a replay of a few hundred milliseconds, paid by its
+# page and again by its chart. Its events only ever grow, so (count, last id) tells whether
+# a replay done earlier still holds. Kept per process and bounded by events held, so a few
+# giant histories cannot take the worker's memory; small histories replay in milliseconds.
+HISTORY_CACHE_MIN_EVENTS = 1000
+HISTORY_CACHE_MAX_EVENTS = 50_000
+_history_cache: OrderedDict[tuple, tuple[int, ReplayedHistory]] = OrderedDict()
+_history_lock = threading.Lock()
+
+
+def _replayed_history(lead: Lead, spec: scoring.ModelSpec) -> ReplayedHistory:
+    catalog = AssetCatalog.load()
+    held = Event.objects.filter(lead=lead).aggregate(n=Count("id"), last=Max("id"))
+    # The spec is compared by value; the catalogue by identity: it is replaced, never changed,
+    # when an asset changes, and the key holds it, so its id cannot be reused.
+    # The creation instant guards against a reused primary key (a restored database).
+    key = (lead.pk, lead.created_at, held["n"], held["last"], spec, catalog)
+    with _history_lock:
+        entry = _history_cache.get(key)
+        if entry is not None:
+            _history_cache.move_to_end(key)
+            return entry[1]
+    history = _history_replay(lead, spec, catalog)
+    if held["n"] >= HISTORY_CACHE_MIN_EVENTS:
+        _history_remember(key, held["n"], history)
+    return history
+
+
+def _history_replay(lead: Lead, spec: scoring.ModelSpec, catalog: AssetCatalog) -> ReplayedHistory:
     events = list(lead_events(lead))
     by_id = {event.pk: event for event in events}
-    state, outcome = scoring.replay(
-        engine_inputs(events, AssetCatalog.load()), spec, as_of=max(as_of, lead.scored_at or as_of)
-    )
-    lines = [
+    state, outcome = scoring.replay(engine_inputs(events, catalog), spec)
+    lines = tuple(
         ContributionLine(
             c.at,
             c.kind,
@@ -94,8 +140,20 @@ def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[li
             _rule_label(spec, c.rule_index, by_id.get(c.ref)),
         )
         for c in outcome.contributions
-    ]
-    return lines, state.sales.score
+    )
+    return ReplayedHistory(state, lines)
+
+
+def _history_remember(key: tuple, events: int, history: ReplayedHistory) -> None:
+    with _history_lock:
+        stale = [k for k in _history_cache if k[0] == key[0]]  # the same lead before newer events
+        for k in stale:
+            del _history_cache[k]
+        _history_cache[key] = (events, history)
+        while (
+            sum(n for n, _ in _history_cache.values()) > HISTORY_CACHE_MAX_EVENTS and len(_history_cache) > 1
+        ):
+            _history_cache.popitem(last=False)
 
 
 # A lead with thousands of events would render thousands of rows; the newest are listed and
@@ -340,16 +398,11 @@ def stage_counts_by_day(
 
 
 def _appearances_by_day(leads=None, *, after: datetime):
-    first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
+    # `appeared_at` is the earlier of creation and first event, kept by ingest and indexed.
     leads = Lead.objects.all() if leads is None else leads
-    # A lead appears at the earlier of its creation and its first event, so one created before
-    # `after` never appears after it: filtering on creation first keeps the first-event lookup
-    # to the recently created leads, not every member of the segment.
-    leads = leads.filter(created_at__gte=after)
-    appeared = leads.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
     return (
-        appeared.filter(appeared__gte=after)
-        .annotate(day=TruncDate("appeared"))
+        leads.filter(appeared_at__gte=after)
+        .annotate(day=TruncDate("appeared_at"))
         .values_list("day")
         .annotate(n=Count("id"))
         .order_by()
