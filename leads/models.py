@@ -214,8 +214,10 @@ class Lead(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
-            models.Index(fields=["-score"], name="lead_score_idx"),
+            # With the id, so a page of tied scores (thousands of leads on exactly 40 points)
+            # is read in index order instead of every tied lead being fetched and sorted.
+            models.Index(fields=["stage", "-score", "id"], name="lead_stage_score_idx"),
+            models.Index(fields=["-score", "id"], name="lead_score_idx"),
             models.Index(fields=["owner", "-score"], name="lead_owner_score_idx"),
             models.Index(fields=["account", "-score"], name="lead_account_score_idx"),
             models.Index(fields=["last_engaged_at"], name="lead_last_engaged_idx"),

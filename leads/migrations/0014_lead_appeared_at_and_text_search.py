@@ -1,5 +1,6 @@
 """`Lead.appeared_at` (the earlier of creation and first event), backfilled in one statement,
-then indexed; and trigram indexes for the lead list's text search on PostgreSQL."""
+then indexed; the score indexes with the id tie-break; trigram indexes for the lead list's
+text search on PostgreSQL."""
 
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations, models
@@ -57,6 +58,17 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="lead",
             index=models.Index(fields=["appeared_at"], name="lead_appeared_idx"),
+        ),
+        # The score indexes end with the id, the lead list's tie-break (see filters.SORTS).
+        migrations.RemoveIndex(model_name="lead", name="lead_stage_score_idx"),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(fields=["stage", "-score", "id"], name="lead_stage_score_idx"),
+        ),
+        migrations.RemoveIndex(model_name="lead", name="lead_score_idx"),
+        migrations.AddIndex(
+            model_name="lead",
+            index=models.Index(fields=["-score", "id"], name="lead_score_idx"),
         ),
         TrigramExtension(),  # a no-op outside PostgreSQL
         migrations.RunPython(trigram_indexes_create, trigram_indexes_drop),

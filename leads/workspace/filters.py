@@ -15,7 +15,8 @@ from leads.models import Account, Lead, ProductScore, Stage
 
 SORTS = {
     "-score": ("-score", "id"),
-    "score": ("score", "id"),
+    # Ties newest first: read backwards, the (-score, id) indexes give exactly this order.
+    "score": ("score", "-id"),
     "-last_engaged_at": ("-last_engaged_at", "id"),
     "last_engaged_at": ("last_engaged_at", "id"),
     "name": ("name", "id"),

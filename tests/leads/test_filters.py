@@ -45,3 +45,12 @@ def test_segment_members_use_the_saved_filter_and_order():
     colder = LeadFactory(score=20, is_cold=True)
     segment = Segment.objects.create(name="Cold", filters={"cold": "1"}, order="score")
     assert list(segment_members(segment)) == [colder, cold]
+
+
+def test_lowest_first_lists_tied_scores_newest_first_and_highest_first_oldest_first():
+    low = LeadFactory(score=10)
+    first, second, third = (LeadFactory(score=40) for _ in range(3))
+    ascending = list(filtered_leads(parse_filters(QueryDict("sort=score"))))
+    descending = list(filtered_leads(parse_filters(QueryDict("sort=-score"))))
+    assert ascending == [low, third, second, first]
+    assert descending == [first, second, third, low]
