@@ -175,18 +175,27 @@ def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     return leads.order_by(*SORTS[f.sort])
 
 
+# Up to this many accounts whose name matches are passed to the lead lookup as ids.
+ACCOUNT_IDS_INLINED = 1000
+
+
 def text_matches(text: str) -> QuerySet:
     """Ids of the leads whose email, name or account name contains `text` (any case).
 
-    A union of three lookups rather than one OR across a join: each side can then use its
-    own trigram index on PostgreSQL (migration 0014), where an OR spanning the account join
-    can only be answered by reading every lead."""
+    A union of lookups rather than one OR across a join: each side can then use its own
+    trigram index on PostgreSQL (migration 0014), where an OR spanning the account join can
+    only be answered by reading every lead. The matching accounts are looked up first: as a
+    subquery, the planner cannot tell how many leads they hold and guesses thousands, then
+    walks the whole score index for a page of a handful of matches (1.4 s at 1M leads)."""
     by_email = Lead.objects.filter(email__icontains=text).values("id")
     by_name = Lead.objects.filter(name__icontains=text).values("id")
-    by_account = Lead.objects.filter(
-        account__in=Account.objects.filter(name__icontains=text).values("id")
-    ).values("id")
-    return by_email.union(by_name, by_account)
+    accounts = Account.objects.filter(name__icontains=text).values_list("id", flat=True)
+    account_ids = list(accounts[: ACCOUNT_IDS_INLINED + 1])
+    if not account_ids:
+        return by_email.union(by_name)
+    if len(account_ids) > ACCOUNT_IDS_INLINED:
+        account_ids = accounts
+    return by_email.union(by_name, Lead.objects.filter(account_id__in=account_ids).values("id"))
 
 
 def filtered_leads(lead_filter: LeadFilter, leads: QuerySet | None = None) -> QuerySet:
