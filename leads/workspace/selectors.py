@@ -128,7 +128,9 @@ def _replayed_history(lead: Lead, spec: scoring.ModelSpec) -> ReplayedHistory:
 
 
 def _history_replay(lead: Lead, spec: scoring.ModelSpec, catalog: AssetCatalog) -> ReplayedHistory:
-    events = list(lead_events(lead))
+    # Neither the replay nor the page reads these; received_at alone is a second instant to
+    # parse per event (a tenth of a 5,000-event replay).
+    events = list(lead_events(lead).defer("received_at", "idempotency_key", "anonymous_id"))
     by_id = {event.pk: event for event in events}
     state, outcome = scoring.replay(engine_inputs(events, catalog), spec)
     lines = tuple(
