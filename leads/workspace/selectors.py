@@ -621,15 +621,30 @@ class StageMovers:
 
 def stage_movers(*, period: DateRange, leads=None, top: int = 3) -> list[StageMovers]:
     """The actions (event types, custom names) and campaigns behind stage changes in the period.
-    One GROUP BY over the period's changes feeds all four top lists."""
+    One GROUP BY over the period's changes (two: with and without an event) feeds all four
+    top lists."""
     changes = StageChange.objects.filter(at__gte=period.start, at__lt=period.end)
     if leads is not None:
         changes = changes.filter(lead__in=leads.values("id"))
-    rows = (
-        changes.values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign")
+    # Changes without an event (decay, recalculation) are grouped without the event join:
+    # counted together, the planner expects an event for each and hashes the whole event
+    # table (10M rows, 2 s) where the few with one are looked up by key.
+    without_event = (
+        changes.filter(event__isnull=True)
+        .values_list("from_stage", "to_stage", "reason", "campaign")
         .annotate(n=Count("id"))
         .order_by()
     )
+    with_event = (
+        changes.filter(event__isnull=False)
+        .values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rows = [
+        *((from_, to, reason, None, None, campaign, n) for from_, to, reason, campaign, n in without_event),
+        *with_event,
+    ]
     tallies: dict[tuple[str, int], dict[str, int]] = {}
     for from_stage, to_stage, reason, event_type, name, campaign, n in rows:
         action = _action_label(reason, event_type, name)
