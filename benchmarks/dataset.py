@@ -81,6 +81,7 @@ def ensure_dataset(*, leads: int = 1_000_000, events: int = 10_000_000, seed: in
     log(f"  {leads:,} leads copied in {time.monotonic() - started:.0f} s")
     first_id = Lead.objects.order_by("pk").values_list("pk", flat=True).first()
     _copy_events(rng, first_id, leads, events, log)
+    _appeared_at_from_events()
     _analyze()
     seconds = time.monotonic() - started
     log(f"dataset built: {leads:,} leads, {events:,} events in {seconds:.0f} s")
@@ -93,9 +94,9 @@ def _copy_leads(count: int) -> None:
         cursor.execute(
             """
             INSERT INTO leads_lead (email, name, title, score, stage, engine_state, is_cold, is_qualified,
-                                    likelihood_factors, created_at, updated_at)
+                                    likelihood_factors, created_at, updated_at, appeared_at)
             SELECT 'bench' || i || '@lead' || (i %% 5000) || '.example', 'Lead ' || i, '', 0, 1, '{}',
-                   false, false, '[]', now(), now()
+                   false, false, '[]', now(), now(), now()
               FROM generate_series(0, %s - 1) AS i""",
             [count],
         )
@@ -140,6 +141,18 @@ def _copy_events(rng: random.Random, first_id: int, leads: int, count: int, log)
                 [first_id, leads, NOW, SPAN_SECONDS, NOW, start, min(count, start + SLICE) - 1],
             )
             log(f"  {min(count, start + SLICE):,} events ({time.monotonic() - started:.0f} s)")
+
+
+def _appeared_at_from_events() -> None:
+    """The events are older than the leads (copied just now): a lead appeared at its first
+    event, as ingest would have recorded it."""
+    with _cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE leads_lead AS l SET appeared_at = f.first_at
+              FROM (SELECT lead_id, MIN(occurred_at) AS first_at FROM leads_event GROUP BY lead_id) AS f
+             WHERE f.lead_id = l.id AND f.first_at < l.appeared_at"""
+        )
 
 
 @contextmanager

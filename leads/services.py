@@ -14,7 +14,7 @@ from django.db.models import Count, FloatField, OuterRef, Q, Subquery, Sum, Valu
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from leads.db.rows import LeadRow, lead_states_update
+from leads.db.rows import LeadRow, lead_states_update, leads_appeared_at_lower
 from leads.engine import scoring
 from leads.engine.accounts import engaged_since, keywords_parse
 from leads.engine.state import cold_after_engagement, lead_state, settle, stage_after_replay, state_memory
@@ -347,8 +347,11 @@ def lead_replay(
     """Recompute one lead from all its events (§3). Logs one stage change if the stage moved."""
     version = version or active_version()
     catalog, now = catalog or AssetCatalog.load(), now or timezone.now()
-    state, changes = replayed_state(lead, list(lead_events(lead)), version, catalog, now, reason, trigger)
+    events = list(lead_events(lead))
+    state, changes = replayed_state(lead, events, version, catalog, now, reason, trigger)
     store_state(lead, state, version, changes=changes)
+    if events:  # events joined from an anonymous history may predate the lead
+        leads_appeared_at_lower({lead.pk: events[0].occurred_at})
 
 
 def replayed_state(

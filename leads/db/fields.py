@@ -40,3 +40,22 @@ def _deeper_than(value, limit: int) -> bool:
             return True
         stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
     return False
+
+
+class AppearedAtField(models.DateTimeField):
+    """When a lead first showed up: its creation, or an earlier first event (an import or an
+    anonymous history joined later moves it back; see `leads_appeared_at_lower`). Filled with
+    `created_at` on insert, so every way of creating a lead (save, bulk_create) sets it; the
+    field must come after `created_at` on the model, whose value is set just before."""
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if value is None and add:
+            value = model_instance.created_at
+            setattr(model_instance, self.attname, value)
+        return value
+
+    def deconstruct(self):
+        # A plain datetime column; only the insert default differs, which migrations never see.
+        name, _, args, kwargs = super().deconstruct()
+        return name, "django.db.models.DateTimeField", args, kwargs

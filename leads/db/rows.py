@@ -122,6 +122,28 @@ def lead_states_update(leads: Sequence) -> None:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", rows)
 
 
+def leads_appeared_at_lower(earliest_event_at: dict[int, datetime]) -> None:
+    """Move `appeared_at` back to a lead's earliest new event where that is earlier (an
+    imported history, an anonymous one joined later). One statement per batch; live events
+    come after the lead appeared, so it usually changes nothing."""
+    if not earliest_event_at:
+        return
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS l SET appeared_at = v.at "
+                f"FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                f"WHERE l.id = v.id AND l.appeared_at > v.at",
+                [list(earliest_event_at), list(earliest_event_at.values())],
+            )
+        return
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(adapt(at), lead_id, adapt(at)) for lead_id, at in earliest_event_at.items()]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET appeared_at = %s WHERE id = %s AND appeared_at > %s", rows)
+
+
 def bound_cursor():
     """A PostgreSQL cursor that sends parameters apart from the SQL. Django's cursors write
     them into the SQL text, so a batch's 200 KB JSON recordset would be escaped by the

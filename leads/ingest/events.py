@@ -16,7 +16,7 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from leads.db.rows import LeadRow, bound_cursor, locked_lead_rows, recordset_sql
+from leads.db.rows import LeadRow, bound_cursor, leads_appeared_at_lower, locked_lead_rows, recordset_sql
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog, asset_key_for
 from leads.models import Event, Identity, Lead, ProductScore, StageChange
@@ -248,6 +248,7 @@ def _score_leads(by_lead: dict[int, list[NewEvent]], catalog: AssetCatalog, now:
         writes.append((lead, state, changes))
     # Product lines are looked up by name only when some lead holds a product score.
     states_store(writes, version, product_scores=product_scores)
+    leads_appeared_at_lower({lead_id: events[0].occurred_at for lead_id, events in new_events.items()})
     accounts = {lead.account_id for lead in leads.values() if lead.account_id}
     if accounts:
         accounts_rollup(account_ids=accounts, as_of=now)

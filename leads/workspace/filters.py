@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 
-from leads.models import Lead, ProductScore, Stage
+from leads.models import Account, Lead, ProductScore, Stage
 
 SORTS = {
     "-score": ("-score", "id"),
-    "score": ("score", "id"),
+    # Ties newest first: read backwards, the (-score, id) indexes give exactly this order.
+    "score": ("score", "-id"),
     "-last_engaged_at": ("-last_engaged_at", "id"),
     "last_engaged_at": ("last_engaged_at", "id"),
     "name": ("name", "id"),
@@ -138,9 +139,7 @@ def parse_filters(params, *, allow_extra: tuple[str, ...] = PAGING_FIELDS) -> Le
 def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     f = lead_filter
     if f.q:
-        leads = leads.filter(
-            Q(email__icontains=f.q) | Q(name__icontains=f.q) | Q(account__name__icontains=f.q)
-        )
+        leads = leads.filter(pk__in=text_matches(f.q))
     if f.score_min is not None:
         leads = leads.filter(score__gte=f.score_min)
     if f.score_max is not None:
@@ -174,6 +173,29 @@ def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     if f.likelihood_max is not None:
         leads = leads.filter(likelihood__lte=f.likelihood_max / 100)
     return leads.order_by(*SORTS[f.sort])
+
+
+# Up to this many accounts whose name matches are passed to the lead lookup as ids.
+ACCOUNT_IDS_INLINED = 1000
+
+
+def text_matches(text: str) -> QuerySet:
+    """Ids of the leads whose email, name or account name contains `text` (any case).
+
+    A union of lookups rather than one OR across a join: each side can then use its own
+    trigram index on PostgreSQL (migration 0014), where an OR spanning the account join can
+    only be answered by reading every lead. The matching accounts are looked up first: as a
+    subquery, the planner cannot tell how many leads they hold and guesses thousands, then
+    walks the whole score index for a page of a handful of matches (1.4 s at 1M leads)."""
+    by_email = Lead.objects.filter(email__icontains=text).values("id")
+    by_name = Lead.objects.filter(name__icontains=text).values("id")
+    accounts = Account.objects.filter(name__icontains=text).values_list("id", flat=True)
+    account_ids = list(accounts[: ACCOUNT_IDS_INLINED + 1])
+    if not account_ids:
+        return by_email.union(by_name)
+    if len(account_ids) > ACCOUNT_IDS_INLINED:
+        account_ids = accounts
+    return by_email.union(by_name, Lead.objects.filter(account_id__in=account_ids).values("id"))
 
 
 def filtered_leads(lead_filter: LeadFilter, leads: QuerySet | None = None) -> QuerySet:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.apps import apps
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import Avg, Count, Exists, F, FloatField, OuterRef, Q, Subquery
+from django.db import connection, transaction
+from django.db.models import Avg, Count, Exists, F, FloatField, Max, OuterRef, Q
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Floor, Least, TruncDate
+from django.db.models.functions import Floor, TruncDate
 from django.utils import timezone
 
 from leads.engine import accounts as accounts_engine
@@ -77,14 +80,60 @@ class ContributionLine:
 def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[list[ContributionLine], float]:
     """ "Why this score": every event's points and decay tick under the active version (§3)."""
     as_of = as_of or timezone.now()
-    version = active_version()
-    spec = spec_for(version)
-    events = list(lead_events(lead))
+    spec = spec_for(active_version())
+    history = _replayed_history(lead, spec)
+    # A replay to `as_of` is the replay of the events, then decay from the last one to `as_of`:
+    # the events' part is shared (cached), the decay after them is worked out per request.
+    state, tail = copy.deepcopy(history.state), scoring.Outcome()
+    scoring.advance_lead(state, max(as_of, lead.scored_at or as_of), spec, tail)
+    decay_lines = [
+        ContributionLine(c.at, c.kind, c.delta, c.score_after, None, _rule_label(spec, c.rule_index, None))
+        for c in tail.contributions
+    ]
+    return [*history.lines, *decay_lines], state.sales.score
+
+
+@dataclass(frozen=True)
+class ReplayedHistory:
+    state: scoring.LeadState  # after the last event, before decay up to now
+    lines: tuple[ContributionLine, ...]
+
+
+# A lead with thousands of events costs a replay of a few hundred milliseconds, paid by its
+# page and again by its chart. Its events only ever grow, so (count, last id) tells whether
+# a replay done earlier still holds. Kept per process and bounded by events held, so a few
+# giant histories cannot take the worker's memory; small histories replay in milliseconds.
+HISTORY_CACHE_MIN_EVENTS = 1000
+HISTORY_CACHE_MAX_EVENTS = 50_000
+_history_cache: OrderedDict[tuple, tuple[int, ReplayedHistory]] = OrderedDict()
+_history_lock = threading.Lock()
+
+
+def _replayed_history(lead: Lead, spec: scoring.ModelSpec) -> ReplayedHistory:
+    catalog = AssetCatalog.load()
+    held = Event.objects.filter(lead=lead).aggregate(n=Count("id"), last=Max("id"))
+    # The spec is compared by value; the catalogue by identity: it is replaced, never changed,
+    # when an asset changes, and the key holds it, so its id cannot be reused.
+    # The creation instant guards against a reused primary key (a restored database).
+    key = (lead.pk, lead.created_at, held["n"], held["last"], spec, catalog)
+    with _history_lock:
+        entry = _history_cache.get(key)
+        if entry is not None:
+            _history_cache.move_to_end(key)
+            return entry[1]
+    history = _history_replay(lead, spec, catalog)
+    if held["n"] >= HISTORY_CACHE_MIN_EVENTS:
+        _history_remember(key, held["n"], history)
+    return history
+
+
+def _history_replay(lead: Lead, spec: scoring.ModelSpec, catalog: AssetCatalog) -> ReplayedHistory:
+    # Neither the replay nor the page reads these; received_at alone is a second instant to
+    # parse per event (a tenth of a 5,000-event replay).
+    events = list(lead_events(lead).defer("received_at", "idempotency_key", "anonymous_id"))
     by_id = {event.pk: event for event in events}
-    state, outcome = scoring.replay(
-        engine_inputs(events, AssetCatalog.load()), spec, as_of=max(as_of, lead.scored_at or as_of)
-    )
-    lines = [
+    state, outcome = scoring.replay(engine_inputs(events, catalog), spec)
+    lines = tuple(
         ContributionLine(
             c.at,
             c.kind,
@@ -94,8 +143,20 @@ def lead_contributions(*, lead: Lead, as_of: datetime | None = None) -> tuple[li
             _rule_label(spec, c.rule_index, by_id.get(c.ref)),
         )
         for c in outcome.contributions
-    ]
-    return lines, state.sales.score
+    )
+    return ReplayedHistory(state, lines)
+
+
+def _history_remember(key: tuple, events: int, history: ReplayedHistory) -> None:
+    with _history_lock:
+        stale = [k for k in _history_cache if k[0] == key[0]]  # the same lead before newer events
+        for k in stale:
+            del _history_cache[k]
+        _history_cache[key] = (events, history)
+        while (
+            sum(n for n, _ in _history_cache.values()) > HISTORY_CACHE_MAX_EVENTS and len(_history_cache) > 1
+        ):
+            _history_cache.popitem(last=False)
 
 
 # A lead with thousands of events would render thousands of rows; the newest are listed and
@@ -294,13 +355,16 @@ def snapshot_series(*, period: DateRange, leads=None) -> tuple[list[str], dict[i
     return [d.isoformat() for d in days], {s: [by_day[d].get(s, 0) for d in days] for s in stages}
 
 
-def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, dict[int, int]]:
+def stage_counts_by_day(
+    *, since: date, until: date, leads=None, counts_now: list[StageCount] | None = None
+) -> dict[date, dict[int, int]]:
     """Leads per stage at the end of each day from `since` to `until`, from the stage-change log.
 
     Walked back from today's counts: each logged change after a day moved one lead from
     `from_stage` to `to_stage`, and a lead that appeared after it (first event or creation,
     whichever is first) entered stage 1 then; undoing those gives that day. Starting from
-    today means the last day always equals the live stage counts on the same page."""
+    today means the last day always equals the live stage counts on the same page
+    (`counts_now`: those counts when the caller has them already)."""
     after = datetime.combine(since + timedelta(days=1), time.min, tzinfo=UTC)
     moves: dict[date, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for day_, n in _appearances_by_day(leads, after=after):
@@ -308,12 +372,18 @@ def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, d
     changes = StageChange.objects.filter(at__gte=after)
     if leads is not None:
         changes = changes.filter(lead__in=leads.values("id"))
-    changes = changes.annotate(day=TruncDate("at")).values_list("day")
-    for day_, stage, n in changes.values_list("day", "from_stage").annotate(n=Count("id")).order_by():
-        moves[day_][stage] -= n
-    for day_, stage, n in changes.values_list("day", "to_stage").annotate(n=Count("id")).order_by():
-        moves[day_][stage] += n
-    counts = {c.stage: c.count for c in stage_counts(leads=leads)}
+    # One GROUP BY on (day, from, to) serves both sides of every move.
+    per_day = (
+        changes.annotate(day=TruncDate("at"))
+        .values_list("day", "from_stage", "to_stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day_, from_stage, to_stage, n in per_day:
+        moves[day_][from_stage] -= n
+        moves[day_][to_stage] += n
+    counts_now = stage_counts(leads=leads) if counts_now is None else counts_now
+    counts = {c.stage: c.count for c in counts_now}
 
     def undo(day_moves):
         for stage, n in day_moves.items():
@@ -331,16 +401,11 @@ def stage_counts_by_day(*, since: date, until: date, leads=None) -> dict[date, d
 
 
 def _appearances_by_day(leads=None, *, after: datetime):
-    first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
+    # `appeared_at` is the earlier of creation and first event, kept by ingest and indexed.
     leads = Lead.objects.all() if leads is None else leads
-    # A lead appears at the earlier of its creation and its first event, so one created before
-    # `after` never appears after it: filtering on creation first keeps the first-event lookup
-    # to the recently created leads, not every member of the segment.
-    leads = leads.filter(created_at__gte=after)
-    appeared = leads.annotate(appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at")))
     return (
-        appeared.filter(appeared__gte=after)
-        .annotate(day=TruncDate("appeared"))
+        leads.filter(appeared_at__gte=after)
+        .annotate(day=TruncDate("appeared_at"))
         .values_list("day")
         .annotate(n=Count("id"))
         .order_by()
@@ -365,24 +430,30 @@ class PeriodComparison:
         return 100.0 * self.change / self.previous
 
 
-def period_comparison(*, period: DateRange, leads=None) -> list[PeriodComparison]:
+def period_comparison(
+    *, period: DateRange, leads=None, counts_now: list[StageCount] | None = None
+) -> list[PeriodComparison]:
     """Leads per stage on the last day of this period vs of the period before: from the
     snapshots for all leads, from the stage-change log for a segment's members. A period
     that ends today ends with today's live counts, the same figures as the stage cards:
-    today's snapshot is only taken at the end of the day."""
+    today's snapshot is only taken at the end of the day. `counts_now`: today's stage
+    counts of these leads when the caller has them already (one scan of the leads, not three)."""
     if leads is None:
-        current = _live_counts() if period.until >= timezone.localdate() else _last_snapshot(period)
+        current = _live_counts(counts_now) if period.until >= timezone.localdate() else _last_snapshot(period)
         previous = _last_snapshot(period.previous())
     else:
         before = period.previous()
-        by_day = stage_counts_by_day(since=before.since, until=period.until, leads=leads)
+        by_day = stage_counts_by_day(
+            since=before.since, until=period.until, leads=leads, counts_now=counts_now
+        )
         current, previous = by_day[period.until], by_day[before.until]
     stages = sorted(s for s in set(current) | set(previous) if current.get(s) or previous.get(s))
     return [PeriodComparison(s, stage_label(s), current.get(s), previous.get(s)) for s in stages]
 
 
-def _live_counts() -> dict[int, int]:
-    return {c.stage: c.count for c in stage_counts() if c.count}
+def _live_counts(counts_now: list[StageCount] | None = None) -> dict[int, int]:
+    counts_now = stage_counts() if counts_now is None else counts_now
+    return {c.stage: c.count for c in counts_now if c.count}
 
 
 def _last_snapshot(period: DateRange) -> dict[int, int]:
@@ -416,7 +487,9 @@ class StageVelocity:
         return self.moved_forward / self.entered if self.entered else None
 
 
-def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
+def stage_velocity(
+    *, period: DateRange, leads=None, counts_now: list[StageCount] | None = None
+) -> list[StageVelocity]:
     """Time in stage, conversion and 30-day forecast from the stage-change log (§5).
 
     A *stay* starts at a change into a stage within the period and ends at the lead's next
@@ -429,18 +502,19 @@ def stage_velocity(*, period: DateRange, leads=None) -> list[StageVelocity]:
         if connection.vendor == "postgresql"
         else _stay_medians(period, leads)
     )
-    counts_now = {c.stage: c.count for c in stage_counts(leads=leads)}
+    counts_now = stage_counts(leads=leads) if counts_now is None else counts_now
+    now_by_stage = {c.stage: c.count for c in counts_now}
     result = []
     for stage in FUNNEL[:-1]:
         row = rows.get(stage.value, {})
         entered = row.get("entered", 0)
         within = row.get("forward_within", 0)
-        forecast = round(counts_now.get(stage.value, 0) * within / entered) if entered else 0
+        forecast = round(now_by_stage.get(stage.value, 0) * within / entered) if entered else 0
         result.append(
             StageVelocity(
                 stage=stage.value,
                 label=stage.label,
-                now=counts_now.get(stage.value, 0),
+                now=now_by_stage.get(stage.value, 0),
                 entered=entered,
                 left=row.get("left", 0),
                 moved_forward=row.get("forward", 0),
@@ -547,15 +621,30 @@ class StageMovers:
 
 def stage_movers(*, period: DateRange, leads=None, top: int = 3) -> list[StageMovers]:
     """The actions (event types, custom names) and campaigns behind stage changes in the period.
-    One GROUP BY over the period's changes feeds all four top lists."""
+    One GROUP BY over the period's changes (two: with and without an event) feeds all four
+    top lists."""
     changes = StageChange.objects.filter(at__gte=period.start, at__lt=period.end)
     if leads is not None:
         changes = changes.filter(lead__in=leads.values("id"))
-    rows = (
-        changes.values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign")
+    # Changes without an event (decay, recalculation) are grouped without the event join:
+    # counted together, the planner expects an event for each and hashes the whole event
+    # table (10M rows, 2 s) where the few with one are looked up by key.
+    without_event = (
+        changes.filter(event__isnull=True)
+        .values_list("from_stage", "to_stage", "reason", "campaign")
         .annotate(n=Count("id"))
         .order_by()
     )
+    with_event = (
+        changes.filter(event__isnull=False)
+        .values_list("from_stage", "to_stage", "reason", "event__type", "event__name", "campaign")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    rows = [
+        *((from_, to, reason, None, None, campaign, n) for from_, to, reason, campaign, n in without_event),
+        *with_event,
+    ]
     tallies: dict[tuple[str, int], dict[str, int]] = {}
     for from_stage, to_stage, reason, event_type, name, campaign, n in rows:
         action = _action_label(reason, event_type, name)
@@ -854,20 +943,39 @@ def stage_dashboard(*, period: DateRange, segment=None, refresh: bool = False) -
     if cached is not None:
         return cached
     leads = segment_leads(segment)
-    counts = stage_counts(leads=leads)
-    velocity = stage_velocity(period=period, leads=leads)
-    dashboard = StageDashboard(
-        computed_at=timezone.now(),
-        period=period,
-        lead_total=sum(c.count for c in counts),
-        stage_counts=counts,
-        comparison=period_comparison(period=period, leads=leads),
-        velocity=velocity,
-        movers=stage_movers(period=period, leads=leads),
-        forecast_total=sum(v.forecast for v in velocity),
-    )
+    with analytic_queries():
+        # Counted once: the cards, the velocity's "now" and the comparison's last day are one figure.
+        counts = stage_counts(leads=leads)
+        velocity = stage_velocity(period=period, leads=leads, counts_now=counts)
+        dashboard = StageDashboard(
+            computed_at=timezone.now(),
+            period=period,
+            lead_total=sum(c.count for c in counts),
+            stage_counts=counts,
+            comparison=period_comparison(period=period, leads=leads, counts_now=counts),
+            velocity=velocity,
+            movers=stage_movers(period=period, leads=leads),
+            forecast_total=sum(v.forecast for v in velocity),
+        )
     cache.set(key, dashboard, DASHBOARD_CACHE_SECONDS)
     return dashboard
+
+
+# The dashboard's aggregates sort and hash hundreds of thousands of stage changes: with the
+# default 4 MB they spill to disk, and JIT compiling each of them costs ~60 ms more than it saves.
+ANALYTIC_WORK_MEM = "32MB"
+
+
+@contextmanager
+def analytic_queries():
+    """Settings for a few large aggregates on PostgreSQL, for this transaction only."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"SET LOCAL work_mem = '{ANALYTIC_WORK_MEM}'")
+        yield
 
 
 def default_dashboard_period(today: date | None = None) -> DateRange:

@@ -39,7 +39,7 @@ def test_dashboard_with_a_segment_counts_only_the_segment(page, spec_model):
     ten_days_ago = timezone.now() - timedelta(days=10)
     inside = LeadFactory(stage=4, score=120)
     inside.tags.add(hot)
-    Lead.objects.filter(pk=inside.pk).update(created_at=ten_days_ago)
+    Lead.objects.filter(pk=inside.pk).update(created_at=ten_days_ago, appeared_at=ten_days_ago)
     StageChange.objects.create(
         lead=inside, from_stage=1, to_stage=4, at=timezone.now() - timedelta(days=2), reason="event"
     )

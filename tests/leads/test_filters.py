@@ -45,3 +45,29 @@ def test_segment_members_use_the_saved_filter_and_order():
     colder = LeadFactory(score=20, is_cold=True)
     segment = Segment.objects.create(name="Cold", filters={"cold": "1"}, order="score")
     assert list(segment_members(segment)) == [colder, cold]
+
+
+def test_lowest_first_lists_tied_scores_newest_first_and_highest_first_oldest_first():
+    low = LeadFactory(score=10)
+    first, second, third = (LeadFactory(score=40) for _ in range(3))
+    ascending = list(filtered_leads(parse_filters(QueryDict("sort=score"))))
+    descending = list(filtered_leads(parse_filters(QueryDict("sort=-score"))))
+    assert ascending == [low, third, second, first]
+    assert descending == [first, second, third, low]
+
+
+@pytest.mark.parametrize("inlined", [1000, 1])
+def test_text_search_finds_email_name_and_account_name_once_each(inlined, monkeypatch):
+    """Whether the matching accounts go in as ids or, past the limit, as a subquery."""
+    from leads.workspace import filters
+    from tests.factories import AccountFactory
+
+    monkeypatch.setattr(filters, "ACCOUNT_IDS_INLINED", inlined)
+    acme, acme_labs = AccountFactory(name="Acme"), AccountFactory(name="Acme Labs")
+    by_email = LeadFactory(email="ana@acme.example", name="Ana", score=30)
+    by_name = LeadFactory(email="b@x.example", name="Bo Acmeson", score=20)
+    by_account = LeadFactory(email="c@x.example", name="Cy", account=acme_labs, score=10)
+    both = LeadFactory(email="dee@acme.example", name="Dee", account=acme, score=5)
+    LeadFactory(email="e@x.example", name="Eve")
+    found = list(filtered_leads(parse_filters(QueryDict("q=ACME"))))
+    assert found == [by_email, by_name, by_account, both]  # highest score first, each once

@@ -174,3 +174,38 @@ def test_series_downsample_with_more_crossings_than_the_cap_keeps_the_cap():
     sampled = series_downsample(points, cap=20, stage_of=_stage_of)
     assert len(sampled) == 20
     assert sampled[0] == points[0] and sampled[-1] == points[-1]
+
+
+def _form_submits(lead, *days):
+    events_ingest(events=[NewEvent(type="form_submit", occurred_at=day(n), lead_id=lead.pk) for n in days])
+
+
+def test_replayed_history_is_reused_until_the_lead_gets_a_new_event(spec_model, monkeypatch):
+    monkeypatch.setattr(selectors, "HISTORY_CACHE_MIN_EVENTS", 2)
+    monkeypatch.setattr(selectors, "_history_cache", type(selectors._history_cache)())
+    lead = LeadFactory()
+    _form_submits(lead, 0, 1, 2)
+    lines, score = selectors.lead_contributions(lead=lead, as_of=day(3))
+    assert [line.delta for line in lines] == [25, 25, 25] and score == 75
+    replays, replay = [], selectors._history_replay
+    monkeypatch.setattr(selectors, "_history_replay", lambda *args: replays.append(args) or replay(*args))
+    again, _ = selectors.lead_contributions(lead=lead, as_of=day(3))
+    assert again == lines and replays == []  # served from the cache: no replay
+    _form_submits(lead, 2.5)
+    lines, score = selectors.lead_contributions(lead=lead, as_of=day(3))
+    assert len(replays) == 1 and score == 100 and len(lines) == 4
+
+
+def test_cached_history_gives_the_full_replays_decay_up_to_now(spec_model, monkeypatch):
+    """Decay after the last event is worked out per request: 75 points on day 2, then 30 days
+    without engagement and 10 % a week: day 32 → 67.5, day 39 → 60.75."""
+    monkeypatch.setattr(selectors, "HISTORY_CACHE_MIN_EVENTS", 2)
+    monkeypatch.setattr(selectors, "_history_cache", type(selectors._history_cache)())
+    lead = LeadFactory()
+    _form_submits(lead, 0, 1, 2)
+    selectors.lead_contributions(lead=lead, as_of=day(3))  # fills the cache
+    lines, score = selectors.lead_contributions(lead=lead, as_of=day(40))
+    assert [round(line.score_after, 2) for line in lines] == [25, 50, 75, 67.5, 60.75]
+    assert [line.rule for line in lines[3:]] == ["Decay tick", "Decay tick"]
+    assert score == pytest.approx(60.75)
+    assert math.fsum(line.delta for line in lines) == pytest.approx(score)

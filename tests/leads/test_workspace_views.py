@@ -224,7 +224,9 @@ def test_dashboard_segment_applies_to_comparison_and_daily_chart(client, markete
     hot = Tag.objects.create(name="hot")
     inside = LeadFactory(stage=4, score=120)
     inside.tags.add(hot)
-    Lead.objects.filter(pk=inside.pk).update(created_at=timezone.now() - timedelta(days=10))
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    # Created ten days ago, as a write path would record it (appeared_at: creation, no events).
+    Lead.objects.filter(pk=inside.pk).update(created_at=ten_days_ago, appeared_at=ten_days_ago)
     outside = LeadFactory.create_batch(3, stage=2, score=40)
     StageSnapshot.objects.create(day=timezone.now().date(), stage=2, count=3)  # every lead: not the segment's
     yesterday = timezone.now() - timedelta(days=1)
