@@ -8,13 +8,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce, Least, TruncDate
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from leads.background.decay import decay_materialise
 from leads.background.qualification import qualification_evaluate
-from leads.models import Event, Lead, Segment, Stage, StageChange, StageSnapshot
+from leads.models import Lead, Segment, Stage, StageChange, StageSnapshot
 from leads.services import accounts_rollup, active_version, spec_for
 
 COLD_SEGMENT_KEY = "cold-nurture"
@@ -56,11 +56,10 @@ def snapshots_backfill(*, until: date, days: int) -> int:
 
 
 def _appearances_by_day():
-    first_event = Event.objects.filter(lead=OuterRef("pk")).order_by("occurred_at").values("occurred_at")[:1]
-    appeared = Lead.objects.annotate(
-        appeared=Least("created_at", Coalesce(Subquery(first_event), "created_at"))
-    )
-    return appeared.annotate(day=TruncDate("appeared")).values_list("day").annotate(n=Count("id")).order_by()
+    # appeared_at is maintained (the earlier of creation and first event); created_at only
+    # stands in for a row written before it existed.
+    appeared = Lead.objects.annotate(day=TruncDate(Coalesce("appeared_at", "created_at")))
+    return appeared.values_list("day").annotate(n=Count("id")).order_by()
 
 
 def _add(counts: dict[int, int], moves: dict[int, int]) -> None:

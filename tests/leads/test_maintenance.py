@@ -28,7 +28,7 @@ def test_snapshot_take_counts_leads_per_stage_and_a_rerun_overwrites(spec_model)
 
 def test_snapshots_backfill_rebuilds_past_days_from_the_stage_change_log(spec_model, settings):
     a, b = LeadFactory(), LeadFactory()
-    Lead.objects.filter(pk__in=[a.pk, b.pk]).update(created_at=day(0))
+    Lead.objects.filter(pk__in=[a.pk, b.pk]).update(created_at=day(0), appeared_at=day(0))
     StageChange.objects.create(lead=a, from_stage=1, to_stage=2, at=day(1), reason="event")
     StageChange.objects.create(lead=a, from_stage=2, to_stage=4, at=day(3), reason="event")
     StageChange.objects.create(lead=a, from_stage=4, to_stage=3, at=day(5), reason="decay")
