@@ -24,7 +24,7 @@ from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import spec_for
 from models_review.chunks import chunks_enqueue, chunks_plan, pending_chunk_locked
-from models_review.learning.labels import held_out, latest_labels
+from models_review.learning.labels import held_out, in_lead_range, latest_labels
 from models_review.models import LearningRun, PreviewChunk, PreviewRun, SalesFeedback
 from scoring_site.queueing import chunk_jobs_wanted
 
@@ -211,9 +211,7 @@ def _ratio(part: int, whole: int) -> float | None:
 
 
 def _latest_judgements(after_id: int, last_id: int | None) -> dict[int, Judgement]:
-    rows = SalesFeedback.objects.filter(lead_id__gt=after_id)
-    if last_id is not None:
-        rows = rows.filter(lead_id__lte=last_id)
+    rows = in_lead_range(SalesFeedback.objects, after_id, last_id)
     judgements = {}
     for lead_id, really, outcome in rows.order_by("lead_id", "updated_at", "id").values_list(
         "lead_id", "really_sales_ready", "outcome"

@@ -219,16 +219,9 @@ def _push_batches(connection, connector, window, result: PushResult, owner: str,
     for batch in changed_batches(connection=connection, size=_batch_size(connection)):
         records = push_records(connection=connection, leads=batch, now=timezone.now())
         answer = _send(connector, window, records, result)
-        _mark(connection, batch, answer)
-        result.batches += 1
-        result.sent += len(answer.stored) + len(answer.unmatched)
+        _sent_count(connection, batch, answer, result)
         retried = _retry_alone(connector, window, connection, batch, records, answer, result)
-        result.failed += len(retried.failed)
-        for lead_id, reason in list(retried.failed.items())[:3]:
-            _error(result, f"{_email(records, lead_id)}: {reason}")
-        _lease_renew(connection, owner)
-        if between_batches:
-            between_batches(result.batches)
+        _batch_finish(connection, owner, result, records, retried.failed, between_batches)
 
 
 def _push_bulk(connection, connector, window, result: PushResult, owner: str, between_batches) -> None:
@@ -252,11 +245,20 @@ def _bulk_job(
 ) -> None:
     _lease_renew(connection, owner, for_=BULK_LEASE)
     answer = _send(connector, window, records, result, send=connector.push_bulk)
+    _sent_count(connection, leads, answer, result)
+    _batch_finish(connection, owner, result, records, answer.failed, between_batches)
+
+
+def _sent_count(connection, leads, answer, result: PushResult) -> None:
     _mark(connection, leads, answer)
     result.batches += 1
     result.sent += len(answer.stored) + len(answer.unmatched)
-    result.failed += len(answer.failed)
-    for lead_id, reason in list(answer.failed.items())[:3]:
+
+
+def _batch_finish(connection, owner: str, result: PushResult, records, failed: dict, between_batches) -> None:
+    """Count what finally failed (three reasons named in the log), keep the lease, report progress."""
+    result.failed += len(failed)
+    for lead_id, reason in list(failed.items())[:3]:
         _error(result, f"{_email(records, lead_id)}: {reason}")
     _lease_renew(connection, owner)
     if between_batches:

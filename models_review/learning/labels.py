@@ -30,10 +30,10 @@ def label_value(really_sales_ready: bool | None, outcome: str) -> bool | None:
 def latest_labels(*, after_id: int | None = None, last_id: int | None = None) -> dict[int, Label]:
     """The latest label per lead, optionally only for leads with ids in (after_id, last_id]."""
     latest: dict[int, Label] = {}
-    feedback = _in_range(SalesFeedback.objects, after_id, last_id).values_list(
+    feedback = in_lead_range(SalesFeedback.objects, after_id, last_id).values_list(
         "lead_id", "updated_at", "really_sales_ready", "outcome"
     )
-    imported = _in_range(OutcomeLabel.objects, after_id, last_id).values_list(
+    imported = in_lead_range(OutcomeLabel.objects, after_id, last_id).values_list(
         "lead_id", "at", "really_sales_ready", "outcome"
     )
     for rows in (feedback, imported):
@@ -46,7 +46,8 @@ def latest_labels(*, after_id: int | None = None, last_id: int | None = None) ->
     return latest
 
 
-def _in_range(rows, after_id: int | None, last_id: int | None):
+def in_lead_range(rows, after_id: int | None, last_id: int | None):
+    """`rows` (anything with a lead) of the leads with ids in (after_id, last_id]; None is open."""
     if after_id is not None:
         rows = rows.filter(lead_id__gt=after_id)
     if last_id is not None:
