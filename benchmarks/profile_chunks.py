@@ -134,7 +134,7 @@ def main(argv=None):
     from leads.services import active_version, spec_for
 
     version, as_of = active_version(), timezone.now()
-    model = recalc._compiled(spec_for(version), AssetCatalog.load())
+    model = recalc.compiled_model(spec_for(version), AssetCatalog.load())
     last = Lead.objects.aggregate(last=Max("id"))["last"]
     stride = max(args.size, last // args.chunks)
     phases, events = Phases(), 0

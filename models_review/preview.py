@@ -12,13 +12,15 @@ the chunk that finishes last merges them into the run's result, so memory stays 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+import psycopg
+from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from leads.background.recalculation import replayed_in_range
+from leads.background.recalculation import compiled_model, replayed_in_range, sorted_events
 from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
@@ -237,11 +239,65 @@ def compute(*, run_id: int) -> None:
         if chunk_jobs_wanted(PREVIEW_QUEUE):
             _chunks_enqueue(run)
             return
-        for number in run.chunks.filter(status=PreviewChunk.Status.PENDING).values_list("number", flat=True):
-            preview_chunk_execute(run_id=run.pk, number=number)
+        _chunks_here(run)
     except Exception as error:
         _fail(run_id, error)
         raise
+
+
+def _chunks_here(run: PreviewRun) -> None:
+    """Every pending chunk, in this process. On PostgreSQL their events are read as one sorted
+    sequential scan: read chunk by chunk through the (lead, time) index, each event costs a
+    heap page of its own (events arrive in time order), which is most of a chunk's time."""
+    pending = run.chunks.filter(status=PreviewChunk.Status.PENDING).order_by("number")
+    numbers = list(pending.values_list("number", flat=True))
+    if not numbers:
+        return
+    if not _streamable(run):
+        for number in numbers:
+            preview_chunk_execute(run_id=run.pk, number=number)
+        return
+    with _EventStream(after_id=run.chunks.get(number=numbers[0]).after_id) as stream:
+        for number in numbers:
+            preview_chunk_execute(run_id=run.pk, number=number, events_of=stream.through)
+
+
+def _streamable(run: PreviewRun) -> bool:
+    # The stream's connection sees only committed data: a caller's open transaction keeps the
+    # work in its own session. Content-mode models replay through the readable engine.
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and compiled.supports(spec_for(run.baseline))
+        and compiled.supports(run.draft.spec())
+    )
+
+
+class _EventStream:
+    """The events of every lead after `after_id`, read once on a connection of its own and
+    handed out one chunk's id range at a time."""
+
+    def __init__(self, after_id: int):
+        self._db = psycopg.connect(**connection.get_connection_params())
+        self._groups = sorted_events(self._db, after_id)
+        self._pending = next(self._groups, None)
+
+    def __enter__(self) -> _EventStream:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._db.close()
+
+    def through(self, after_id: int, last_id: int | None) -> dict[int, list]:
+        """Lead id → rows for the leads in (after_id, last_id]; the rows of leads before it
+        (a chunk another worker took) are passed over."""
+        rows = {}
+        while self._pending is not None and (last_id is None or self._pending[0] <= last_id):
+            lead_id, group = self._pending
+            if lead_id > after_id:
+                rows[lead_id] = list(group)
+            self._pending = next(self._groups, None)
+        return rows
 
 
 def _split_before(run: PreviewRun) -> bool:
@@ -266,8 +322,9 @@ def _chunks_enqueue(run: PreviewRun) -> None:
     chunks_enqueue(run, queue_name=PREVIEW_QUEUE, job=CHUNK_JOB, reference=f"preview:{run.pk}")
 
 
-def preview_chunk_execute(*, run_id: int, number: int) -> str:
-    """Tally one chunk. Idempotent: a chunk done, or held by another worker, is left alone."""
+def preview_chunk_execute(*, run_id: int, number: int, events_of: EventsOf | None = None) -> str:
+    """Tally one chunk. Idempotent: a chunk done, or held by another worker, is left alone.
+    `events_of(after_id, last_id)`: the chunk's events from a stream, instead of reading them."""
     try:
         with transaction.atomic():
             chunk = pending_chunk_locked(
@@ -275,7 +332,7 @@ def preview_chunk_execute(*, run_id: int, number: int) -> str:
             )
             if chunk is None or chunk.run.status != PreviewRun.Status.RUNNING:
                 return "nothing to do"
-            leads, tally = _chunk_tally(chunk.run, chunk)
+            leads, tally = _chunk_tally(chunk.run, chunk, events_of)
             chunk.status, chunk.leads, chunk.result = PreviewChunk.Status.DONE, leads, tally.partial()
             chunk.save(update_fields=["status", "leads", "result"])
             _progress_mark(chunk.run, leads)
@@ -317,7 +374,7 @@ def _fail(run_id: int, error: Exception) -> None:
     )
 
 
-def _chunk_tally(run: PreviewRun, chunk: PreviewChunk) -> tuple[int, Tally]:
+def _chunk_tally(run: PreviewRun, chunk: PreviewChunk, events_of: EventsOf | None) -> tuple[int, Tally]:
     specs = {"active": spec_for(run.baseline), "draft": run.draft.spec()}
     thresholds = {name: spec.sales_ready_score for name, spec in specs.items()}
     catalog, as_of = AssetCatalog.load(), run.as_of
@@ -329,32 +386,49 @@ def _chunk_tally(run: PreviewRun, chunk: PreviewChunk) -> tuple[int, Tally]:
             "id", "stage", "name", "email", "score", "scored_at", "last_engaged_at", "scored_with"
         )
     )
-    draft = replayed_in_range(
-        spec=specs["draft"], catalog=catalog, after_id=chunk.after_id, last_id=chunk.last_id, as_of=as_of
-    )
+    events = None if events_of is None else events_of(chunk.after_id, chunk.last_id)
     stored = _StoredActive(specs["active"], run.baseline_id, as_of)
-    replay_active = [lead for lead in leads if not stored.covers(lead)]
-    active = (
-        replayed_in_range(
-            spec=specs["active"], catalog=catalog, after_id=chunk.after_id, last_id=chunk.last_id, as_of=as_of
-        )
-        if replay_active
-        else {}
-    )
-    empty = {name: scoring.replay([], spec, as_of=as_of)[0] for name, spec in specs.items()}
+    uncovered = {lead["id"] for lead in leads if not stored.covers(lead)}
+    draft = _replayed_scores(specs["draft"], catalog, as_of, chunk, events)
+    active = {}
+    if uncovered:
+        active = _replayed_scores(specs["active"], catalog, as_of, chunk, events, only=uncovered)
+    empty = {name: _score_and_stage(scoring.replay([], spec, as_of=as_of)[0]) for name, spec in specs.items()}
     judgements = _latest_judgements(chunk.after_id, chunk.last_id)
     held = _held_out_labels(run, chunk.after_id, chunk.last_id)
     tally = Tally()
     for lead in leads:
-        drafted = draft.get(lead["id"], empty["draft"])
-        if stored.covers(lead):
-            active_scored = stored.advanced(lead)
-        else:
-            state = active.get(lead["id"], empty["active"])
-            active_scored = (state.sales.score, state.stage)
-        scored = {"active": active_scored, "draft": (drafted.sales.score, drafted.stage)}
-        tally.add(lead, scored, thresholds, judgements.get(lead["id"]), held.get(lead["id"]))
+        lead_id = lead["id"]
+        scored = {
+            "active": active.get(lead_id, empty["active"]) if lead_id in uncovered else stored.advanced(lead),
+            "draft": draft.get(lead_id, empty["draft"]),
+        }
+        tally.add(lead, scored, thresholds, judgements.get(lead_id), held.get(lead_id))
     return len(leads), tally
+
+
+# A chunk's events handed over by a stream: (after_id, last_id) → lead id → rows.
+EventsOf = Callable[[int, "int | None"], dict]
+
+
+def _replayed_scores(spec, catalog, as_of, chunk: PreviewChunk, events: dict | None, only=None) -> dict:
+    """Lead id → (score, stage) under `spec` for the chunk's leads with events: replayed from
+    the streamed `events`, or read for the chunk (all its leads, then)."""
+    if events is None:
+        states = replayed_in_range(
+            spec=spec, catalog=catalog, after_id=chunk.after_id, last_id=chunk.last_id, as_of=as_of
+        )
+        return {lead_id: _score_and_stage(state) for lead_id, state in states.items()}
+    model = compiled_model(spec, catalog)
+    return {
+        lead_id: compiled.replay_score(rows, model, as_of)
+        for lead_id, rows in events.items()
+        if only is None or lead_id in only
+    }
+
+
+def _score_and_stage(state: scoring.LeadState) -> tuple[float, int]:
+    return state.sales.score, state.stage
 
 
 def learning_source(draft_id: int) -> LearningRun | None:

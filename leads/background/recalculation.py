@@ -221,7 +221,7 @@ class StreamDone:
 def _replay_streamed(
     *, version, after_id: int, as_of: datetime, catalog: AssetCatalog, chunk_size: int, on_written
 ) -> int:
-    model = _compiled(spec_for(version), catalog)
+    model = compiled_model(spec_for(version), catalog)
     context = multiprocessing.get_context("fork")  # the model and catalogue are inherited, not pickled
     chunks = context.Queue(maxsize=2 * WRITERS)
     producer = context.Process(
@@ -370,13 +370,7 @@ def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: 
     leads = stream.cursor(name="recalculation_leads")
     leads.itersize = STREAM_FETCH
     leads.execute("SELECT id, xmin::text FROM leads_lead WHERE id > %s ORDER BY id", [after_id])
-    stream.execute("SET LOCAL enable_indexscan = off")
-    stream.execute("SET LOCAL enable_bitmapscan = off")
-    stream.execute("SET LOCAL work_mem = '256MB'")
-    events = stream.cursor(name="recalculation_events")
-    events.itersize = STREAM_FETCH
-    events.execute(_events_sql("lead_id > %s"), [after_id])
-    groups = groupby(events, key=itemgetter(0))
+    groups = sorted_events(stream, after_id)
     pending = next(groups, None)
     for number in count():
         if not (batch := list(islice(leads, chunk_size))):
@@ -387,6 +381,19 @@ def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: 
             pending = next(groups, None)
         yield StreamedChunk(number, after_id, last_id, dict(batch), states)
         after_id = last_id
+
+
+def sorted_events(stream, after_id: int):
+    """Every event of the leads after `after_id` as one sequential scan sorted by (lead, time,
+    id), read on `stream` (a psycopg connection of its own, in a transaction): `groupby` pairs
+    of (lead id, its `compiled.Row`s)."""
+    stream.execute("SET LOCAL enable_indexscan = off")
+    stream.execute("SET LOCAL enable_bitmapscan = off")
+    stream.execute("SET LOCAL work_mem = '256MB'")
+    events = stream.cursor(name="sorted_events")
+    events.itersize = STREAM_FETCH
+    events.execute(_events_sql("lead_id > %s"), [after_id])
+    return groupby(events, key=itemgetter(0))
 
 
 def _write_streamed(version, chunk: StreamedChunk, model, as_of: datetime, on_written) -> None:
@@ -421,7 +428,7 @@ def _replayed_states(spec, catalog, first_id: int, last_id: int, as_of: datetime
     if not compiled.supports(spec):
         events = _events_by_lead(first_id, last_id)
         return lambda pk: compiled.written(_replayed(events.get(pk, ()), spec, catalog, as_of))
-    model = _compiled(spec, catalog)
+    model = compiled_model(spec, catalog)
     states = _compiled_states(
         model, as_of, _events_sql("lead_id >= %s AND lead_id <= %s"), [first_id, last_id]
     )
@@ -455,7 +462,7 @@ def replayed_in_range(
     if not compiled.supports(spec):
         events = _events_by_lead(after_id + 1, upper)
         return {lead_id: _replayed(rows, spec, catalog, as_of) for lead_id, rows in events.items()}
-    model = _compiled(spec, catalog)
+    model = compiled_model(spec, catalog)
     with connection.cursor() as cursor:
         cursor.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, upper])
         rows = chain.from_iterable(iter(lambda: cursor.fetchmany(STREAM_FETCH), []))
@@ -483,7 +490,7 @@ def _replayed(events, spec: scoring.ModelSpec, catalog: AssetCatalog, as_of: dat
 
 
 @lru_cache(maxsize=4)
-def _compiled(spec: scoring.ModelSpec, catalog: AssetCatalog) -> compiled.CompiledModel:
+def compiled_model(spec: scoring.ModelSpec, catalog: AssetCatalog) -> compiled.CompiledModel:
     # One per (version, catalogue) for the whole run, so each event shape is matched once.
     return compiled.CompiledModel(spec, catalog)
 

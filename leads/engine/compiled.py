@@ -187,6 +187,12 @@ def replay(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> scorin
     )
 
 
+def replay_score(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> tuple[float, int]:
+    """The sales-readiness score and stage `replay` settles at, without building its state."""
+    score, _scored, _engaged, stage, *_ = _replayed(rows, model, as_of)
+    return score, stage
+
+
 def replay_formatted(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> Written:
     """`written(replay(...))` with instants as ISO text and the memory as JSON: ready for COPY."""
     score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies = _replayed(
