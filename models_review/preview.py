@@ -21,6 +21,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from leads.background.recalculation import compiled_model, replayed_in_range, sorted_events
+from leads.db.bulk import epoch_microseconds_sql
 from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
@@ -378,14 +379,7 @@ def _chunk_tally(run: PreviewRun, chunk: PreviewChunk, events_of: EventsOf | Non
     specs = {"active": spec_for(run.baseline), "draft": run.draft.spec()}
     thresholds = {name: spec.sales_ready_score for name, spec in specs.items()}
     catalog, as_of = AssetCatalog.load(), run.as_of
-    leads = Lead.objects.filter(pk__gt=chunk.after_id)
-    if chunk.last_id is not None:
-        leads = leads.filter(pk__lte=chunk.last_id)
-    leads = list(
-        leads.order_by("pk").values(
-            "id", "stage", "name", "email", "score", "scored_at", "last_engaged_at", "scored_with"
-        )
-    )
+    leads = _chunk_leads(chunk)
     events = None if events_of is None else events_of(chunk.after_id, chunk.last_id)
     stored = _StoredActive(specs["active"], run.baseline_id, as_of)
     uncovered = {lead["id"] for lead in leads if not stored.covers(lead)}
@@ -405,6 +399,25 @@ def _chunk_tally(run: PreviewRun, chunk: PreviewChunk, events_of: EventsOf | Non
         }
         tally.add(lead, scored, thresholds, judgements.get(lead_id), held.get(lead_id))
     return len(leads), tally
+
+
+LEAD_COLUMNS = ("id", "stage", "name", "email", "score", "scored_us", "engaged_us", "scored_with")
+
+
+def _chunk_leads(chunk: PreviewChunk) -> list[dict]:
+    """The chunk's leads as `LEAD_COLUMNS`, instants as integer microseconds: parsing two
+    time-zone-aware datetimes per lead was a quarter of a preview's time at 1M."""
+    where, params = "id > %s", [chunk.after_id]
+    if chunk.last_id is not None:
+        where, params = f"{where} AND id <= %s", [*params, chunk.last_id]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT id, stage, name, email, score, {epoch_microseconds_sql("scored_at")},
+                       {epoch_microseconds_sql("last_engaged_at")}, scored_with_id
+                  FROM {Lead._meta.db_table} WHERE {where} ORDER BY id""",
+            params,
+        )
+        return [dict(zip(LEAD_COLUMNS, row)) for row in cursor.fetchall()]
 
 
 # A chunk's events handed over by a stream: (after_id, last_id) → lead id → rows.
@@ -460,13 +473,11 @@ class _StoredActive:
         return (
             self.usable
             and lead["scored_with"] == self.version_id
-            and (lead["scored_at"] is None or compiled.microseconds(lead["scored_at"]) <= self.as_of_us)
+            and (lead["scored_us"] is None or lead["scored_us"] <= self.as_of_us)
         )
 
     def advanced(self, lead: dict) -> tuple[float, int]:
-        scored = None if lead["scored_at"] is None else compiled.microseconds(lead["scored_at"])
-        engaged = None if lead["last_engaged_at"] is None else compiled.microseconds(lead["last_engaged_at"])
-        score = lead["score"]
+        scored, engaged, score = lead["scored_us"], lead["engaged_us"], lead["score"]
         if scored is None or self.as_of_us > scored:
             score = self.arithmetic.decayed(score, scored, engaged, self.as_of_us, self.spec.floor)
         return score, scoring.stage_for_score(score, self.spec)

@@ -103,6 +103,8 @@ class CompiledModel(DecayArithmetic):
             raise ValueError("Only score-mode models replay through the compiled path.")
         super().__init__(spec)
         self.catalog = catalog
+        self._sales_ready = spec.sales_ready_score
+        self._low, self._high = spec.stage_boundaries
         # What each distinct event shape scores: (rule index, points, cap, product line, video key).
         self._shapes: dict[tuple[str, str, str, str], tuple] = {}
 
@@ -136,7 +138,12 @@ class CompiledModel(DecayArithmetic):
         )
 
     def stage_for(self, score: float) -> int:
-        return scoring.stage_for_score(score, self.spec)
+        """`scoring.stage_for_score`, with the boundaries looked up once: it runs per event."""
+        if score >= self._sales_ready:
+            return scoring.SALES_READY
+        if score >= self._high:
+            return scoring.STAGE_3
+        return scoring.STAGE_2 if score >= self._low else scoring.STAGE_1
 
 
 class Written(NamedTuple):
@@ -223,15 +230,18 @@ def _replayed(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> tup
     products: dict[str, list] = {}
     video: dict[str, float] = {}
     cap_day, cap_counts, tallies = None, {}, {}
-    floor = model.floor
+    floor, window, stage_for = model.floor, model.window, model.stage_for
     for _lead, at, type_, name, asset_key, url, percent, manual in rows:
-        if scored is None or at > scored:
+        # Most events come within the inactivity window of the last engagement, where no tick
+        # can fall: `decayed` would return the score unchanged, so it is not called.
+        if engaged is not None and at >= engaged + window and (scored is None or at > scored):
             decayed = model.decayed(score, scored, engaged, at, floor)
             if decayed != score:
-                score, stage = decayed, model.stage_for(decayed)
+                score, stage = decayed, stage_for(decayed)
         for product in products.values():
             if product[1] is None or at > product[1]:
-                product[0] = model.decayed(product[0], product[1], product[2], at, 0.0)
+                if product[2] is not None and at >= product[2] + window:
+                    product[0] = model.decayed(product[0], product[1], product[2], at, 0.0)
                 product[1] = at
         if type_ == "manual":
             points, line = float(manual or 0), None
@@ -263,7 +273,7 @@ def _replayed(rows: Iterable[Row], model: CompiledModel, as_of: datetime) -> tup
             product[0], product[1] = max(0.0, product[0] + points), at
             if points > 0:
                 product[2] = at
-        stage = model.stage_for(score)
+        stage = stage_for(score)
     return _settled(
         model, as_of, score, scored, engaged, stage, products, video, cap_day, cap_counts, tallies
     )
