@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leads.db.fields import AppearedAtField, StoredJSONField
@@ -218,14 +218,25 @@ class Lead(models.Model):
             # is read in index order instead of every tied lead being fetched and sorted.
             models.Index(fields=["stage", "-score", "id"], name="lead_stage_score_idx"),
             models.Index(fields=["-score", "id"], name="lead_score_idx"),
-            models.Index(fields=["owner", "-score"], name="lead_owner_score_idx"),
-            models.Index(fields=["account", "-score"], name="lead_account_score_idx"),
+            # Owned leads and account members only: most leads have neither, and every entry is
+            # rewritten when a recalculation writes the lead's row (benchmarks/RESULTS.md).
+            models.Index(
+                fields=["owner", "-score", "id"],
+                condition=Q(owner__isnull=False),
+                name="lead_owned_score_idx",
+            ),
+            models.Index(
+                fields=["account", "-score", "id"],
+                condition=Q(account__isnull=False),
+                name="lead_member_score_idx",
+            ),
             models.Index(fields=["last_engaged_at"], name="lead_last_engaged_idx"),
             # The lead list's other sorts (leads.workspace.filters.SORTS),
             # so a page never sorts a million rows.
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
-            models.Index(fields=["-likelihood", "id"], name="lead_likelihood_idx"),
+            # As the list sorts "most likely first": leads not scored yet last.
+            models.Index(F("likelihood").desc(nulls_last=True), F("id"), name="lead_likely_first_idx"),
             models.Index(fields=["appeared_at"], name="lead_appeared_idx"),
         ]
 

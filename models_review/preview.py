@@ -12,16 +12,19 @@ the chunk that finishes last merges them into the run's result, so memory stays 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from leads.background.recalculation import compiled_model, replayed_in_range, sorted_events
 from leads.db.bulk import epoch_microseconds_sql
+from leads.db.processes import inherited_connections_release
 from leads.engine import compiled, scoring
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
@@ -247,9 +250,10 @@ def compute(*, run_id: int) -> None:
 
 
 def _chunks_here(run: PreviewRun) -> None:
-    """Every pending chunk, in this process. On PostgreSQL their events are read as one sorted
-    sequential scan: read chunk by chunk through the (lead, time) index, each event costs a
-    heap page of its own (events arrive in time order), which is most of a chunk's time."""
+    """Every pending chunk, without workers. On PostgreSQL their events are read as sorted
+    sequential scans: read chunk by chunk through the (lead, time) index, each event costs a
+    heap page of its own (events arrive in time order), most of a chunk's time. The chunks are
+    split into contiguous parts, one per core, each streamed by a process of its own."""
     pending = run.chunks.filter(status=PreviewChunk.Status.PENDING).order_by("number")
     numbers = list(pending.values_list("number", flat=True))
     if not numbers:
@@ -258,9 +262,54 @@ def _chunks_here(run: PreviewRun) -> None:
         for number in numbers:
             preview_chunk_execute(run_id=run.pk, number=number)
         return
-    with _EventStream(after_id=run.chunks.get(number=numbers[0]).after_id) as stream:
+    first, *others = _parts(numbers, STREAM_PROCESSES)
+    context = multiprocessing.get_context("fork")  # the test database and settings are inherited
+    children = [
+        context.Process(target=_chunks_in_child, args=(run.pk, part), name="preview-stream", daemon=True)
+        for part in others
+    ]
+    for child in children:
+        child.start()
+    try:
+        _chunks_streamed(run.pk, first)
+    except BaseException:
+        for child in children:
+            child.terminate()  # its open chunk rolls back with its session
+        raise
+    finally:
+        for child in children:
+            child.join()
+    if failed := [child.exitcode for child in children if child.exitcode]:
+        raise RuntimeError(f"A preview stream process stopped (exit code {failed[0]}).")
+
+
+STREAM_PROCESSES = min(2, os.cpu_count() or 1)
+CHUNKS_PER_PROCESS = 8  # below this a process of its own costs more than it saves
+
+
+def _parts(numbers: list[int], processes: int) -> list[list[int]]:
+    """`numbers` in up to `processes` contiguous parts of at least CHUNKS_PER_PROCESS."""
+    count = max(1, min(processes, len(numbers) // CHUNKS_PER_PROCESS))
+    size = -(-len(numbers) // count)
+    return [numbers[start : start + size] for start in range(0, len(numbers), size)]
+
+
+def _chunks_in_child(run_id: int, numbers: list[int]) -> None:
+    inherited_connections_release()
+    try:
+        _chunks_streamed(run_id, numbers)
+    finally:
+        connections.close_all()
+
+
+def _chunks_streamed(run_id: int, numbers: list[int]) -> None:
+    """The chunks `numbers` (contiguous, in order), their events read as one stream."""
+    bounds = PreviewChunk.objects.filter(run_id=run_id, number__in=(numbers[0], numbers[-1]))
+    after_id = bounds.get(number=numbers[0]).after_id
+    last_id = bounds.get(number=numbers[-1]).last_id
+    with _EventStream(after_id=after_id, last_id=last_id) as stream:
         for number in numbers:
-            preview_chunk_execute(run_id=run.pk, number=number, events_of=stream.through)
+            preview_chunk_execute(run_id=run_id, number=number, events_of=stream.through)
 
 
 def _streamable(run: PreviewRun) -> bool:
@@ -275,12 +324,12 @@ def _streamable(run: PreviewRun) -> bool:
 
 
 class _EventStream:
-    """The events of every lead after `after_id`, read once on a connection of its own and
+    """The events of the leads in (after_id, last_id], read once on a connection of its own and
     handed out one chunk's id range at a time."""
 
-    def __init__(self, after_id: int):
+    def __init__(self, after_id: int, last_id: int | None = None):
         self._db = psycopg.connect(**connection.get_connection_params())
-        self._groups = sorted_events(self._db, after_id)
+        self._groups = sorted_events(self._db, after_id, last_id)
         self._pending = next(self._groups, None)
 
     def __enter__(self) -> _EventStream:

@@ -27,9 +27,10 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import psycopg
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from leads.db.bulk import epoch_microseconds_sql, insert_rows, update_rows
+from leads.db.processes import inherited_connections_release
 from leads.db.rows import LEAD_STATE_FIELDS
 from leads.engine import compiled, scoring
 from leads.engine.state import cold_after_engagement, settle, stage_after_replay
@@ -342,9 +343,7 @@ def _produce(params: dict, model, after_id: int, as_of: datetime, chunk_size: in
     """The producer process. It lets go of the database sockets it inherited: had the parent
     been killed, they would keep its session, and the locks of its open chunk, alive."""
     parent = os.getppid()
-    for inherited in connections.all(initialized_only=True):
-        if inherited.connection is not None:
-            os.close(inherited.connection.fileno())  # only this process's copy; never a goodbye on the wire
+    inherited_connections_release()
 
     def hand_over(item) -> None:
         while True:
@@ -383,16 +382,19 @@ def _streamed_chunks(stream, model, after_id: int, as_of: datetime, chunk_size: 
         after_id = last_id
 
 
-def sorted_events(stream, after_id: int):
-    """Every event of the leads after `after_id` as one sequential scan sorted by (lead, time,
-    id), read on `stream` (a psycopg connection of its own, in a transaction): `groupby` pairs
-    of (lead id, its `compiled.Row`s)."""
+def sorted_events(stream, after_id: int, last_id: int | None = None):
+    """Every event of the leads in (after_id, last_id] (open-ended when None) as one
+    sequential scan sorted by (lead, time, id), read on `stream` (a psycopg connection of its
+    own, in a transaction): `groupby` pairs of (lead id, its `compiled.Row`s)."""
     stream.execute("SET LOCAL enable_indexscan = off")
     stream.execute("SET LOCAL enable_bitmapscan = off")
     stream.execute("SET LOCAL work_mem = '256MB'")
     events = stream.cursor(name="sorted_events")
     events.itersize = STREAM_FETCH
-    events.execute(_events_sql("lead_id > %s"), [after_id])
+    if last_id is None:
+        events.execute(_events_sql("lead_id > %s"), [after_id])
+    else:
+        events.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, last_id])
     return groupby(events, key=itemgetter(0))
 
 

@@ -61,3 +61,23 @@ def test_the_stream_passes_over_the_leads_of_a_chunk_it_does_not_tally(spec_mode
     assert set(third) == {pk for pk in ids[20:] if pk in with_events}
     some_lead = next(iter(third))
     assert len(third[some_lead]) == Lead.objects.get(pk=some_lead).events.count()
+
+
+def test_two_stream_processes_split_the_chunks_and_give_the_one_process_result(
+    spec_model, monkeypatch, handed_out
+):
+    draft = with_history(spec_model, leads=300, seed=37)
+    one_process = preview_result(draft, day(205), monkeypatch, chunk_size=64)
+    handed_out.clear()
+    monkeypatch.setattr(preview, "CHUNKS_PER_PROCESS", 2)
+    monkeypatch.setattr(preview, "STREAM_PROCESSES", 2)
+    two_processes = preview_result(draft, day(205), monkeypatch, chunk_size=64)
+    assert len(handed_out) == 3  # this process streamed chunks 0–2; a child of its own took 3–4
+    assert two_processes.status == "done" and two_processes.chunks.filter(status="done").count() == 5
+    assert two_processes.result == one_process.result
+
+
+def test_chunks_split_into_contiguous_parts_one_per_process():
+    assert preview._parts(list(range(5)), 2) == [[0, 1, 2, 3, 4]]  # too few for a second process
+    assert preview._parts(list(range(17)), 2) == [list(range(9)), list(range(9, 17))]
+    assert preview._parts(list(range(20)), 1) == [list(range(20))]
