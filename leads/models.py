@@ -6,7 +6,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.db.fields import AppearedAtField, StoredJSONField
@@ -235,8 +235,8 @@ class Lead(models.Model):
             # so a page never sorts a million rows.
             models.Index(fields=["name", "id"], name="lead_name_idx"),
             models.Index(fields=["-created_at", "-id"], name="lead_created_idx"),
-            # As the list sorts "most likely first": leads not scored yet last.
-            models.Index(F("likelihood").desc(nulls_last=True), F("id"), name="lead_likely_first_idx"),
+            # "Most likely first" (leads not scored yet last) is an index of migration 0015:
+            # PostgreSQL needs NULLS LAST spelled out, which SQLite's CREATE INDEX refuses.
             models.Index(fields=["appeared_at"], name="lead_appeared_idx"),
         ]
 

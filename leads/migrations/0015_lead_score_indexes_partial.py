@@ -4,6 +4,23 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# The lead list sorts by likelihood DESC NULLS LAST; PostgreSQL's DESC index puts NULLs first,
+# so the old (-likelihood, id) index could not serve it. SQLite sorts NULLs last in DESC
+# already and refuses NULLS LAST in an index. Raw DDL, outside the model state.
+LIKELY_FIRST = {
+    "postgresql": "CREATE INDEX IF NOT EXISTS lead_likely_first_idx ON leads_lead (likelihood DESC NULLS LAST, id)",
+    "sqlite": "CREATE INDEX IF NOT EXISTS lead_likely_first_idx ON leads_lead (likelihood DESC, id)",
+}
+
+
+def likely_first_index_create(apps, schema_editor):
+    schema_editor.execute(LIKELY_FIRST[schema_editor.connection.vendor])
+
+
+def likely_first_index_drop(apps, schema_editor):
+    schema_editor.execute("DROP INDEX IF EXISTS lead_likely_first_idx")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -33,8 +50,5 @@ class Migration(migrations.Migration):
             model_name='lead',
             index=models.Index(condition=models.Q(('account__isnull', False)), fields=['account', '-score', 'id'], name='lead_member_score_idx'),
         ),
-        migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(models.OrderBy(models.F('likelihood'), descending=True, nulls_last=True), models.F('id'), name='lead_likely_first_idx'),
-        ),
+        migrations.RunPython(likely_first_index_create, likely_first_index_drop),
     ]
