@@ -1,4 +1,4 @@
-"""Database connections across `fork()`.
+"""Processes doing bulk work: database connections across `fork()`, the cyclic collector.
 
 A forked child inherits its parent's open database sockets. Closing them the usual way sends
 the server a goodbye on the parent's session; letting them be finalised may do the same;
@@ -8,7 +8,9 @@ touches the connection object again, and Django opens a new connection when it n
 
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 
 from django.db import connections
 
@@ -22,3 +24,18 @@ def inherited_connections_release() -> None:
             _inherited.append(wrapper.connection)
             os.close(wrapper.connection.fileno())
             wrapper.connection = None
+
+
+@contextmanager
+def collector_paused():
+    """Bulk work without the cyclic garbage collector. A replay allocates objects by the
+    hundred thousand that all live on (rows, states, contribution lines); each time they are
+    promoted the collector walks every object of the process, which doubled a 5,000-event
+    lead page's p95. Reference counting frees them all the same; the collector resumes after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

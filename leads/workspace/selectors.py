@@ -20,6 +20,7 @@ from django.db.models.functions import Floor, TruncDate
 from django.utils import timezone
 
 from leads.background.recalculation import EVENT_COLUMNS, EventRow
+from leads.db.processes import collector_paused
 from leads.engine import accounts as accounts_engine
 from leads.engine import scoring
 from leads.ingest.assets import AssetCatalog
@@ -144,6 +145,11 @@ class ListedEvent(EventRow):
 
 
 def _history_replay(lead: Lead, spec: scoring.ModelSpec, catalog: AssetCatalog) -> ReplayedHistory:
+    with collector_paused():
+        return _history_replay_objects(lead, spec, catalog)
+
+
+def _history_replay_objects(lead: Lead, spec: scoring.ModelSpec, catalog: AssetCatalog) -> ReplayedHistory:
     events = [ListedEvent(*row) for row in lead_events(lead).values_list(*ListedEvent.COLUMNS)]
     by_id = {event.pk: event for event in events}
     state, outcome = scoring.replay(engine_inputs(events, catalog), spec)
