@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db.models import Exists, F, OuterRef, QuerySet
 
-from leads.models import Account, Lead, ProductScore, Stage
+from leads.models import Account, Lead, ProductLine, ProductScore, Stage
 
 SORTS = {
     "-score": ("-score", "id"),
@@ -147,7 +147,10 @@ def apply_filters(leads: QuerySet, lead_filter: LeadFilter) -> QuerySet:
     if f.stages:
         leads = leads.filter(stage__in=f.stages)
     if f.product_line:
-        interest = ProductScore.objects.filter(lead=OuterRef("pk"), product_line__name=f.product_line)
+        # By id, not by a join on the name: the planner cannot tell how many scores an unseen
+        # name has, guessed a few hundred for 245,000 and fetched them all before sorting (2 s).
+        line_id = ProductLine.objects.filter(name=f.product_line).values_list("pk", flat=True).first()
+        interest = ProductScore.objects.filter(lead=OuterRef("pk"), product_line_id=line_id)
         if f.product_score_min is not None:
             interest = interest.filter(score__gte=f.product_score_min)
         leads = leads.filter(Exists(interest))
