@@ -18,6 +18,10 @@ def preview_chunk_run(run_id: int, number: int) -> str:
     return preview.preview_chunk_execute(run_id=run_id, number=number)
 
 
+def preview_part_run(run_id: int, first: int, last: int) -> str:
+    return preview.preview_part_execute(run_id=run_id, first=first, last=last)
+
+
 @recorded("recalculation")
 def recalculation_run(run_id: int):
     run = recalculation.recalculation_execute(run_id=run_id)

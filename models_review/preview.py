@@ -32,7 +32,7 @@ from leads.services import spec_for
 from models_review.chunks import chunks_enqueue, chunks_plan, pending_chunk_locked
 from models_review.learning.labels import held_out, in_lead_range, latest_labels
 from models_review.models import LearningRun, PreviewChunk, PreviewRun, SalesFeedback
-from scoring_site.queueing import chunk_jobs_wanted
+from scoring_site.queueing import chunk_jobs_wanted, enqueue_or_outbox, waiting_for_workers, workers_listening
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ BUCKETS = 10  # score bands of T/5 from 0 to 2T, plus "2T and more"
 VERSIONS = ("active", "draft")
 PREVIEW_QUEUE = "default"
 CHUNK_JOB = "models_review.jobs.preview_chunk_run"
+PART_JOB = "models_review.jobs.preview_part_run"
+PART_TIMEOUT = 3600  # as the preview's own job: a part is a share of every lead
 AGREEMENT_COUNTS = (
     "judged_yes",
     "judged_no",
@@ -314,10 +316,14 @@ def _chunks_streamed(run_id: int, numbers: list[int]) -> None:
 
 def _streamable(run: PreviewRun) -> bool:
     # The stream's connection sees only committed data: a caller's open transaction keeps the
-    # work in its own session. Content-mode models replay through the readable engine.
+    # work in its own session.
+    return _stream_possible(run) and not connection.in_atomic_block
+
+
+def _stream_possible(run: PreviewRun) -> bool:
+    # Content-mode models replay through the readable engine, chunk by chunk.
     return (
         connection.vendor == "postgresql"
-        and not connection.in_atomic_block
         and compiled.supports(spec_for(run.baseline))
         and compiled.supports(run.draft.spec())
     )
@@ -369,7 +375,46 @@ def _start(run: PreviewRun) -> PreviewRun:
 
 
 def _chunks_enqueue(run: PreviewRun) -> None:
-    chunks_enqueue(run, queue_name=PREVIEW_QUEUE, job=CHUNK_JOB, reference=f"preview:{run.pk}")
+    """Chunk jobs for the pending chunks. Where their events can be streamed, a job takes a
+    contiguous part of the chunks, one part per worker listening: a sequential scan per part
+    instead of an index read per chunk. Elsewhere a job per chunk."""
+    if not _stream_possible(run):
+        chunks_enqueue(run, queue_name=PREVIEW_QUEUE, job=CHUNK_JOB, reference=f"preview:{run.pk}")
+        return
+    pending = run.chunks.filter(status=PreviewChunk.Status.PENDING).order_by("number")
+    numbers = list(pending.values_list("number", flat=True))
+    for part in _parts(numbers, max(2, workers_listening(PREVIEW_QUEUE))) if numbers else []:
+        reference = f"preview:{run.pk}:part:{part[0]}-{part[-1]}"
+        if not waiting_for_workers(reference):
+            enqueue_or_outbox(
+                PREVIEW_QUEUE,
+                PART_JOB,
+                reference=reference,
+                job_timeout=PART_TIMEOUT,
+                run_id=run.pk,
+                first=part[0],
+                last=part[-1],
+            )
+
+
+def preview_part_execute(*, run_id: int, first: int, last: int) -> str:
+    """The job of a part: the chunks numbered first…last still pending, their events read as
+    one stream. Chunks done or held by another worker meanwhile are passed over."""
+    try:
+        run = PreviewRun.objects.select_related("draft", "baseline").get(pk=run_id)
+        pending = run.chunks.filter(status=PreviewChunk.Status.PENDING, number__gte=first, number__lte=last)
+        numbers = list(pending.order_by("number").values_list("number", flat=True))
+        if run.status != PreviewRun.Status.RUNNING or not numbers:
+            return "nothing to do"
+        if _streamable(run):
+            _chunks_streamed(run_id, numbers)
+        else:
+            for number in numbers:
+                preview_chunk_execute(run_id=run_id, number=number)
+        return f"chunks {first}–{last}: {len(numbers)} tallied"
+    except Exception as error:
+        _fail(run_id, error)
+        raise
 
 
 def preview_chunk_execute(*, run_id: int, number: int, events_of: EventsOf | None = None) -> str:

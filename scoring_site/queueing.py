@@ -148,8 +148,13 @@ def chunk_jobs_wanted(queue_name: str) -> bool:
     job with its own parallel writers is the faster path on a single machine."""
     if settings.CHUNK_JOBS in ("always", "never"):
         return settings.CHUNK_JOBS == "always"
+    return workers_listening(queue_name) > 1
+
+
+def workers_listening(queue_name: str) -> int:
+    """RQ workers listening on `queue_name` on any machine; 0 when Redis does not answer."""
     try:
         listening = queue(queue_name)
-        return Worker.count(connection=listening.connection, queue=listening) > 1
+        return Worker.count(connection=listening.connection, queue=listening)
     except (RedisError, OSError):
-        return False  # no answer from Redis: one job is always right
+        return 0  # no answer from Redis: one job is always right

@@ -81,3 +81,22 @@ def test_chunks_split_into_contiguous_parts_one_per_process():
     assert preview._parts(list(range(5)), 2) == [[0, 1, 2, 3, 4]]  # too few for a second process
     assert preview._parts(list(range(17)), 2) == [list(range(9)), list(range(9, 17))]
     assert preview._parts(list(range(20)), 1) == [list(range(20))]
+
+
+def test_chunk_jobs_take_a_part_each_and_stream_it(spec_model, monkeypatch, settings, handed_out):
+    draft = with_history(spec_model, leads=300, seed=41)
+    one_job = preview_result(draft, day(205), monkeypatch, chunk_size=16)
+    settings.CHUNK_JOBS = "always"
+    sent = []
+    monkeypatch.setattr(preview, "enqueue_or_outbox", lambda queue, job, **kwargs: sent.append((job, kwargs)))
+    run = preview_result(draft, day(205), monkeypatch, chunk_size=16)
+    assert run.status == "running" and run.chunks.count() == 19
+    parts = [(job, kwargs["first"], kwargs["last"], kwargs["job_timeout"]) for job, kwargs in sent]
+    assert parts == [(preview.PART_JOB, 0, 9, 3600), (preview.PART_JOB, 10, 18, 3600)]  # one per worker
+    handed_out.clear()
+    assert preview.preview_part_execute(run_id=run.pk, first=10, last=18) == "chunks 10–18: 9 tallied"
+    assert preview.preview_part_execute(run_id=run.pk, first=0, last=9) == "chunks 0–9: 10 tallied"
+    assert preview.preview_part_execute(run_id=run.pk, first=0, last=9) == "nothing to do"  # delivered twice
+    run.refresh_from_db()
+    assert len(handed_out) == 19 and run.status == "done"
+    assert run.result == one_job.result
