@@ -27,6 +27,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 import psycopg
+from django.conf import settings
 from django.db import connection, transaction
 
 from leads.db.bulk import epoch_microseconds_sql, insert_rows, update_rows
@@ -388,7 +389,7 @@ def sorted_events(stream, after_id: int, last_id: int | None = None):
     own, in a transaction): `groupby` pairs of (lead id, its `compiled.Row`s)."""
     stream.execute("SET LOCAL enable_indexscan = off")
     stream.execute("SET LOCAL enable_bitmapscan = off")
-    stream.execute("SET LOCAL work_mem = '256MB'")
+    stream.execute(f"SET LOCAL work_mem = '{int(settings.STREAM_WORK_MEM_MB)}MB'")
     events = stream.cursor(name="sorted_events")
     events.itersize = STREAM_FETCH
     if last_id is None:
