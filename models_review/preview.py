@@ -5,9 +5,10 @@ Each chunk streams its leads' events once through the compiled replay (the engin
 used by recalculation). The active version's figures come from each lead's stored state,
 advanced to the preview's instant, wherever that state was written by the active version
 (the replay invariant of §3 makes it equal to a replay); the others are replayed under the
-active version too. Chunks are jobs of their own when several workers listen
-(`CHUNK_JOBS`); each stores a partial tally (counts and capped lists, no per-lead data), and
-the chunk that finishes last merges them into the run's result, so memory stays flat."""
+active version too. Each chunk stores a partial tally (counts and capped lists, no per-lead
+data), and the chunk that finishes last merges them into the run's result, so memory stays
+flat. On PostgreSQL the events of a run of chunks are read as one sorted stream: without
+workers, one stream process per core; as chunk jobs (`CHUNK_JOBS`), one part per worker."""
 
 from __future__ import annotations
 
