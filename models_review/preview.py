@@ -257,13 +257,9 @@ def _chunks_here(run: PreviewRun) -> None:
     sequential scans: read chunk by chunk through the (lead, time) index, each event costs a
     heap page of its own (events arrive in time order), most of a chunk's time. The chunks are
     split into contiguous parts, one per core, each streamed by a process of its own."""
-    pending = run.chunks.filter(status=PreviewChunk.Status.PENDING).order_by("number")
-    numbers = list(pending.values_list("number", flat=True))
-    if not numbers:
-        return
-    if not _streamable(run):
-        for number in numbers:
-            preview_chunk_execute(run_id=run.pk, number=number)
+    numbers = _pending_numbers(run)
+    if not numbers or not _streamable(run):
+        _chunks_tallied(run, numbers)
         return
     first, *others = _parts(numbers, STREAM_PROCESSES)
     context = multiprocessing.get_context("fork")  # the test database and settings are inherited
@@ -284,6 +280,22 @@ def _chunks_here(run: PreviewRun) -> None:
             child.join()
     if failed := [child.exitcode for child in children if child.exitcode]:
         raise RuntimeError(f"A preview stream process stopped (exit code {failed[0]}).")
+
+
+def _pending_numbers(run: PreviewRun, first: int = 0, last: int | None = None) -> list[int]:
+    pending = run.chunks.filter(status=PreviewChunk.Status.PENDING, number__gte=first)
+    if last is not None:
+        pending = pending.filter(number__lte=last)
+    return list(pending.order_by("number").values_list("number", flat=True))
+
+
+def _chunks_tallied(run: PreviewRun, numbers: list[int]) -> None:
+    """The chunks `numbers` in this process: streamed where possible, else read one by one."""
+    if numbers and _streamable(run):
+        _chunks_streamed(run.pk, numbers)
+        return
+    for number in numbers:
+        preview_chunk_execute(run_id=run.pk, number=number)
 
 
 STREAM_PROCESSES = min(2, os.cpu_count() or 1)
@@ -382,8 +394,7 @@ def _chunks_enqueue(run: PreviewRun) -> None:
     if not _stream_possible(run):
         chunks_enqueue(run, queue_name=PREVIEW_QUEUE, job=CHUNK_JOB, reference=f"preview:{run.pk}")
         return
-    pending = run.chunks.filter(status=PreviewChunk.Status.PENDING).order_by("number")
-    numbers = list(pending.values_list("number", flat=True))
+    numbers = _pending_numbers(run)
     for part in _parts(numbers, max(2, workers_listening(PREVIEW_QUEUE))) if numbers else []:
         reference = f"preview:{run.pk}:part:{part[0]}-{part[-1]}"
         if not waiting_for_workers(reference):
@@ -403,15 +414,10 @@ def preview_part_execute(*, run_id: int, first: int, last: int) -> str:
     one stream. Chunks done or held by another worker meanwhile are passed over."""
     try:
         run = PreviewRun.objects.select_related("draft", "baseline").get(pk=run_id)
-        pending = run.chunks.filter(status=PreviewChunk.Status.PENDING, number__gte=first, number__lte=last)
-        numbers = list(pending.order_by("number").values_list("number", flat=True))
+        numbers = _pending_numbers(run, first, last)
         if run.status != PreviewRun.Status.RUNNING or not numbers:
             return "nothing to do"
-        if _streamable(run):
-            _chunks_streamed(run_id, numbers)
-        else:
-            for number in numbers:
-                preview_chunk_execute(run_id=run_id, number=number)
+        _chunks_tallied(run, numbers)
         return f"chunks {first}–{last}: {len(numbers)} tallied"
     except Exception as error:
         _fail(run_id, error)

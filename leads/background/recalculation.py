@@ -392,10 +392,8 @@ def sorted_events(stream, after_id: int, last_id: int | None = None):
     stream.execute(f"SET LOCAL work_mem = '{int(settings.STREAM_WORK_MEM_MB)}MB'")
     events = stream.cursor(name="sorted_events")
     events.itersize = STREAM_FETCH
-    if last_id is None:
-        events.execute(_events_sql("lead_id > %s"), [after_id])
-    else:
-        events.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, last_id])
+    upper = last_id if last_id is not None else 2**62  # as `replayed_in_range` bounds an open range
+    events.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, upper])
     return groupby(events, key=itemgetter(0))
 
 
