@@ -21,6 +21,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from leads.background.recalculation import replay_all, replay_chunk
+from leads.db.bulk import table_tidy
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import accounts_rollup
@@ -87,6 +88,7 @@ def recalculation_execute(*, run_id: int, chunk_size: int | None = None) -> Reca
     RecalculationRun.objects.filter(pk=run.pk).update(
         status=RecalculationRun.Status.DONE, finished_at=timezone.now(), total=F("done"), error=""
     )
+    table_tidy(Lead)
     run.refresh_from_db()
     return run
 
@@ -125,12 +127,15 @@ def recalculation_chunk_execute(*, run_id: int, number: int) -> str:
             timezone.now(),
         )
         chunk.save(update_fields=["status", "leads", "finished_at"])
-        _chunk_progress_mark(run, chunk)
+        finished = _chunk_progress_mark(run, chunk)
+    if finished:
+        table_tidy(Lead)
     return f"chunk {number}: {chunk.leads} leads"
 
 
-def _chunk_progress_mark(run: RecalculationRun, chunk: RecalculationChunk) -> None:
-    """Count the chunk and move the resume point up to the first chunk not done yet."""
+def _chunk_progress_mark(run: RecalculationRun, chunk: RecalculationChunk) -> bool:
+    """Count the chunk and move the resume point up to the first chunk not done yet;
+    True when it was the run's last chunk."""
     run = RecalculationRun.objects.select_for_update().get(pk=run.pk)
     first_pending = run.chunks.filter(status=RecalculationChunk.Status.PENDING).aggregate(n=Min("number"))[
         "n"
@@ -151,6 +156,7 @@ def _chunk_progress_mark(run: RecalculationRun, chunk: RecalculationChunk) -> No
         before = run.chunks.filter(number=first_pending).values_list("after_id", flat=True).first()
         run.last_lead_id = max(run.last_lead_id, before)
     run.save(update_fields=["done", "last_lead_id", "status", "finished_at", "total", "error", "updated_at"])
+    return first_pending is None
 
 
 def _last_lead_id() -> int:

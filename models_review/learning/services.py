@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import F, Max, Min
 from django.utils import timezone
 
-from leads.db.bulk import update_rows
+from leads.db.bulk import table_tidy, update_rows
 from leads.ingest.assets import AssetCatalog
 from leads.models import Lead
 from leads.services import active_version, spec_for
@@ -276,4 +276,12 @@ def likelihood_chunk_score(*, run_id: int, first_id: int, last_id: int, as_of: d
     with transaction.atomic():
         update_rows(Lead, ["likelihood", "likelihood_factors", "likelihood_at"], rows)
         LearningRun.objects.filter(pk=run_id).update(likelihood_chunks_done=F("likelihood_chunks_done") + 1)
+    if _likelihood_all_scored(run_id):
+        table_tidy(Lead)  # every lead row was just rewritten
     return len(rows)
+
+
+def _likelihood_all_scored(run_id: int) -> bool:
+    return LearningRun.objects.filter(
+        pk=run_id, likelihood_chunks__gt=0, likelihood_chunks_done__gte=F("likelihood_chunks")
+    ).exists()
