@@ -1,15 +1,17 @@
-"""A job that rewrites every lead row vacuums the lead table when it ends (PostgreSQL), so the
-pages after a recalculation or the nightly likelihood do not read a million dead row versions
-until autovacuum gets there (leads/db/bulk.py, `table_tidy`)."""
+"""A job that rewrites every lead row (decay: a fifth of them or more) vacuums the lead table
+when it ends (PostgreSQL), so the pages after a recalculation or the nightly likelihood do not
+read a million dead row versions until autovacuum gets there (leads/db/bulk.py, `table_tidy`)."""
 
 import pytest
 from django.db import connection
 
+from leads.background.decay import decay_materialise
 from leads.db.bulk import table_tidy
 from leads.models import Lead
 from models_review.learning.services import learning_train, likelihood_score_now
 from models_review.recalculation import recalculation_chunk_execute, recalculation_execute
 from tests.conftest import day
+from tests.leads.bulk_data import random_leads, score_all
 from tests.models_review.learning_data import labelled_history
 from tests.models_review.test_recalculation import published_v2_with_leads
 
@@ -67,3 +69,21 @@ def test_the_likelihood_of_every_lead_vacuums_the_lead_table_after_its_last_chun
     before = lead_table_vacuums()
     assert likelihood_score_now(as_of=day(400), chunk_size=120) == Lead.objects.count()
     assert lead_table_vacuums() == before + 1  # three chunks, one VACUUM
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_decay_catch_up_vacuums_the_lead_table_and_a_small_daily_run_does_not():
+    from models_review.services import version_import
+    from tests.conftest import SPEC_MODEL
+
+    version = version_import(data=SPEC_MODEL, publish=True)
+    random_leads(300, seed=23, max_events=5)
+    score_all(version)
+    before = lead_table_vacuums()
+    catch_up = decay_materialise(now=day(250), chunk_size=100)
+    assert catch_up.leads_changed >= 0.2 * Lead.objects.count()
+    assert lead_table_vacuums() == before + 1
+    next_day = decay_materialise(now=day(251), chunk_size=100)
+    assert next_day.leads_changed < 0.2 * Lead.objects.count()
+    assert lead_table_vacuums() == before + 1
