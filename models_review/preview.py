@@ -259,7 +259,7 @@ def _chunks_here(run: PreviewRun) -> None:
     split into contiguous parts, one per core, each streamed by a process of its own."""
     numbers = _pending_numbers(run)
     if not numbers or not _streamable(run):
-        _chunks_tallied(run, numbers)
+        _chunks_one_by_one(run.pk, numbers)
         return
     first, *others = _parts(numbers, STREAM_PROCESSES)
     context = multiprocessing.get_context("fork")  # the test database and settings are inherited
@@ -293,9 +293,13 @@ def _chunks_tallied(run: PreviewRun, numbers: list[int]) -> None:
     """The chunks `numbers` in this process: streamed where possible, else read one by one."""
     if numbers and _streamable(run):
         _chunks_streamed(run.pk, numbers)
-        return
+    else:
+        _chunks_one_by_one(run.pk, numbers)
+
+
+def _chunks_one_by_one(run_id: int, numbers: list[int]) -> None:
     for number in numbers:
-        preview_chunk_execute(run_id=run.pk, number=number)
+        preview_chunk_execute(run_id=run_id, number=number)
 
 
 STREAM_PROCESSES = min(2, os.cpu_count() or 1)

@@ -42,6 +42,8 @@ from leads.services import engine_input, spec_for
 PRODUCT_FIELDS = ("lead", "product_line", "score", "scored_at", "last_engaged_at")
 CHANGE_FIELDS = ("lead", "from_stage", "to_stage", "at", "reason", "version")
 EVENT_COLUMNS = ("lead_id", "id", "type", "name", "url", "asset_key", "occurred_at", "properties")
+# The upper id of an open-ended range (last_id None): above any bigint id a lead gets.
+OPEN_RANGE_END = 2**62
 
 
 class EventRow:
@@ -392,7 +394,7 @@ def sorted_events(stream, after_id: int, last_id: int | None = None):
     stream.execute(f"SET LOCAL work_mem = '{int(settings.STREAM_WORK_MEM_MB)}MB'")
     events = stream.cursor(name="sorted_events")
     events.itersize = STREAM_FETCH
-    upper = last_id if last_id is not None else 2**62  # as `replayed_in_range` bounds an open range
+    upper = last_id if last_id is not None else OPEN_RANGE_END
     events.execute(_events_sql("lead_id > %s AND lead_id <= %s"), [after_id, upper])
     return groupby(events, key=itemgetter(0))
 
@@ -459,7 +461,7 @@ def replayed_in_range(
     """Every lead with events in the id range (after_id, last_id] (open-ended when None),
     replayed and settled at `as_of`; each event read once, through the compiled replay where
     the model allows it. Leads without events are not listed: their state is the empty one."""
-    upper = last_id if last_id is not None else 2**62
+    upper = last_id if last_id is not None else OPEN_RANGE_END
     if not compiled.supports(spec):
         events = _events_by_lead(after_id + 1, upper)
         return {lead_id: _replayed(rows, spec, catalog, as_of) for lead_id, rows in events.items()}

@@ -10,7 +10,8 @@ from leads.db.bulk import table_tidy
 from leads.models import Lead
 from models_review.learning.services import learning_train, likelihood_score_now
 from models_review.recalculation import recalculation_chunk_execute, recalculation_execute
-from tests.conftest import day
+from models_review.services import version_import
+from tests.conftest import SPEC_MODEL, day
 from tests.leads.bulk_data import random_leads, score_all
 from tests.models_review.learning_data import labelled_history
 from tests.models_review.test_recalculation import published_v2_with_leads
@@ -74,9 +75,6 @@ def test_the_likelihood_of_every_lead_vacuums_the_lead_table_after_its_last_chun
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_decay_catch_up_vacuums_the_lead_table_and_a_small_daily_run_does_not():
-    from models_review.services import version_import
-    from tests.conftest import SPEC_MODEL
-
     version = version_import(data=SPEC_MODEL, publish=True)
     random_leads(300, seed=23, max_events=5)
     score_all(version)
